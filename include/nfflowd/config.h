@@ -1,0 +1,76 @@
+/* JSON configuration (SPEC §2): bytes -> validated struct config (pure). */
+#ifndef NFFLOWD_CONFIG_H
+#define NFFLOWD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/nfflowd.conf"
+#define CONFIG_DEFAULT_PIDFILE "/run/nfflowd.pid"
+#define CONFIG_DEFAULT_SOCKET "/run/nfflowd.sock"
+#define CONFIG_PATH_MAX 256
+#define CONFIG_SOCKET_PATH_MAX 108	/* sizeof(sun_path) */
+#define CONFIG_IDENT_MAX 64
+#define CONFIG_ERR_MAX 512
+/* Default netlink receive buffer: 64 MiB (SO_RCVBUFFORCE). */
+#define CONFIG_DEFAULT_NETLINK_BUFFER (64u << 20)
+
+struct config {
+	/* Addresses as given, and parsed. source and collector are of the
+	 * same family; port is in host order. */
+	char source_str[64];
+	char collector_str[64];
+	struct sockaddr_storage source;		/* port 0 */
+	struct sockaddr_storage collector;	/* with port */
+	socklen_t addrlen;
+	uint16_t port;
+
+	uint32_t ttl;			/* seconds, > 0 */
+	double flush_interval;		/* seconds, > 0 */
+	uint8_t engine_type;
+	uint8_t engine_id;
+	bool untranslated_records;
+
+	bool syslog_enabled;
+	int syslog_facility;		/* LOG_LOCAL6 etc. */
+	int syslog_priority;		/* LOG_INFO etc. */
+	char syslog_ident[CONFIG_IDENT_MAX];
+
+	bool to_stdout;
+	char pidfile[CONFIG_PATH_MAX];
+	char control_socket[CONFIG_SOCKET_PATH_MAX];
+	bool kernel_setup;
+	uint32_t netlink_buffer;	/* bytes, SO_RCVBUFFORCE */
+};
+
+/* Fills cfg with every default; source/collector/port stay unset. */
+void config_defaults(struct config *cfg);
+
+/* Parses and validates a whole file's bytes. name is the file name used in
+ * messages. On error returns -1 and writes one line to err (no newline):
+ *   "FILE: line L, column C: <jansson text>"            JSON syntax
+ *   "FILE: key 'ttl': must be an integer > 0"           bad value
+ *   "FILE: unknown key 'colector' (did you mean 'collector'?)"
+ *   "FILE: this is the old 'args a b c' format; write it as JSON: {...}"
+ * Returns 0 and fills *cfg on success. */
+int config_parse(const char *buf, size_t len, const char *name,
+		 struct config *cfg, char *err, size_t errlen);
+
+/* Reads the file and calls config_parse; missing or unreadable files are
+ * reported as "FILE: <strerror>". */
+int config_load(const char *path, struct config *cfg, char *err,
+		size_t errlen);
+
+/* Best effort for `stop` with a broken file: reads just pidfile and
+ * control_socket from the bytes, leaving defaults where it cannot. Returns
+ * 0 if both came from the file (or were absent and defaulted cleanly), -1
+ * if the file could not be read as JSON at all (defaults are then kept). */
+int config_load_paths(const char *path, struct config *cfg);
+
+/* Names for the syslog facility/priority values, for messages. */
+const char *config_facility_name(int facility);
+const char *config_priority_name(int priority);
+
+#endif

@@ -1,0 +1,25 @@
+/* One conntrack netlink message -> struct ct_event (pure: no sockets). */
+#ifndef NFFLOWD_CTMSG_H
+#define NFFLOWD_CTMSG_H
+
+#include <stddef.h>
+
+#include "nfflowd/types.h"
+
+struct nlmsghdr;
+struct nf_conntrack;
+
+enum ctmsg_result {
+	CTMSG_OK = 0,		/* *out holds an IPv4 TCP/UDP/ICMP event */
+	CTMSG_IGNORED,		/* well-formed, but not something we export */
+	CTMSG_MALFORMED,	/* truncated, bad lengths, missing tuple/id */
+};
+
+/* Parses one netlink message of at most len bytes (a message from a
+ * received buffer, nlmsg_len not yet trusted). scratch is a reused
+ * nf_conntrack object (nfct_new() once), so nothing is allocated per call. */
+enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
+			      struct nf_conntrack *scratch,
+			      struct ct_event *out);
+
+#endif

@@ -1,0 +1,57 @@
+/* The conntrack event source: a libmnl netlink socket subscribed to NEW and
+ * DESTROY events, batch reads, the initial table dump, overrun accounting. */
+#ifndef NFFLOWD_CTSRC_H
+#define NFFLOWD_CTSRC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfflowd/types.h"
+
+struct event_base;
+struct ctsrc;
+
+struct ctsrc_stats {
+	uint64_t messages;	/* netlink messages read */
+	uint64_t ev_new;	/* CT_EVENT_NEW delivered */
+	uint64_t ev_destroy;	/* CT_EVENT_DESTROY delivered */
+	uint64_t ev_other;	/* other parsed messages delivered */
+	uint64_t ignored;	/* not IPv4 TCP/UDP/ICMP */
+	uint64_t malformed;	/* dropped, not trusted */
+	uint64_t overruns;	/* ENOBUFS on the event socket */
+	uint64_t dumped;	/* entries delivered by dumps */
+};
+
+struct ctsrc_opts {
+	uint32_t rcvbuf;	/* bytes for SO_RCVBUFFORCE, 0 = kernel default */
+	bool reliable;		/* NETLINK_BROADCAST_ERROR + NETLINK_NO_ENOBUFS */
+	unsigned max_per_wakeup;	/* messages per callback, 0 = default */
+};
+
+/* Called for every parsed event. now is when its batch was read;
+ * from_dump is true for entries of a table dump. */
+typedef void (*ctsrc_event_fn)(const struct ct_event *ev,
+			       const struct time_pair *now, bool from_dump,
+			       void *arg);
+/* Called after an overrun (ENOBUFS): events were lost. */
+typedef void (*ctsrc_overrun_fn)(void *arg);
+
+/* Opens and subscribes the event socket and registers it with base.
+ * Returns NULL and writes err on failure. */
+struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
+			 ctsrc_event_fn on_event, ctsrc_overrun_fn on_overrun,
+			 void *arg, char *err, size_t errlen);
+
+/* Dumps the current IPv4 conntrack table synchronously on a separate
+ * socket, delivering each entry with from_dump = true. Returns the number
+ * of entries or -1 (err written). */
+long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen);
+
+const struct ctsrc_stats *ctsrc_stats(const struct ctsrc *s);
+void ctsrc_close(struct ctsrc *s);
+
+/* Reads CLOCK_REALTIME and CLOCK_BOOTTIME back to back. */
+void ctsrc_now(struct time_pair *tp);
+
+#endif
