@@ -1,6 +1,255 @@
+/* Unit tests for the SPEC §5 CSV line, compared against exact strings. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <string.h>
 #include <cmocka.h>
-int main(void) { return 77; }
+
+#include "nfflowd/csvline.h"
+
+/* A typical header: 1700000000.123456789, uptime 3723456 ms. */
+static struct nf5_header header(void)
+{
+	struct nf5_header h;
+
+	memset(&h, 0, sizeof(h));
+	h.sysuptime_ms = 3723456;
+	h.unix_secs = 1700000000u;
+	h.unix_nsecs = 123456789u;
+	h.flow_sequence = 99;
+	h.engine_type = 1;
+	h.engine_id = 2;
+	return h;
+}
+
+/* Record 1 of a masqueraded HTTP connection. */
+static struct flow_record tcp_record(void)
+{
+	struct flow_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.src = 0xC0000202u;		/* 192.0.2.2 */
+	r.dst = 0xC6336402u;		/* 198.51.100.2 */
+	r.packets = 10;
+	r.octets = 1500;
+	r.first = 1000;
+	r.last = 3000;
+	r.sport = 40000;
+	r.dport = 80;
+	r.proto = 6;
+	return r;
+}
+
+static void test_tcp_record_line(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r = tcp_record();
+	char buf[CSVLINE_MAX];
+	const char *want = "1700000000,123456789,3723456,192.0.2.1,10,1500,"
+			   "1000,3000,192.0.2.2,198.51.100.2,0.0.0.0,0,0,"
+			   "40000,80,6,0,0";
+
+	(void)state;
+	assert_int_equal(csvline_format(buf, sizeof(buf), &h, "192.0.2.1", &r),
+			 strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void test_icmp_record_line(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r;
+	char buf[CSVLINE_MAX];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.src = 0xCB007109u;
+	r.dst = 0xC6336401u;
+	r.packets = 1;
+	r.octets = 84;
+	r.first = 5;
+	r.last = 5;
+	r.dport = 2048;
+	r.proto = 1;
+	assert_true(csvline_format(buf, sizeof(buf), &h, "192.0.2.1", &r) > 0);
+	assert_string_equal(buf, "1700000000,123456789,3723456,192.0.2.1,1,84,"
+			    "5,5,203.0.113.9,198.51.100.1,0.0.0.0,0,0,0,2048,"
+			    "1,0,0");
+}
+
+static void test_field_order_all_distinct(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r;
+	char buf[CSVLINE_MAX];
+
+	(void)state;
+	r.src = 0x01020304u;
+	r.dst = 0x05060708u;
+	r.nexthop = 0x090A0B0Cu;
+	r.input = 13;
+	r.output = 14;
+	r.packets = 15;
+	r.octets = 16;
+	r.first = 17;
+	r.last = 18;
+	r.sport = 19;
+	r.dport = 20;
+	r.proto = 21;
+	r.tos = 22;
+	r.tcp_flags = 23;
+	h.unix_secs = 24;
+	h.unix_nsecs = 25;
+	h.sysuptime_ms = 26;
+	assert_true(csvline_format(buf, sizeof(buf), &h, "X", &r) > 0);
+	assert_string_equal(buf, "24,25,26,X,15,16,17,18,1.2.3.4,5.6.7.8,"
+			    "9.10.11.12,13,14,19,20,21,22,23");
+}
+
+static void test_maximum_values(void **state)
+{
+	struct nf5_header h;
+	struct flow_record r;
+	char buf[CSVLINE_MAX];
+	const char *want = "4294967295,999999999,4294967295,"
+			   "255.255.255.255,4294967295,4294967295,"
+			   "4294967295,4294967295,255.255.255.255,"
+			   "255.255.255.255,255.255.255.255,65535,65535,"
+			   "65535,65535,255,255,255";
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.unix_secs = UINT32_MAX;
+	h.unix_nsecs = 999999999u;
+	h.sysuptime_ms = UINT32_MAX;
+	memset(&r, 0xFF, sizeof(r));
+	assert_int_equal(csvline_format(buf, sizeof(buf), &h,
+					"255.255.255.255", &r), strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void test_zero_values(void **state)
+{
+	struct nf5_header h;
+	struct flow_record r;
+	char buf[CSVLINE_MAX];
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(csvline_format(buf, sizeof(buf), &h, "0.0.0.0", &r),
+			 strlen("0,0,0,0.0.0.0,0,0,0,0,0.0.0.0,0.0.0.0,0.0.0.0,"
+				"0,0,0,0,0,0,0"));
+	assert_string_equal(buf, "0,0,0,0.0.0.0,0,0,0,0,0.0.0.0,0.0.0.0,"
+			    "0.0.0.0,0,0,0,0,0,0,0");
+}
+
+static void test_no_trailing_newline(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r = tcp_record();
+	char buf[CSVLINE_MAX];
+	size_t n;
+
+	(void)state;
+	n = csvline_format(buf, sizeof(buf), &h, "192.0.2.1", &r);
+	assert_true(n > 0);
+	assert_null(strchr(buf, '\n'));
+	assert_int_equal(buf[n], '\0');
+	assert_int_equal(buf[n - 1], '0');
+}
+
+static void test_eighteen_fields(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r = tcp_record();
+	char buf[CSVLINE_MAX];
+	unsigned commas = 0;
+	const char *p;
+
+	(void)state;
+	assert_true(csvline_format(buf, sizeof(buf), &h, "192.0.2.1", &r) > 0);
+	for (p = buf; *p != '\0'; p++)
+		commas += (*p == ',');
+	assert_int_equal(commas, 17);
+}
+
+static void test_ipv6_exporter_address(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r = tcp_record();
+	char buf[CSVLINE_MAX];
+
+	(void)state;
+	assert_true(csvline_format(buf, sizeof(buf), &h, "2001:db8::1", &r) > 0);
+	assert_string_equal(buf, "1700000000,123456789,3723456,2001:db8::1,10,"
+			    "1500,1000,3000,192.0.2.2,198.51.100.2,0.0.0.0,0,"
+			    "0,40000,80,6,0,0");
+}
+
+static void test_buffer_exact_fit(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r = tcp_record();
+	char big[CSVLINE_MAX], buf[CSVLINE_MAX];
+	size_t n;
+
+	(void)state;
+	n = csvline_format(big, sizeof(big), &h, "192.0.2.1", &r);
+	assert_true(n > 0);
+	/* n characters plus the terminator fit */
+	assert_int_equal(csvline_format(buf, n + 1, &h, "192.0.2.1", &r), n);
+	assert_string_equal(buf, big);
+}
+
+static void test_buffer_too_small(void **state)
+{
+	struct nf5_header h = header();
+	struct flow_record r = tcp_record();
+	char buf[CSVLINE_MAX];
+	size_t n;
+
+	(void)state;
+	n = csvline_format(buf, sizeof(buf), &h, "192.0.2.1", &r);
+	assert_true(n > 0);
+	memset(buf, 'Z', sizeof(buf));
+	assert_int_equal(csvline_format(buf, n, &h, "192.0.2.1", &r), 0);
+	assert_int_equal(buf[0], '\0');
+	assert_int_equal(buf[n], 'Z');	/* nothing written past len */
+	assert_int_equal(csvline_format(buf, 1, &h, "192.0.2.1", &r), 0);
+	assert_int_equal(csvline_format(buf, 0, &h, "192.0.2.1", &r), 0);
+}
+
+static void test_worst_case_fits_csvline_max(void **state)
+{
+	struct nf5_header h;
+	struct flow_record r;
+	char buf[CSVLINE_MAX];
+	const char *ex = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+
+	(void)state;
+	memset(&h, 0xFF, sizeof(h));
+	memset(&r, 0xFF, sizeof(r));
+	assert_true(csvline_format(buf, sizeof(buf), &h, ex, &r) > 0);
+	assert_true(strlen(buf) < CSVLINE_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp_record_line),
+		cmocka_unit_test(test_icmp_record_line),
+		cmocka_unit_test(test_field_order_all_distinct),
+		cmocka_unit_test(test_maximum_values),
+		cmocka_unit_test(test_zero_values),
+		cmocka_unit_test(test_no_trailing_newline),
+		cmocka_unit_test(test_eighteen_fields),
+		cmocka_unit_test(test_ipv6_exporter_address),
+		cmocka_unit_test(test_buffer_exact_fit),
+		cmocka_unit_test(test_buffer_too_small),
+		cmocka_unit_test(test_worst_case_fits_csvline_max),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
