@@ -1,2 +1,423 @@
-/* placeholder until the module lands */
-typedef int nfflowd_placeholder_daemon;
+/* The daemon context: event loop, signals, timers, reload, clean stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include <event2/event.h>
+
+#include "nfflowd/ctsrc.h"
+#include "nfflowd/daemon.h"
+#include "nfflowd/export.h"
+#include "nfflowd/flowtab.h"
+#include "nfflowd/kernel.h"
+#include "nfflowd/log.h"
+#include "nfflowd/natlog.h"
+#include "nfflowd/notify.h"
+#include "nfflowd/pidfile.h"
+#include "nfflowd/record.h"
+
+#define TICK_SECONDS 1
+#define STATUS_EVERY_TICKS 5
+
+struct daemon_stats {
+	uint64_t self_ignored;		/* events of our own export flow */
+	uint64_t destroy_unknown;	/* DESTROY for an id not in the table */
+	uint64_t records_no_counters;	/* exported without accounting */
+	uint64_t ttl_expired;		/* entries dropped by the TTL sweep */
+	uint64_t table_full;		/* entries not stored: table full */
+	uint64_t reloads_ok;
+	uint64_t reloads_failed;
+};
+
+struct daemon {
+	struct event_base *base;
+	const char *config_path;
+	struct config cfg;
+	struct natlog nlog;
+	struct record_self self;
+	struct ctsrc *src;
+	struct flowtab *tab;
+	struct export *exp;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
+	uint64_t watchdog_usec;
+	unsigned ticks;
+	int pidfd;
+	struct daemon_stats st;
+	struct log_rate overrun_rate;
+};
+
+/* The daemon's own export flow, in the host order record_is_self wants. */
+static void self_from_config(struct record_self *self, const struct config *c)
+{
+	memset(self, 0, sizeof(*self));
+	if (c->source.ss_family != AF_INET)
+		return;
+	self->source = ntohl(((const struct sockaddr_in *)&c->source)->sin_addr.s_addr);
+	self->collector = ntohl(((const struct sockaddr_in *)&c->collector)->sin_addr.s_addr);
+	self->port = c->port;
+}
+
+static bool same_tuple(const struct ct_tuple *a, const struct ct_tuple *b)
+{
+	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
+	       a->dport == b->dport;
+}
+
+static void on_destroy(struct daemon *d, const struct ct_event *ev,
+		       const struct time_pair *now)
+{
+	struct flow_record recs[RECORD_MAX_PER_EVENT];
+	struct flow_entry e;
+	uint64_t start = now->boot_ns;
+	unsigned i, n;
+
+	if (flowtab_remove(d->tab, ev->id, &e) && same_tuple(&e.orig, &ev->orig))
+		start = e.start_boot_ns;
+	else
+		d->st.destroy_unknown++;
+	n = record_build(ev, start, now, d->cfg.untranslated_records, recs);
+	if (!ev->has_counters)
+		d->st.records_no_counters += n;
+	for (i = 0; i < n; i++)
+		export_add(d->exp, &recs[i]);
+}
+
+/* Applies one conntrack event: NEW and dump entries go into the live
+ * table, DESTROY takes the entry out and exports its records. */
+static void on_event(const struct ct_event *ev, const struct time_pair *now,
+		     bool from_dump, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t start;
+	uint16_t flags;
+	bool created;
+
+	if (record_is_self(ev, &d->self)) {
+		d->st.self_ignored++;
+		return;
+	}
+	if (ev->type == CT_EVENT_DESTROY) {
+		on_destroy(d, ev, now);
+		return;
+	}
+	start = ev->has_start ? record_real_to_boot(now, ev->start_ns) : now->boot_ns;
+	flags = (uint16_t)((from_dump ? FLOW_F_FROM_DUMP : 0) |
+			   (ev->has_start ? FLOW_F_KERNEL_START : 0));
+	if (!flowtab_upsert(d->tab, ev, start, flags, &created))
+		d->st.table_full++;
+}
+
+static void on_overrun(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_rated(&d->overrun_rate, LOG_WARNING,
+		  "conntrack event overrun: events were lost (%" PRIu64 " overruns so far)",
+		  ctsrc_stats(d->src)->overruns);
+}
+
+/* One line with the counters, for STATUS= and the log at stop. */
+static void format_counters(const struct daemon *d, char *buf, size_t len)
+{
+	const struct ctsrc_stats *cs = ctsrc_stats(d->src);
+	const struct export_stats *xs = export_stats(d->exp);
+
+	snprintf(buf, len,
+		 "live %zu, events new %" PRIu64 " destroy %" PRIu64
+		 ", records %" PRIu64 ", datagrams %" PRIu64
+		 ", send errors %" PRIu64 ", overruns %" PRIu64
+		 ", ttl expired %" PRIu64 ", malformed %" PRIu64,
+		 flowtab_count(d->tab), cs->ev_new, cs->ev_destroy, xs->records,
+		 xs->datagrams, xs->send_errors, cs->overruns,
+		 d->st.ttl_expired, cs->malformed);
+}
+
+static void send_status(const struct daemon *d)
+{
+	char msg[512];
+
+	memcpy(msg, "STATUS=", 7);
+	format_counters(d, msg + 7, sizeof(msg) - 7);
+	notify_send(msg);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct time_pair now;
+	size_t n;
+
+	ctsrc_now(&now);
+	n = flowtab_sweep(d->tab, now.boot_ns, (uint64_t)d->cfg.ttl * 1000000000u);
+	if (n > 0) {
+		d->st.ttl_expired += n;
+		log_info("dropped %zu live entries older than ttl %" PRIu32 " s",
+			 n, d->cfg.ttl);
+	}
+	if (++d->ticks % STATUS_EVERY_TICKS == 0)
+		send_status(d);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	notify_send("WATCHDOG=1");
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("received %s, stopping", strsignal((int)sig));
+	event_base_loopbreak(d->base);
+}
+
+/* Turns on per-connection counters and timestamps if asked to. */
+static void kernel_setup(const struct config *cfg)
+{
+	static const char *const names[] = { KERNEL_ACCT, KERNEL_TIMESTAMP };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int v = kernel_get(names[i]);
+
+		if (v < 0)
+			log_warn("cannot read net.netfilter.%s: %s", names[i],
+				 strerror(errno));
+		else if (v == 0 && !cfg->kernel_setup)
+			log_warn("net.netfilter.%s is off: records will lack %s",
+				 names[i], i == 0 ? "packet and byte counts" :
+				 "the kernel's start and stop times");
+		else if (v == 0 && kernel_set(names[i], 1) < 0)
+			log_warn("cannot switch on net.netfilter.%s: %s",
+				 names[i], strerror(errno));
+		else if (v == 0)
+			log_notice("switched on net.netfilter.%s (connections that already exist keep none)",
+				   names[i]);
+	}
+}
+
+/* Re-reads the configuration; swaps it in only when it is valid and the
+ * new exporter could be opened. The table and netlink socket stay. */
+static void reload(struct daemon *d)
+{
+	struct config nc;
+	struct export *nx;
+	struct timespec ts;
+	char err[CONFIG_ERR_MAX], msg[96];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+		 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	notify_send(msg);
+	if (config_load(d->config_path, &nc, err, sizeof(err)) < 0) {
+		log_err("reload failed, keeping the running configuration: %s", err);
+		d->st.reloads_failed++;
+		notify_send("READY=1");
+		return;
+	}
+	nx = export_new(d->base, &nc, &d->nlog, err, sizeof(err));
+	if (!nx) {
+		log_err("reload failed, keeping the running configuration: %s", err);
+		d->st.reloads_failed++;
+		notify_send("READY=1");
+		return;
+	}
+	/* Records already queued leave under the settings they were made
+	 * with; the new exporter continues the sequence. */
+	export_flush(d->exp);
+	export_take_over(nx, d->exp);
+	export_free(d->exp);
+	d->exp = nx;
+	if (strcmp(nc.pidfile, d->cfg.pidfile) != 0 ||
+	    strcmp(nc.control_socket, d->cfg.control_socket) != 0) {
+		log_warn("pidfile and control_socket changes take effect at restart");
+		memcpy(nc.pidfile, d->cfg.pidfile, sizeof(nc.pidfile));
+		memcpy(nc.control_socket, d->cfg.control_socket, sizeof(nc.control_socket));
+	}
+	if (nc.netlink_buffer != d->cfg.netlink_buffer)
+		log_warn("netlink_buffer changes take effect at restart");
+	nc.netlink_buffer = d->cfg.netlink_buffer;
+	d->cfg = nc;
+	natlog_configure(&d->nlog, &d->cfg);
+	self_from_config(&d->self, &d->cfg);
+	if (d->cfg.kernel_setup)
+		kernel_setup(&d->cfg);
+	d->st.reloads_ok++;
+	log_info("configuration reloaded from %s", d->config_path);
+	notify_send("READY=1");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	reload(arg);
+}
+
+static int add_signal(struct daemon *d, struct event **ev, int sig,
+		      event_callback_fn fn)
+{
+	*ev = evsignal_new(d->base, sig, fn, d);
+	return *ev && evsignal_add(*ev, NULL) == 0 ? 0 : -1;
+}
+
+/* Opens everything in the order SPEC §6 gives: events subscribed before
+ * the table dump, so that nothing falls between the two. */
+static int daemon_open(struct daemon *d)
+{
+	struct ctsrc_opts o = { .rcvbuf = d->cfg.netlink_buffer, .reliable = true };
+	struct timeval tick = { TICK_SECONDS, 0 };
+	char err[CONFIG_ERR_MAX];
+	long n;
+
+	d->base = event_base_new();
+	if (!d->base) {
+		log_err("cannot create the event loop");
+		return -1;
+	}
+	natlog_configure(&d->nlog, &d->cfg);
+	self_from_config(&d->self, &d->cfg);
+	d->exp = export_new(d->base, &d->cfg, &d->nlog, err, sizeof(err));
+	if (!d->exp) {
+		log_err("%s", err);
+		return -1;
+	}
+	d->tab = flowtab_new(0);
+	if (!d->tab) {
+		log_err("cannot allocate the live table");
+		return -1;
+	}
+	d->src = ctsrc_open(d->base, &o, on_event, on_overrun, d, err, sizeof(err));
+	if (!d->src) {
+		log_err("%s", err);
+		return -1;
+	}
+	kernel_setup(&d->cfg);
+	n = ctsrc_dump(d->src, err, sizeof(err));
+	if (n < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	log_info("loaded %ld existing connections; exporting from %s to %s port %u",
+		 n, d->cfg.source_str, d->cfg.collector_str, d->cfg.port);
+
+	if (add_signal(d, &d->ev_term, SIGTERM, on_stop) < 0 ||
+	    add_signal(d, &d->ev_int, SIGINT, on_stop) < 0 ||
+	    add_signal(d, &d->ev_hup, SIGHUP, on_hup) < 0) {
+		log_err("cannot register signal handlers");
+		return -1;
+	}
+	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	if (!d->ev_tick || event_add(d->ev_tick, &tick) < 0) {
+		log_err("cannot start the timer");
+		return -1;
+	}
+	if (d->watchdog_usec > 0) {
+		struct timeval wd = {
+			(time_t)(d->watchdog_usec / 2 / 1000000u),
+			(suseconds_t)(d->watchdog_usec / 2 % 1000000u),
+		};
+
+		d->ev_watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+		if (!d->ev_watchdog || event_add(d->ev_watchdog, &wd) < 0) {
+			log_err("cannot start the watchdog timer");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void daemon_close(struct daemon *d)
+{
+	struct event **evs[] = { &d->ev_term, &d->ev_int, &d->ev_hup,
+				 &d->ev_tick, &d->ev_watchdog };
+	size_t i;
+
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (*evs[i])
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+	export_free(d->exp);
+	d->exp = NULL;
+	if (d->src)
+		ctsrc_close(d->src);
+	d->src = NULL;
+	if (d->tab)
+		flowtab_free(d->tab);
+	d->tab = NULL;
+	if (d->base)
+		event_base_free(d->base);
+	d->base = NULL;
+}
+
+/* After readiness: let the parent go and leave the terminal. */
+static void detach(int ready_fd, bool keep_stdout)
+{
+	char ok = 'R';
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	log_init(NULL, false, true);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		if (!keep_stdout)
+			dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	if (write(ready_fd, &ok, 1) != 1)
+		log_warn("cannot tell the starting process we are ready: %s",
+			 strerror(errno));
+	close(ready_fd);
+}
+
+/* Runs until stopped; see daemon.h. */
+int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
+{
+	struct daemon d;
+	char counters[400];
+	pid_t holder = 0;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.config_path = config_path;
+	d.cfg = *cfg;
+	d.overrun_rate = (struct log_rate)LOG_RATE_INIT(10);
+	d.watchdog_usec = notify_init();
+	signal(SIGPIPE, SIG_IGN);
+
+	d.pidfd = pidfile_acquire(d.cfg.pidfile, &holder);
+	if (d.pidfd < 0) {
+		if (errno == EEXIST) {
+			log_notice("already running (pid %ld)", (long)holder);
+			return 0;
+		}
+		log_err("pidfile %s: %s", d.cfg.pidfile, strerror(errno));
+		return 1;
+	}
+	if (daemon_open(&d) < 0)
+		goto out;
+
+	notify_send("READY=1");
+	send_status(&d);
+	log_info("ready (pid %ld)", (long)getpid());
+	if (ready_fd >= 0)
+		detach(ready_fd, d.cfg.to_stdout);
+
+	event_base_dispatch(d.base);
+
+	notify_send("STOPPING=1");
+	export_flush(d.exp);
+	format_counters(&d, counters, sizeof(counters));
+	log_info("stopped: %s", counters);
+	rc = 0;
+out:
+	daemon_close(&d);
+	pidfile_release(d.pidfd, d.cfg.pidfile);
+	notify_close();
+	return rc;
+}

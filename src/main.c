@@ -1,2 +1,347 @@
-/* placeholder until the module lands */
-typedef int nfflowd_placeholder_main;
+/* Command line: options, the client commands, then daemon_run(). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "build_config.h"
+#include "nfflowd/config.h"
+#include "nfflowd/daemon.h"
+#include "nfflowd/kernel.h"
+#include "nfflowd/log.h"
+#include "nfflowd/pidfile.h"
+
+#define EXIT_USAGE 2
+#define STOP_WAIT_SECONDS 30
+
+struct opts {
+	const char *config;
+	bool foreground;
+	bool dump_state;
+	bool json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nfflowd [-c FILE] [-f] COMMAND\n"
+		"       nfflowd [-c FILE] --dump-state [--json]\n"
+		"       nfflowd -h | --help      nfflowd -V | --version\n"
+		"\n"
+		"Exports every conntrack connection (TCP, UDP, ICMP over IPv4) as\n"
+		"NetFlow v5 records, with the NAT translation, to a collector.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE  configuration file (default %s)\n"
+		"  -f, --foreground   with start/restart: do not detach\n"
+		"      --dump-state   show the running daemon's live table and counters\n"
+		"      --json         with --dump-state: machine-readable output\n"
+		"  -h, --help         this text\n"
+		"  -V, --version      the version\n"
+		"\n"
+		"Commands:\n"
+		"  start     start the daemon unless it is already running\n"
+		"  stop      stop the running daemon and wait until it is gone\n"
+		"  restart   stop if running, then start\n"
+		"  reload    validate the configuration, then make the daemon re-read it\n"
+		"  check     validate the configuration; show daemon and kernel state\n"
+		"  install   install and enable the systemd unit\n"
+		"  help      this text\n"
+		"  version   the version\n"
+		"\n"
+		"Exit status: 0 success, 1 runtime or configuration error, 2 usage error.\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+static int cmd_version(void)
+{
+	printf("nfflowd %s\n", NFFLOWD_VERSION);
+	return 0;
+}
+
+static int load_config(const struct opts *o, struct config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (config_load(o->config, cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfflowd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Forks twice so the daemon is no session leader and not our child; waits
+ * on a pipe until it is ready, so that start's exit code tells the truth. */
+static int start_detached(const struct opts *o, const struct config *cfg)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		fprintf(stderr, "nfflowd: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "nfflowd: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		if (setsid() < 0)
+			_exit(1);
+		pid = fork();
+		if (pid < 0)
+			_exit(1);
+		if (pid > 0)
+			_exit(0);
+		umask(022);
+		if (chdir("/") < 0)
+			_exit(1);
+		log_init(cfg->syslog_ident, true, true);
+		_exit(daemon_run(o->config, cfg, fds[1]));
+	}
+	close(fds[1]);
+	do {
+		n = read(fds[0], &c, 1);
+	} while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	if (n != 1) {
+		pid_t holder = pidfile_running(cfg->pidfile);
+
+		if (holder > 0) {
+			printf("nfflowd is already running (pid %ld)\n", (long)holder);
+			return 0;
+		}
+		fprintf(stderr, "nfflowd: the daemon did not start (see the messages above or the system log)\n");
+		return 1;
+	}
+	printf("nfflowd started (pid %ld)\n", (long)pidfile_running(cfg->pidfile));
+	return 0;
+}
+
+static int cmd_start(const struct opts *o)
+{
+	struct config cfg;
+	pid_t pid;
+
+	if (load_config(o, &cfg) < 0)
+		return 1;
+	pid = pidfile_running(cfg.pidfile);
+	if (pid > 0) {
+		printf("nfflowd is already running (pid %ld)\n", (long)pid);
+		return 0;
+	}
+	if (o->foreground) {
+		log_init(cfg.syslog_ident, true, false);
+		return daemon_run(o->config, &cfg, -1);
+	}
+	return start_detached(o, &cfg);
+}
+
+/* The pidfile of the config, even when the file has since become invalid. */
+static void stop_paths(const struct opts *o, struct config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (config_load(o->config, cfg, err, sizeof(err)) == 0)
+		return;
+	config_defaults(cfg);
+	if (config_load_paths(o->config, cfg) == 0)
+		fprintf(stderr, "nfflowd: %s\nnfflowd: using pidfile %s from it anyway\n",
+			err, cfg->pidfile);
+	else
+		fprintf(stderr, "nfflowd: %s\nnfflowd: using the default pidfile %s\n",
+			err, cfg->pidfile);
+}
+
+static int cmd_stop(const struct opts *o)
+{
+	struct config cfg;
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	pid_t pid;
+	int i;
+
+	stop_paths(o, &cfg);
+	pid = pidfile_running(cfg.pidfile);
+	if (pid < 0) {
+		fprintf(stderr, "nfflowd: pidfile %s: %s\n", cfg.pidfile, strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		printf("nfflowd is not running\n");
+		return 0;
+	}
+	if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
+		fprintf(stderr, "nfflowd: cannot signal pid %ld: %s\n", (long)pid,
+			strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < STOP_WAIT_SECONDS * 20; i++) {
+		if (pidfile_running(cfg.pidfile) != pid) {
+			printf("nfflowd stopped (pid %ld)\n", (long)pid);
+			return 0;
+		}
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "nfflowd: pid %ld did not stop within %d s\n", (long)pid,
+		STOP_WAIT_SECONDS);
+	return 1;
+}
+
+static int cmd_reload(const struct opts *o)
+{
+	struct config cfg;
+	pid_t pid;
+
+	if (load_config(o, &cfg) < 0)
+		return 1;
+	pid = pidfile_running(cfg.pidfile);
+	if (pid <= 0) {
+		fprintf(stderr, "nfflowd: not running (pidfile %s); nothing to reload\n",
+			cfg.pidfile);
+		return 1;
+	}
+	if (kill(pid, SIGHUP) < 0) {
+		fprintf(stderr, "nfflowd: cannot signal pid %ld: %s\n", (long)pid,
+			strerror(errno));
+		return 1;
+	}
+	printf("configuration %s is valid; asked nfflowd (pid %ld) to reload it\n",
+	       o->config, (long)pid);
+	return 0;
+}
+
+static void check_kernel(const char *name, const char *what)
+{
+	int v = kernel_get(name);
+
+	if (v < 0)
+		printf("kernel: net.netfilter.%s unavailable (%s): load nf_conntrack\n",
+		       name, strerror(errno));
+	else
+		printf("kernel: net.netfilter.%s = %d (%s %s)\n", name, v,
+		       what, v ? "on" : "off");
+}
+
+static int cmd_check(const struct opts *o)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	bool ok;
+	pid_t pid;
+
+	ok = config_load(o->config, &cfg, err, sizeof(err)) == 0;
+	if (ok) {
+		printf("config: %s OK (export from %s to %s port %u)\n", o->config,
+		       cfg.source_str, cfg.collector_str, cfg.port);
+	} else {
+		printf("config: %s\n", err);
+		config_defaults(&cfg);
+		config_load_paths(o->config, &cfg);
+	}
+	pid = pidfile_running(cfg.pidfile);
+	if (pid > 0)
+		printf("daemon: running (pid %ld)\n", (long)pid);
+	else
+		printf("daemon: not running\n");
+	check_kernel(KERNEL_ACCT, "packet and byte counters");
+	check_kernel(KERNEL_TIMESTAMP, "connection start/stop timestamps");
+	check_kernel(KERNEL_EVENTS, "conntrack events");
+	if (ok && cfg.kernel_setup)
+		printf("kernel: nfflowd switches counters and timestamps on at start (kernel_setup)\n");
+	return ok ? 0 : 1;
+}
+
+static int not_yet(const char *what)
+{
+	fprintf(stderr, "nfflowd: %s is not implemented in this version yet\n", what);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_DUMP = 256, OPT_JSON };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "dump-state", no_argument, NULL, OPT_DUMP },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .config = CONFIG_DEFAULT_PATH };
+	const char *cmd;
+	int c;
+
+	log_init("nfflowd", true, false);
+	while ((c = getopt_long(argc, argv, "c:fhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case 'f': o.foreground = true; break;
+		case OPT_DUMP: o.dump_state = true; break;
+		case OPT_JSON: o.json = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': return cmd_version();
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (o.dump_state) {
+		if (optind != argc) {
+			fprintf(stderr, "nfflowd: --dump-state takes no command\n");
+			return EXIT_USAGE;
+		}
+		return not_yet("--dump-state");
+	}
+	if (o.json) {
+		fprintf(stderr, "nfflowd: --json goes with --dump-state\n");
+		return EXIT_USAGE;
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, optind == argc ? "nfflowd: no command given\n"
+					       : "nfflowd: one command at a time\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	if (o.foreground && strcmp(cmd, "start") != 0 && strcmp(cmd, "restart") != 0) {
+		fprintf(stderr, "nfflowd: -f goes with start or restart\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "start") == 0)
+		return cmd_start(&o);
+	if (strcmp(cmd, "stop") == 0)
+		return cmd_stop(&o);
+	if (strcmp(cmd, "restart") == 0) {
+		int rc = cmd_stop(&o);
+
+		return rc != 0 ? rc : cmd_start(&o);
+	}
+	if (strcmp(cmd, "reload") == 0)
+		return cmd_reload(&o);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(&o);
+	if (strcmp(cmd, "install") == 0)
+		return not_yet("install");
+	if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "version") == 0)
+		return cmd_version();
+	fprintf(stderr, "nfflowd: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}
