@@ -22,9 +22,9 @@ uint64_t record_real_to_boot(const struct time_pair *now, uint64_t real_ns);
  *                  no start timestamp (NEW event or first sight), else any;
  *   now:           when the DESTROY was received (end when no stop stamp);
  *   untranslated:  emit record 2 even when no NAT took place.
- * Returns the number of records written to out (0 for a non-exportable
- * event, else 2 or 3; at most RECORD_MAX_PER_EVENT). Counters above 2^32-1
- * saturate. */
+ * Returns the number of records written to out: 0 for a non-exportable
+ * event, else 1 to RECORD_MAX_PER_EVENT (1 for an unanswered flow without
+ * NAT). Counters above 2^32-1 saturate. */
 unsigned record_build(const struct ct_event *ev, uint64_t start_boot_ns,
 		      const struct time_pair *now, bool untranslated,
 		      struct flow_record out[RECORD_MAX_PER_EVENT]);
