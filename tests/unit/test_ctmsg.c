@@ -1,6 +1,772 @@
+/* Unit tests for ctmsg: ctnetlink messages built in memory, by
+ * libnetfilter_conntrack's own encoder and by hand with libmnl. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-int main(void) { return 77; }
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
+
+#include "nfflowd/ctmsg.h"
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | \
+			(uint32_t)(c) << 8 | (uint32_t)(d))
+
+/* 8-byte aligned message storage, as a receive buffer would be. */
+static uint64_t storage[2048];
+#define BUF ((char *)storage)
+
+/* What to put into a hand-built message. */
+struct spec {
+	uint8_t subsys;
+	uint8_t msg;
+	uint16_t flags;
+	uint8_t family;
+	uint8_t proto;
+	struct ct_tuple orig, reply;
+	uint8_t icmp_type, icmp_code, rtype, rcode;
+	bool no_orig, no_reply, no_id, no_ports, no_protonum;
+	bool counters_orig, counters_reply, counters32;
+	bool ts_start, ts_stop;
+	bool tcp_state;
+	bool extras;	/* attributes ctmsg must skip */
+	uint32_t id, status;
+	uint64_t op, ob, rp, rb, start, stop;
+};
+
+/* A SNATed TCP connection 192.0.2.2:1000 -> 198.51.100.2:80 via 203.0.113.1. */
+static struct spec tcp_spec(void)
+{
+	struct spec s = {
+		.subsys = NFNL_SUBSYS_CTNETLINK,
+		.msg = IPCTNL_MSG_CT_NEW,
+		.flags = NLM_F_CREATE | NLM_F_EXCL,
+		.family = AF_INET,
+		.proto = IPPROTO_TCP,
+		.orig = { IP(192, 0, 2, 2), IP(198, 51, 100, 2), 1000, 80 },
+		.reply = { IP(198, 51, 100, 2), IP(203, 0, 113, 1), 80, 61000 },
+		.id = 0xdeadbeef,
+		.status = 0x18e,
+		.tcp_state = true,
+	};
+	return s;
+}
+
+/* Puts one tuple nest. */
+static void put_tuple(struct nlmsghdr *nlh, uint16_t type,
+		      const struct spec *s, const struct ct_tuple *t,
+		      uint8_t itype, uint8_t icode)
+{
+	struct nlattr *tn, *n;
+
+	tn = mnl_attr_nest_start(nlh, type);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, htonl(t->src));
+	mnl_attr_put_u32(nlh, CTA_IP_V4_DST, htonl(t->dst));
+	mnl_attr_nest_end(nlh, n);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	if (!s->no_protonum)
+		mnl_attr_put_u8(nlh, CTA_PROTO_NUM, s->proto);
+	if (!s->no_ports && s->proto == IPPROTO_ICMP) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_ICMP_ID, htons(t->sport));
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_TYPE, itype);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_CODE, icode);
+	} else if (!s->no_ports) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
+	}
+	mnl_attr_nest_end(nlh, n);
+	mnl_attr_nest_end(nlh, tn);
+}
+
+/* Puts one counters nest, 64-bit with the kernel's pad or old 32-bit. */
+static void put_counters(struct nlmsghdr *nlh, uint16_t type, bool c32,
+			 uint64_t packets, uint64_t bytes)
+{
+	struct nlattr *n = mnl_attr_nest_start(nlh, type);
+
+	if (c32) {
+		mnl_attr_put_u32(nlh, CTA_COUNTERS32_PACKETS,
+				 htonl((uint32_t)packets));
+		mnl_attr_put_u32(nlh, CTA_COUNTERS32_BYTES,
+				 htonl((uint32_t)bytes));
+	} else {
+		mnl_attr_put(nlh, CTA_COUNTERS_PAD, 0, NULL);
+		mnl_attr_put_u64(nlh, CTA_COUNTERS_PACKETS, htobe64(packets));
+		mnl_attr_put_u64(nlh, CTA_COUNTERS_BYTES, htobe64(bytes));
+	}
+	mnl_attr_nest_end(nlh, n);
+}
+
+/* Builds the message described by s into BUF; returns its length. */
+static size_t build(const struct spec *s)
+{
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	struct nlattr *n;
+
+	memset(storage, 0, sizeof(storage));
+	nlh = mnl_nlmsg_put_header(BUF);
+	nlh->nlmsg_type = (uint16_t)(s->subsys << 8 | s->msg);
+	nlh->nlmsg_flags = s->flags;
+	nlh->nlmsg_seq = 0;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = s->family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+
+	if (s->extras) {
+		static const char unterminated[3] = { 's', 'y', 's' };
+
+		n = mnl_attr_nest_start(nlh, CTA_SECCTX);
+		mnl_attr_put(nlh, CTA_SECCTX_NAME, sizeof(unterminated),
+			     unterminated);
+		mnl_attr_nest_end(nlh, n);
+		mnl_attr_put(nlh, CTA_LABELS, 3, "abc");
+		mnl_attr_put_u16(nlh, 200, 7);
+		mnl_attr_put_u32(nlh, CTA_MARK, htonl(42));
+	}
+	if (!s->no_orig)
+		put_tuple(nlh, CTA_TUPLE_ORIG, s, &s->orig, s->icmp_type,
+			  s->icmp_code);
+	if (!s->no_reply)
+		put_tuple(nlh, CTA_TUPLE_REPLY, s, &s->reply, s->rtype,
+			  s->rcode);
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(s->status));
+	if (s->tcp_state) {
+		struct nlattr *t;
+
+		n = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+		t = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE,
+				TCP_CONNTRACK_ESTABLISHED);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, 7);
+		mnl_attr_nest_end(nlh, t);
+		mnl_attr_nest_end(nlh, n);
+	}
+	if (s->counters_orig)
+		put_counters(nlh, CTA_COUNTERS_ORIG, s->counters32, s->op,
+			     s->ob);
+	if (s->counters_reply)
+		put_counters(nlh, CTA_COUNTERS_REPLY, s->counters32, s->rp,
+			     s->rb);
+	mnl_attr_put_u32(nlh, CTA_USE, htonl(1));
+	if (!s->no_id)
+		mnl_attr_put_u32(nlh, CTA_ID, htonl(s->id));
+	if (s->ts_start || s->ts_stop) {
+		n = mnl_attr_nest_start(nlh, CTA_TIMESTAMP);
+		if (s->ts_start)
+			mnl_attr_put_u64(nlh, CTA_TIMESTAMP_START,
+					 htobe64(s->start));
+		if (s->ts_stop)
+			mnl_attr_put_u64(nlh, CTA_TIMESTAMP_STOP,
+					 htobe64(s->stop));
+		mnl_attr_nest_end(nlh, n);
+	}
+	return nlh->nlmsg_len;
+}
+
+/* Parses what is in BUF with a fresh scratch object. */
+static enum ctmsg_result parse(size_t len, struct ct_event *ev)
+{
+	struct nf_conntrack *scratch = nfct_new();
+	enum ctmsg_result r;
+
+	assert_non_null(scratch);
+	r = ctmsg_parse((const struct nlmsghdr *)BUF, len, scratch, ev);
+	nfct_destroy(scratch);
+	return r;
+}
+
+/* Checks a tuple field by field. */
+static void assert_tuple(const struct ct_tuple *got, const struct ct_tuple *want)
+{
+	assert_int_equal(got->src, want->src);
+	assert_int_equal(got->dst, want->dst);
+	assert_int_equal(got->sport, want->sport);
+	assert_int_equal(got->dport, want->dport);
+}
+
+/* A NEW event encoded by libnetfilter_conntrack itself (plus CTA_ID, which
+ * its encoder never writes). */
+static void test_new_tcp_from_nfct(void **state)
+{
+	struct nf_conntrack *ct = nfct_new();
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	struct ct_event ev;
+
+	(void)state;
+	assert_non_null(ct);
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET);
+	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, AF_INET);
+	nfct_set_attr_u32(ct, ATTR_IPV4_SRC, htonl(IP(192, 0, 2, 7)));
+	nfct_set_attr_u32(ct, ATTR_IPV4_DST, htonl(IP(198, 51, 100, 9)));
+	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, htonl(IP(198, 51, 100, 9)));
+	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_DST, htonl(IP(192, 0, 2, 7)));
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(40000));
+	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(443));
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(443));
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(40000));
+	nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_SYN_SENT);
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY);
+
+	memset(storage, 0, sizeof(storage));
+	nlh = mnl_nlmsg_put_header(BUF);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
+	assert_int_equal(nfct_nlmsg_build(nlh, ct), 0);
+	mnl_attr_put_u32(nlh, CTA_ID, htonl(77));
+	nfct_destroy(ct);
+
+	assert_int_equal(parse(nlh->nlmsg_len, &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_NEW);
+	assert_int_equal(ev.id, 77);
+	assert_int_equal(ev.proto, IPPROTO_TCP);
+	assert_int_equal(ev.tcp_state, TCP_CONNTRACK_SYN_SENT);
+	/* the encoder always adds IPS_CONFIRMED */
+	assert_int_equal(ev.status, IPS_SEEN_REPLY | IPS_CONFIRMED);
+	assert_int_equal(ev.orig.src, IP(192, 0, 2, 7));
+	assert_int_equal(ev.orig.dst, IP(198, 51, 100, 9));
+	assert_int_equal(ev.orig.sport, 40000);
+	assert_int_equal(ev.orig.dport, 443);
+	assert_int_equal(ev.reply.src, IP(198, 51, 100, 9));
+	assert_int_equal(ev.reply.sport, 443);
+	assert_false(ev.has_counters);
+	assert_false(ev.has_start);
+	assert_false(ev.has_stop);
+}
+
+/* A hand-built NEW TCP event with protoinfo: every field lands. */
+static void test_new_tcp(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_NEW);
+	assert_int_equal(ev.id, 0xdeadbeef);
+	assert_int_equal(ev.status, 0x18e);
+	assert_int_equal(ev.tcp_state, TCP_CONNTRACK_ESTABLISHED);
+	assert_tuple(&ev.orig, &s.orig);
+	assert_tuple(&ev.reply, &s.reply);
+	assert_false(ev.has_counters);
+	assert_int_equal(ev.orig_packets, 0);
+}
+
+/* IPCTNL_MSG_CT_NEW without NLM_F_CREATE (update event, dump reply). */
+static void test_update_without_create(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.flags = NLM_F_MULTI;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_UPDATE);
+	s.flags = 0;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_UPDATE);
+}
+
+/* DESTROY carrying both counters and both timestamps. */
+static void test_destroy_counters_timestamps(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.flags = 0;
+	s.counters_orig = s.counters_reply = true;
+	s.op = 5000000000ULL;	/* needs more than 32 bits */
+	s.ob = 123456789012ULL;
+	s.rp = 4;
+	s.rb = 320;
+	s.ts_start = s.ts_stop = true;
+	s.start = 1700000000123456789ULL;
+	s.stop = 1700000060987654321ULL;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_DESTROY);
+	assert_true(ev.has_counters);
+	assert_true(ev.orig_packets == 5000000000ULL);
+	assert_true(ev.orig_bytes == 123456789012ULL);
+	assert_int_equal(ev.reply_packets, 4);
+	assert_int_equal(ev.reply_bytes, 320);
+	assert_true(ev.has_start);
+	assert_true(ev.has_stop);
+	assert_true(ev.start_ns == 1700000000123456789ULL);
+	assert_true(ev.stop_ns == 1700000060987654321ULL);
+	assert_tuple(&ev.orig, &s.orig);
+	assert_tuple(&ev.reply, &s.reply);
+}
+
+/* DESTROY without accounting: no counters, start only. */
+static void test_destroy_without_counters(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.ts_start = true;
+	s.start = 99;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_DESTROY);
+	assert_false(ev.has_counters);
+	assert_true(ev.has_start);
+	assert_false(ev.has_stop);
+	assert_int_equal(ev.start_ns, 99);
+	assert_int_equal(ev.stop_ns, 0);
+}
+
+/* Counters in one direction only do not count as counters. */
+static void test_counters_one_direction(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.counters_orig = true;
+	s.op = 3;
+	s.ob = 180;
+	s.ts_stop = true;
+	s.stop = 7;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_false(ev.has_counters);
+	assert_int_equal(ev.orig_packets, 0);
+	assert_false(ev.has_start);
+	assert_true(ev.has_stop);
+	assert_int_equal(ev.stop_ns, 7);
+}
+
+/* Old kernels' 32-bit counters are read too. */
+static void test_counters32(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.counters_orig = s.counters_reply = s.counters32 = true;
+	s.op = 10;
+	s.ob = 4000000000ULL;
+	s.rp = 9;
+	s.rb = 900;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_true(ev.has_counters);
+	assert_int_equal(ev.orig_packets, 10);
+	assert_true(ev.orig_bytes == 4000000000ULL);
+	assert_int_equal(ev.reply_packets, 9);
+	assert_int_equal(ev.reply_bytes, 900);
+}
+
+/* ICMP echo: sport is the id, dport type << 8 | code per direction. */
+static void test_icmp_echo(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.proto = IPPROTO_ICMP;
+	s.tcp_state = false;
+	s.orig = (struct ct_tuple){ IP(192, 0, 2, 2), IP(198, 51, 100, 2),
+				    0x1234, 0 };
+	s.reply = (struct ct_tuple){ IP(198, 51, 100, 2), IP(192, 0, 2, 2),
+				     0x1234, 0 };
+	s.icmp_type = 8;
+	s.icmp_code = 0;
+	s.rtype = 0;
+	s.rcode = 0;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.proto, IPPROTO_ICMP);
+	assert_int_equal(ev.orig.sport, 0x1234);
+	assert_int_equal(ev.orig.dport, 2048);
+	assert_int_equal(ev.reply.sport, 0x1234);
+	assert_int_equal(ev.reply.dport, 0);
+	assert_int_equal(ev.tcp_state, 0);
+
+	s.icmp_type = 13;	/* timestamp request, code 1 to see both */
+	s.icmp_code = 1;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.orig.dport, 13 * 256 + 1);
+}
+
+/* UDP, and a protoinfo that is only honoured for TCP. */
+static void test_udp(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.proto = IPPROTO_UDP;
+	s.orig = (struct ct_tuple){ IP(192, 0, 2, 2), IP(198, 51, 100, 53),
+				    5353, 53 };
+	s.reply = (struct ct_tuple){ IP(198, 51, 100, 53), IP(192, 0, 2, 2),
+				     53, 5353 };
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.proto, IPPROTO_UDP);
+	assert_int_equal(ev.tcp_state, 0);
+	assert_tuple(&ev.orig, &s.orig);
+	assert_tuple(&ev.reply, &s.reply);
+}
+
+/* Not IPv4: ignored, whatever the attributes say. */
+static void test_ipv6_ignored(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.family = AF_INET6;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	s.family = AF_UNSPEC;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+}
+
+/* Protocols other than TCP, UDP, ICMP are ignored, even without ports. */
+static void test_gre_ignored(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.proto = 47;
+	s.no_ports = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	s.proto = IPPROTO_SCTP;
+	s.no_ports = false;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+}
+
+/* Other netfilter subsystems and other ctnetlink messages are ignored. */
+static void test_other_messages_ignored(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)BUF;
+	size_t len;
+
+	(void)state;
+	s.subsys = NFNL_SUBSYS_CTNETLINK_EXP;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	s.subsys = NFNL_SUBSYS_QUEUE;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	s.subsys = NFNL_SUBSYS_CTNETLINK;
+	s.msg = IPCTNL_MSG_CT_GET;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	s.msg = IPCTNL_MSG_CT_GET_STATS_CPU;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+
+	/* plain netlink control messages, bare header only */
+	s.msg = IPCTNL_MSG_CT_NEW;
+	len = build(&s);
+	(void)len;
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_len = NLMSG_HDRLEN;
+	assert_int_equal(parse(NLMSG_HDRLEN, &ev), CTMSG_IGNORED);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	assert_int_equal(parse(NLMSG_HDRLEN, &ev), CTMSG_IGNORED);
+}
+
+/* Copies BUF into an exact-size heap block (so a sanitizer sees any read
+ * past it) and parses it as len bytes. */
+static enum ctmsg_result parse_exact(size_t len, struct ct_event *ev)
+{
+	struct nf_conntrack *scratch = nfct_new();
+	enum ctmsg_result r;
+	void *p = malloc(len ? len : 1);
+
+	assert_non_null(p);
+	assert_non_null(scratch);
+	memcpy(p, BUF, len);
+	r = ctmsg_parse(p, len, scratch, ev);
+	free(p);
+	nfct_destroy(scratch);
+	return r;
+}
+
+/* Every truncation of a full DESTROY message, once with the header still
+ * claiming the full length (always MALFORMED) and once with the header
+ * shortened to match (MALFORMED, or a parse with the original id and
+ * tuples); never a crash or a read past the end. */
+static void test_every_truncation(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event full, ev;
+	size_t n, cut;
+	unsigned ok = 0, bad = 0;
+
+	(void)state;
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.counters_orig = s.counters_reply = true;
+	s.op = s.ob = s.rp = s.rb = 1;
+	s.ts_start = s.ts_stop = true;
+	s.extras = true;
+	n = build(&s);
+	assert_int_equal(parse(n, &full), CTMSG_OK);
+
+	for (cut = 0; cut < n; cut++) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)BUF;
+		enum ctmsg_result r;
+
+		build(&s);
+		assert_int_equal(parse_exact(cut, &ev), CTMSG_MALFORMED);
+
+		if (cut < sizeof(*nlh))
+			continue;
+		nlh->nlmsg_len = (uint32_t)cut;
+		memset(&ev, 0xa5, sizeof(ev));
+		r = parse_exact(cut, &ev);
+		if (r == CTMSG_OK) {
+			ok++;
+			assert_int_equal(ev.type, CT_EVENT_DESTROY);
+			assert_int_equal(ev.id, full.id);
+			assert_tuple(&ev.orig, &full.orig);
+			assert_tuple(&ev.reply, &full.reply);
+			if (ev.has_counters)
+				assert_int_equal(ev.reply_bytes, 1);
+			if (ev.has_stop)
+				assert_true(ev.stop_ns == full.stop_ns);
+		} else {
+			assert_int_equal(r, CTMSG_MALFORMED);
+			bad++;
+		}
+	}
+	/* cuts inside the timestamp nest still leave the id and tuples */
+	assert_true(ok > 0);
+	assert_true(bad > 0);
+}
+
+/* A header that claims more than the buffer holds, or less than itself. */
+static void test_bad_nlmsg_len(void **state)
+{
+	struct spec s = tcp_spec();
+	struct nlmsghdr *nlh = (struct nlmsghdr *)BUF;
+	struct ct_event ev;
+	size_t n;
+
+	(void)state;
+	n = build(&s);
+	nlh->nlmsg_len = (uint32_t)n + 4;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+	nlh->nlmsg_len = 0xffffffffu;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+	nlh->nlmsg_len = 8;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+	/* a ctnetlink header without room for its nfgenmsg */
+	nlh->nlmsg_len = NLMSG_HDRLEN + 2;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+	assert_int_equal(ctmsg_parse(NULL, 100, NULL, &ev), CTMSG_MALFORMED);
+}
+
+/* Finds the first attribute of a type inside BUF's attribute area, nests
+ * included, by scanning for its header. */
+static struct nlattr *find_attr(size_t n, uint16_t type, uint16_t len)
+{
+	size_t off;
+
+	for (off = NLMSG_HDRLEN + 4; off + 4 <= n; off += 4) {
+		struct nlattr *a = (struct nlattr *)(BUF + off);
+
+		if ((a->nla_type & NLA_TYPE_MASK) == type && a->nla_len == len)
+			return a;
+	}
+	return NULL;
+}
+
+/* A u32 attribute that carries 2 bytes, and similar size lies. */
+static void test_wrong_attribute_length(void **state)
+{
+	struct spec s = tcp_spec();
+	struct nlmsghdr *nlh;
+	struct ct_event ev;
+	struct nlattr *a;
+	size_t n;
+
+	(void)state;
+	/* CTA_ID is last: shrink it to 2 bytes of payload */
+	n = build(&s);
+	nlh = (struct nlmsghdr *)BUF;
+	a = find_attr(n, CTA_ID, 8);
+	assert_non_null(a);
+	a->nla_len = 6;
+	nlh->nlmsg_len = (uint32_t)((char *)a - BUF + 8);
+	assert_int_equal(parse(nlh->nlmsg_len, &ev), CTMSG_MALFORMED);
+
+	/* an IPv4 address of 2 bytes (padding keeps the walk aligned) */
+	n = build(&s);
+	a = find_attr(n, CTA_IP_V4_SRC, 8);
+	assert_non_null(a);
+	a->nla_len = 6;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+
+	/* a port of 1 byte */
+	n = build(&s);
+	a = find_attr(n, CTA_PROTO_SRC_PORT, 6);
+	assert_non_null(a);
+	a->nla_len = 5;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+
+	/* an attribute running past the end of its nest */
+	n = build(&s);
+	a = find_attr(n, CTA_IP_V4_DST, 8);
+	assert_non_null(a);
+	a->nla_len = 200;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+
+	/* a 64-bit counter with 4 bytes */
+	s.counters_orig = s.counters_reply = true;
+	n = build(&s);
+	a = find_attr(n, CTA_COUNTERS_BYTES, 12);
+	assert_non_null(a);
+	a->nla_len = 8;
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+}
+
+/* No reply tuple, no orig tuple: malformed. */
+static void test_missing_tuples(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.no_reply = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+	s.no_reply = false;
+	s.no_orig = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+}
+
+/* No CTA_ID: malformed. */
+static void test_missing_id(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.no_id = true;
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+}
+
+/* No L4 protocol number, or no ports / ICMP fields: malformed. */
+static void test_missing_l4(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.no_protonum = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+	s.no_protonum = false;
+	s.no_ports = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+	s.proto = IPPROTO_UDP;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+	s.proto = IPPROTO_ICMP;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+}
+
+/* A failed parse leaves *out alone. */
+static void test_out_untouched_on_failure(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev, before;
+
+	(void)state;
+	memset(&ev, 0x5a, sizeof(ev));
+	before = ev;
+	s.no_id = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+	assert_memory_equal(&ev, &before, sizeof(ev));
+	s.no_id = false;
+	s.family = AF_INET6;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	assert_memory_equal(&ev, &before, sizeof(ev));
+}
+
+/* Attributes ctmsg does not use (an unterminated security context, labels,
+ * unknown types) are skipped, not interpreted; NULL scratch is accepted. */
+static void test_unused_attributes_skipped(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+	size_t n;
+
+	(void)state;
+	s.extras = true;
+	n = build(&s);
+	assert_int_equal(parse(n, &ev), CTMSG_OK);
+	assert_int_equal(ev.id, 0xdeadbeef);
+	assert_int_equal(ctmsg_parse((const struct nlmsghdr *)BUF, n, NULL,
+				     &ev), CTMSG_OK);
+}
+
+/* Reply protocol disagreeing with the original one is not trusted. */
+static void test_proto_mismatch(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+	size_t n, off;
+	int seen = 0;
+
+	(void)state;
+	n = build(&s);
+	/* the second CTA_PROTO_NUM (type 1, length 5, value 6) is the reply's */
+	for (off = NLMSG_HDRLEN + 4; off + 5 <= n; off += 4) {
+		struct nlattr *a = (struct nlattr *)(BUF + off);
+		uint8_t *v = (uint8_t *)a + NLA_HDRLEN;
+
+		if (a->nla_type == CTA_PROTO_NUM && a->nla_len == 5 &&
+		    *v == IPPROTO_TCP && ++seen == 2)
+			*v = IPPROTO_UDP;
+	}
+	assert_int_equal(seen, 2);
+	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_tcp_from_nfct),
+		cmocka_unit_test(test_new_tcp),
+		cmocka_unit_test(test_update_without_create),
+		cmocka_unit_test(test_destroy_counters_timestamps),
+		cmocka_unit_test(test_destroy_without_counters),
+		cmocka_unit_test(test_counters_one_direction),
+		cmocka_unit_test(test_counters32),
+		cmocka_unit_test(test_icmp_echo),
+		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_ipv6_ignored),
+		cmocka_unit_test(test_gre_ignored),
+		cmocka_unit_test(test_other_messages_ignored),
+		cmocka_unit_test(test_every_truncation),
+		cmocka_unit_test(test_bad_nlmsg_len),
+		cmocka_unit_test(test_wrong_attribute_length),
+		cmocka_unit_test(test_missing_tuples),
+		cmocka_unit_test(test_missing_id),
+		cmocka_unit_test(test_missing_l4),
+		cmocka_unit_test(test_out_untouched_on_failure),
+		cmocka_unit_test(test_unused_attributes_skipped),
+		cmocka_unit_test(test_proto_mismatch),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
