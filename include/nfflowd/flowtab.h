@@ -54,6 +54,11 @@ void flowtab_foreach(const struct flowtab *t,
 		     void (*fn)(const struct flow_entry *e, void *arg),
 		     void *arg);
 
+/* Resumable iteration for a dump served in chunks: the next entry at or
+ * after slot *cursor (start at 0), advancing *cursor past it; NULL at the
+ * end. Entries that move between calls may be missed or seen twice. */
+const struct flow_entry *flowtab_next(const struct flowtab *t, size_t *cursor);
+
 /* Bytes of heap the table uses now (for the README and the benchmarks). */
 size_t flowtab_memory(const struct flowtab *t);
 

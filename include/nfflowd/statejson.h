@@ -1,0 +1,40 @@
+/* The state dump's JSON lines (pure): counters and live entries. */
+#ifndef NFFLOWD_STATEJSON_H
+#define NFFLOWD_STATEJSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfflowd/flowtab.h"
+
+/* Every counter the daemon shows (SPEC §6, --dump-state, STATUS=). */
+struct state_counters {
+	uint64_t pid;
+	uint64_t uptime_s;		/* since the daemon started */
+	uint64_t events_new;
+	uint64_t events_destroy;
+	uint64_t events_ignored;	/* not IPv4 TCP/UDP/ICMP, own export */
+	uint64_t events_malformed;
+	uint64_t records;		/* records exported */
+	uint64_t records_no_counters;	/* exported without accounting */
+	uint64_t datagrams;
+	uint64_t send_errors;
+	uint64_t records_lost;		/* in datagrams that failed to send */
+	uint64_t overruns;		/* netlink ENOBUFS */
+	uint64_t resyncs;
+	uint64_t lost_entries;		/* vanished without DESTROY */
+	uint64_t ttl_expired;
+	uint64_t live;
+	uint64_t reloads_ok;
+	uint64_t reloads_failed;
+};
+
+/* One JSON object on one line ending in '\n', into buf. Each returns the
+ * length, or 0 when buf is too small (nothing useful written). */
+size_t statejson_counters(char *buf, size_t len, const struct state_counters *c);
+/* now_boot_ns gives the entry's age. */
+size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
+		       uint64_t now_boot_ns);
+size_t statejson_end(char *buf, size_t len, uint64_t entries);
+
+#endif
