@@ -662,6 +662,7 @@ static json_t *legacy_value(const char *s, size_t len)
 {
 	static const char *const yes[] = { "yes", "on", "true" };
 	static const char *const no[] = { "no", "off", "false" };
+	json_int_t n;
 	size_t i;
 
 	if (len >= 2 && ((s[0] == '"' && s[len - 1] == '"') ||
@@ -669,11 +670,14 @@ static json_t *legacy_value(const char *s, size_t len)
 		s++;
 		len -= 2;
 	}
-	for (i = 0; i < len && len <= 9; i++)
+	/* The text is not NUL-terminated, so digits are summed by hand. */
+	for (i = 0, n = 0; i < len && len <= 9; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			break;
+		n = n * 10 + (s[i] - '0');
+	}
 	if (len > 0 && len <= 9 && i == len)
-		return json_integer(strtol(s, NULL, 10));
+		return json_integer(n);
 	for (i = 0; i < COUNT(yes); i++) {
 		if (strlen(yes[i]) == len && strncasecmp(s, yes[i], len) == 0)
 			return json_true();

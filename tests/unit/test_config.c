@@ -642,6 +642,21 @@ static void test_legacy_args(void **state)
 		  "{\"source\": \"192.0.2.1\", \"collector\": \"198.51.100.5\", \"port\": 2055}");
 }
 
+/* The file's last line may lack its newline; the bytes are then not
+ * terminated at all, which the sanitizer build checks. */
+static void test_legacy_unterminated(void **state)
+{
+	static const char text[] = "args 192.0.2.1 198.51.100.5 2055";
+	char *copy = malloc(sizeof(text) - 1);
+
+	(void)state;
+	assert_non_null(copy);
+	memcpy(copy, text, sizeof(text) - 1);
+	parse_err_len(copy, sizeof(text) - 1,
+		      "{\"source\": \"192.0.2.1\", \"collector\": \"198.51.100.5\", \"port\": 2055}");
+	free(copy);
+}
+
 static void test_legacy_with_comments(void **state)
 {
 	(void)state;
@@ -960,6 +975,7 @@ int main(void)
 		cmocka_unit_test(test_control_socket),
 		cmocka_unit_test(test_netlink_buffer),
 		cmocka_unit_test(test_legacy_args),
+		cmocka_unit_test(test_legacy_unterminated),
 		cmocka_unit_test(test_legacy_with_comments),
 		cmocka_unit_test(test_legacy_file),
 		cmocka_unit_test(test_legacy_key_value),
