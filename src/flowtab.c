@@ -320,6 +320,15 @@ void flowtab_foreach(const struct flowtab *t,
 		fn(at(t, pos), arg);
 }
 
+/* The cursor is a dense position: a removal moves the last entry into the
+ * hole, so an entry may be missed if entries are removed between calls. */
+const struct flow_entry *flowtab_next(const struct flowtab *t, size_t *cursor)
+{
+	if (*cursor >= t->count)
+		return NULL;
+	return at(t, (*cursor)++);
+}
+
 size_t flowtab_memory(const struct flowtab *t)
 {
 	return sizeof(*t) + t->chunks_cap * sizeof(*t->chunks) +

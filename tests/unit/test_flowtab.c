@@ -411,6 +411,47 @@ static void test_foreach_visits_each_once(void **state)
 	flowtab_free(t);
 }
 
+static void test_next_resumable(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	const struct flow_entry *e;
+	uint8_t seen[3000];
+	struct ct_event ev;
+	size_t cursor = 0, calls = 0;
+	uint32_t i;
+
+	(void)state;
+	assert_null(flowtab_next(t, &cursor));
+	assert_int_equal(cursor, 0);
+	for (i = 0; i < 3000; i++) {
+		ev = ev_for(i, 0);
+		assert_non_null(flowtab_upsert(t, &ev, 0, 0, NULL));
+	}
+	for (i = 0; i < 3000; i += 2)
+		assert_true(flowtab_remove(t, i, NULL));
+	memset(seen, 0, sizeof(seen));
+	/* resume from a copy of the cursor, as a chunked dump would */
+	for (;;) {
+		size_t saved = cursor;
+
+		e = flowtab_next(t, &saved);
+		if (e == NULL)
+			break;
+		assert_true(saved > cursor);
+		cursor = saved;
+		assert_true(e->id < 3000);
+		seen[e->id]++;
+		calls++;
+	}
+	assert_int_equal(calls, 1500);
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(seen[i], i % 2);
+	/* the end stays the end */
+	assert_null(flowtab_next(t, &cursor));
+	assert_null(flowtab_next(t, &cursor));
+	flowtab_free(t);
+}
+
 /* Small deterministic generator for the model test. */
 static uint32_t next_rand(uint32_t *s)
 {
@@ -512,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_growth_and_memory),
 		cmocka_unit_test(test_remove_half_rest_found),
 		cmocka_unit_test(test_foreach_visits_each_once),
+		cmocka_unit_test(test_next_resumable),
 		cmocka_unit_test(test_against_model),
 		cmocka_unit_test(test_sequential_ids_cluster),
 	};
