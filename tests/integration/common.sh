@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# Shared set-up of the integration tests: find the lab and the daemon, skip
+# (exit 77) when the lab cannot run here.  Source it from a test script.
+
+set -euo pipefail
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$IT_DIR/../.." && pwd)}
+# shellcheck source=../lab/lab.sh
+. "$NFFLOWD_SRCDIR/tests/lab/lab.sh"
+LAB_NFFLOWD=${NFFLOWD:-${1:-}}
+COMPARE="$LAB_PY $NFFLOWD_SRCDIR/tests/lab/compare.py"
+
+if [ -z "$LAB_NFFLOWD" ] || [ ! -x "$LAB_NFFLOWD" ]; then
+	echo "FAIL: set NFFLOWD to the built nfflowd (got '${LAB_NFFLOWD}')" >&2
+	exit 1
+fi
+LAB_NFFLOWD=$(cd "$(dirname "$LAB_NFFLOWD")" && pwd)/$(basename "$LAB_NFFLOWD")
+
+# Print a file with a header, for failure diagnostics.
+it_show() {
+	local f=$1
+	echo "----- $(basename "$f") -----"
+	if [ -s "$f" ]; then
+		head -n "${2:-60}" "$f"
+	else
+		echo "(empty)"
+	fi
+}
+
+# Print everything useful after a failed scenario.
+it_diagnose() {
+	it_show "$LAB_DIR/nfflowd.err"
+	it_show "$LAB_DIR/nfflowd.out"
+	it_show "$LAB_DIR/nfcapd.err" 20
+	echo "----- collector (nfdump) -----"
+	lab_collector_show 2>&1 | head -40 || true
+	echo "----- oracle (conntrack DESTROY events) -----"
+	lab_oracle_show 2>&1 | head -40 || true
+}
