@@ -1,0 +1,374 @@
+/* `nfflowd --dump-state [--json]`: the client of the control socket. It
+ * sends one request line and turns the JSON lines of the reply (schema in
+ * statejson.c) into a readable report or one JSON document, line by line,
+ * never holding the whole table. */
+#include "nfflowd/dumpstate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define REPLY_LINE_MAX 4096	/* far above any statejson line */
+#define RECV_TIMEOUT_S 10	/* a daemon that stops answering */
+
+/* Buffered reading of reply lines from the socket. */
+struct reader {
+	int fd;
+	size_t start, end;
+	char buf[16384];
+};
+
+enum read_result {
+	READ_LINE,
+	READ_EOF,		/* clean end, nothing pending */
+	READ_ERROR,		/* errno set, or a line too long (EMSGSIZE) */
+};
+
+/* Connects to the control socket at path; -1 with errno on failure. */
+static int connect_to(const char *path)
+{
+	struct timeval tv = { RECV_TIMEOUT_S, 0 };
+	struct sockaddr_un sa;
+	int fd, saved;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends the whole request line; -1 with errno on failure. */
+static int send_request(int fd, const char *req)
+{
+	size_t len = strlen(req), off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads the next line into line (NUL-terminated, without its newline). */
+static enum read_result read_line(struct reader *r, char *line, size_t max)
+{
+	size_t len = 0;
+	ssize_t n;
+	char *nl;
+
+	for (;;) {
+		nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+		if (nl != NULL) {
+			size_t part = (size_t)(nl - (r->buf + r->start));
+
+			if (len + part >= max)
+				goto too_long;
+			memcpy(line + len, r->buf + r->start, part);
+			line[len + part] = '\0';
+			r->start += part + 1;
+			return READ_LINE;
+		}
+		/* No newline yet: keep what there is and read on. */
+		if (len + (r->end - r->start) >= max)
+			goto too_long;
+		memcpy(line + len, r->buf + r->start, r->end - r->start);
+		len += r->end - r->start;
+		r->start = r->end = 0;
+		n = recv(r->fd, r->buf, sizeof(r->buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return READ_ERROR;
+		if (n == 0) {
+			if (len == 0)
+				return READ_EOF;
+			errno = EPROTO;	/* a last line without newline */
+			return READ_ERROR;
+		}
+		r->end = (size_t)n;
+	}
+too_long:
+	errno = EMSGSIZE;
+	return READ_ERROR;
+}
+
+/* An integer member of obj, 0 when absent or of another type. */
+static uint64_t num(const json_t *obj, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(obj, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* A string member of obj, "?" when absent or of another type. */
+static const char *str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL ? s : "?";
+}
+
+/* Formats a number of seconds compactly: 42s, 3m12s, 3h02m, 2d03h. */
+static void duration(char out[32], uint64_t s)
+{
+	if (s < 60)
+		snprintf(out, 32, "%" PRIu64 "s", s);
+	else if (s < 3600)
+		snprintf(out, 32, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, 32, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
+			 s / 60 % 60);
+	else
+		snprintf(out, 32, "%" PRIu64 "d%02" PRIu64 "h", s / 86400,
+			 s / 3600 % 24);
+}
+
+/* Prints the counters as a labelled block. */
+static void print_counters(FILE *out, const json_t *c)
+{
+	const json_t *ev = json_object_get(c, "events");
+	const json_t *rl = json_object_get(c, "reloads");
+	char up[32];
+
+	duration(up, num(c, "uptime"));
+	fprintf(out, "nfflowd pid %" PRIu64 ", up %s\n", num(c, "pid"), up);
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
+		"events new/destroy/ignored/malformed", num(ev, "new"),
+		num(ev, "destroy"), num(ev, "ignored"), num(ev, "malformed"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "records exported",
+		num(c, "records"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "records without counters",
+		num(c, "records_no_counters"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "records lost (send failed)",
+		num(c, "records_lost"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "datagrams sent",
+		num(c, "datagrams"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "send errors",
+		num(c, "send_errors"));
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
+		"netlink overruns/resyncs", num(c, "overruns"),
+		num(c, "resyncs"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "entries gone without DESTROY",
+		num(c, "lost_entries"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "entries expired by TTL",
+		num(c, "ttl_expired"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "live table size", num(c, "live"));
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n", "reloads ok/failed",
+		num(rl, "ok"), num(rl, "failed"));
+	fprintf(out, "\n%-5s  %-47s  %-47s  %7s  %s\n", "PROTO",
+		"ORIGINAL (pre-NAT)", "TRANSLATED (post-NAT, as it left)",
+		"AGE", "STATE");
+}
+
+/* Writes "a:p -> b:q" (or for ICMP "a -> b type/code id N") into out. When
+ * left is set the tuple is the reply turned around: as the original
+ * direction left the box after NAT (SPEC §3, record 2). */
+static void tuple_text(char *out, size_t len, const json_t *t,
+		       const json_t *orig, bool icmp, bool left)
+{
+	const char *a = str(t, left ? "dst" : "src");
+	const char *b = str(t, left ? "src" : "dst");
+
+	if (icmp)
+		snprintf(out, len, "%s -> %s %" PRIu64 "/%" PRIu64 " id %" PRIu64,
+			 a, b, num(orig, "type"), num(orig, "code"),
+			 num(t, "id"));
+	else
+		snprintf(out, len, "%s:%" PRIu64 " -> %s:%" PRIu64, a,
+			 num(t, left ? "dport" : "sport"), b,
+			 num(t, left ? "sport" : "dport"));
+}
+
+/* Prints one table row for an entry line. */
+static void print_entry(FILE *out, const json_t *e)
+{
+	const json_t *o = json_object_get(e, "orig");
+	const json_t *r = json_object_get(e, "reply");
+	const char *proto = str(e, "proto");
+	const char *state = str(e, "state");
+	bool icmp = strcmp(proto, "icmp") == 0;
+	char pre[96], post[96], age[32];
+
+	tuple_text(pre, sizeof(pre), o, o, icmp, false);
+	if (strcmp(str(e, "nat"), "none") == 0)
+		snprintf(post, sizeof(post), "-");
+	else
+		tuple_text(post, sizeof(post), r, o, icmp, true);
+	duration(age, num(e, "age"));
+	fprintf(out, "%-5s  %-47s  %-47s  %7s  %s\n", proto, pre, post, age,
+		state[0] != '\0' ? state : "-");
+}
+
+/* Writes obj compactly to out without its "type" member. */
+static void dump_object(FILE *out, json_t *obj)
+{
+	json_object_del(obj, "type");
+	json_dumpf(obj, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+/* Parses one reply line; an error line or a line that is not an object is
+ * reported and yields NULL. */
+static json_t *parse_line(const char *line, const char *path)
+{
+	json_error_t jerr;
+	json_t *obj = json_loads(line, 0, &jerr);
+	const char *msg;
+
+	if (obj == NULL || !json_is_object(obj)) {
+		fprintf(stderr, "nfflowd: unreadable reply from %s: %s\n", path,
+			obj == NULL ? jerr.text : "not a JSON object");
+		json_decref(obj);
+		return NULL;
+	}
+	msg = json_string_value(json_object_get(obj, "error"));
+	if (msg != NULL) {
+		fprintf(stderr, "nfflowd: the daemon on %s refused: %s\n", path,
+			msg);
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* Reads the whole "state" reply and prints it; returns the exit status. */
+static int render(struct reader *rd, const char *path, bool json, FILE *out)
+{
+	char line[REPLY_LINE_MAX];
+	uint64_t count = 0;
+	enum read_result rr;
+	json_t *obj;
+	const char *type;
+
+	for (;;) {
+		rr = read_line(rd, line, sizeof(line));
+		if (rr != READ_LINE) {
+			fprintf(stderr, "nfflowd: the state dump from %s ended "
+				"early: %s\n", path, rr == READ_EOF ?
+				"connection closed" : strerror(errno));
+			return 1;
+		}
+		obj = parse_line(line, path);
+		if (obj == NULL)
+			return 1;
+		type = str(obj, "type");
+		if (strcmp(type, "counters") == 0) {
+			if (json) {
+				fputs("{\"counters\":", out);
+				dump_object(out, obj);
+				fputs(",\n\"entries\":[", out);
+			} else {
+				print_counters(out, obj);
+			}
+		} else if (strcmp(type, "entry") == 0) {
+			if (json) {
+				fputs(count == 0 ? "\n" : ",\n", out);
+				dump_object(out, obj);
+			} else {
+				print_entry(out, obj);
+			}
+			count++;
+		} else if (strcmp(type, "end") == 0) {
+			if (num(obj, "entries") != count)
+				fprintf(stderr, "nfflowd: the daemon announced "
+					"%" PRIu64 " entries, %" PRIu64
+					" arrived\n", num(obj, "entries"), count);
+			json_decref(obj);
+			break;
+		}
+		json_decref(obj);
+	}
+	if (json)
+		fprintf(out, "\n],\n\"entries_count\":%" PRIu64 "}\n", count);
+	else
+		fprintf(out, "%" PRIu64 " live connection%s\n", count,
+			count == 1 ? "" : "s");
+	return fflush(out) == 0 ? 0 : 1;
+}
+
+int dumpstate_run(const char *path, bool json, FILE *out)
+{
+	struct reader *rd;
+	int fd, rc;
+
+	fd = connect_to(path);
+	if (fd < 0) {
+		fprintf(stderr, "nfflowd: no daemon answers on %s: %s; is it "
+			"running?\n", path, strerror(errno));
+		return 1;
+	}
+	if (send_request(fd, "state\n") < 0) {
+		fprintf(stderr, "nfflowd: sending to %s: %s\n", path,
+			strerror(errno));
+		close(fd);
+		return 1;
+	}
+	rd = calloc(1, sizeof(*rd));
+	if (rd == NULL) {
+		fprintf(stderr, "nfflowd: out of memory\n");
+		close(fd);
+		return 1;
+	}
+	rd->fd = fd;
+	rc = render(rd, path, json, out);
+	free(rd);
+	close(fd);
+	return rc;
+}
+
+int dumpstate_counters(const char *path, char **line)
+{
+	char buf[REPLY_LINE_MAX];
+	struct reader *rd;
+	json_t *obj = NULL;
+	int fd, rc = -1;
+
+	*line = NULL;
+	fd = connect_to(path);
+	if (fd < 0)
+		return -1;
+	rd = calloc(1, sizeof(*rd));
+	if (rd == NULL || send_request(fd, "counters\n") < 0)
+		goto out;
+	rd->fd = fd;
+	if (read_line(rd, buf, sizeof(buf)) != READ_LINE)
+		goto out;
+	obj = json_loads(buf, 0, NULL);
+	if (obj == NULL || strcmp(str(obj, "type"), "counters") != 0)
+		goto out;
+	*line = strdup(buf);
+	rc = *line != NULL ? 0 : -1;
+out:
+	json_decref(obj);
+	free(rd);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,177 @@
+/* The state dump's JSON lines, as the control socket sends them.
+ *
+ * Every reply is a sequence of JSON objects, one per line, each ending in
+ * '\n'. Numbers are unsigned decimal integers; strings are dotted IPv4
+ * addresses or fixed words, so nothing ever needs escaping.
+ *
+ * Counters line (first line of "state", the only line of "counters"):
+ *   {"type":"counters","pid":P,"uptime":SECONDS,
+ *    "events":{"new":N,"destroy":N,"ignored":N,"malformed":N},
+ *    "records":N,"records_no_counters":N,"datagrams":N,"send_errors":N,
+ *    "records_lost":N,"overruns":N,"resyncs":N,"lost_entries":N,
+ *    "ttl_expired":N,"live":N,"reloads":{"ok":N,"failed":N}}
+ *
+ * Entry line (one per live entry, "state" only):
+ *   {"type":"entry","id":CONNTRACK_ID,"proto":"tcp"|"udp"|"icmp",
+ *    "orig":TUPLE,"reply":TUPLE,"nat":"snat"|"dnat"|"snat+dnat"|"none",
+ *    "age":SECONDS,"state":TCP_STATE,"source":"dump"|"event"}
+ *   TUPLE for TCP/UDP: {"src":"A.B.C.D","sport":N,"dst":"A.B.C.D","dport":N}
+ *   TUPLE for ICMP:    {"src":"A.B.C.D","dst":"A.B.C.D","type":N,"code":N,
+ *                       "id":N}
+ *   Tuples are conntrack's: "reply" is the reply direction as it arrives,
+ *   so the original direction as it left the box (post-NAT) is
+ *   reply.dst:reply.dport -> reply.src:reply.sport (SPEC §3, record 2).
+ *   TCP_STATE is one of NONE SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT
+ *   CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE SYN_SENT2 (enum tcp_conntrack),
+ *   UNKNOWN for any other value, "" for UDP and ICMP. A protocol other than
+ *   the three is shown as its number in a string ("47") with port fields.
+ *   "snat": the source (for ICMP also the id) was rewritten; "dnat": the
+ *   destination was. "source" tells whether the entry was first seen in a
+ *   table dump (a connection older than the daemon or a resync) or by its
+ *   NEW event. "age" is whole seconds since the entry's known start.
+ *
+ * End line (last line of "state"):
+ *   {"type":"end","entries":N}   N = number of entry lines sent.
+ *
+ * Error line (instead of all of the above, then the server closes):
+ *   {"error":"TEXT"}
+ */
+#include "nfflowd/statejson.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+
+static const char *const tcp_states[] = {
+	"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
+	"CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2",
+};
+
+/* Turns snprintf's result into the module's convention: length or 0. */
+static size_t fitted(char *buf, size_t len, int n)
+{
+	if (n < 0 || (size_t)n >= len) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* Writes a host-order IPv4 address as a dotted quad into a 16-byte buffer. */
+static void dotted(char out[16], uint32_t a)
+{
+	snprintf(out, 16, "%u.%u.%u.%u", (unsigned)(a >> 24),
+		 (unsigned)((a >> 16) & 0xFF), (unsigned)((a >> 8) & 0xFF),
+		 (unsigned)(a & 0xFF));
+}
+
+/* Formats one direction's tuple as a JSON object into a 128-byte buffer. */
+static void tuple_json(char out[128], const struct ct_tuple *t, bool icmp)
+{
+	char src[16], dst[16];
+
+	dotted(src, t->src);
+	dotted(dst, t->dst);
+	if (icmp)
+		snprintf(out, 128,
+			 "{\"src\":\"%s\",\"dst\":\"%s\",\"type\":%u,"
+			 "\"code\":%u,\"id\":%u}", src, dst,
+			 (unsigned)(t->dport >> 8), (unsigned)(t->dport & 0xFF),
+			 (unsigned)t->sport);
+	else
+		snprintf(out, 128,
+			 "{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
+			 "\"dport\":%u}", src, (unsigned)t->sport, dst,
+			 (unsigned)t->dport);
+}
+
+/* Names the NAT the reply tuple reveals, compared with the original one. */
+static const char *nat_kind(const struct flow_entry *e)
+{
+	const struct ct_tuple *o = &e->orig, *r = &e->reply;
+	bool snat, dnat;
+
+	if (e->proto == PROTO_ICMP) {
+		snat = r->dst != o->src || r->sport != o->sport;
+		dnat = r->src != o->dst;
+	} else {
+		snat = r->dst != o->src || r->dport != o->sport;
+		dnat = r->src != o->dst || r->sport != o->dport;
+	}
+	if (snat && dnat)
+		return "snat+dnat";
+	if (snat)
+		return "snat";
+	return dnat ? "dnat" : "none";
+}
+
+size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
+{
+	if (buf == NULL || len == 0)
+		return 0;
+	return fitted(buf, len, snprintf(buf, len,
+		"{\"type\":\"counters\",\"pid\":%" PRIu64 ",\"uptime\":%" PRIu64
+		",\"events\":{\"new\":%" PRIu64 ",\"destroy\":%" PRIu64
+		",\"ignored\":%" PRIu64 ",\"malformed\":%" PRIu64 "}"
+		",\"records\":%" PRIu64 ",\"records_no_counters\":%" PRIu64
+		",\"datagrams\":%" PRIu64 ",\"send_errors\":%" PRIu64
+		",\"records_lost\":%" PRIu64 ",\"overruns\":%" PRIu64
+		",\"resyncs\":%" PRIu64 ",\"lost_entries\":%" PRIu64
+		",\"ttl_expired\":%" PRIu64 ",\"live\":%" PRIu64
+		",\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "}}\n",
+		c->pid, c->uptime_s, c->events_new, c->events_destroy,
+		c->events_ignored, c->events_malformed, c->records,
+		c->records_no_counters, c->datagrams, c->send_errors,
+		c->records_lost, c->overruns, c->resyncs, c->lost_entries,
+		c->ttl_expired, c->live, c->reloads_ok, c->reloads_failed));
+}
+
+size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
+		       uint64_t now_boot_ns)
+{
+	char orig[128], reply[128], protobuf[4];
+	const char *proto, *state = "";
+	bool icmp = e->proto == PROTO_ICMP;
+	uint64_t age = 0;
+
+	if (buf == NULL || len == 0)
+		return 0;
+	switch (e->proto) {
+	case PROTO_TCP:
+		proto = "tcp";
+		state = e->tcp_state < sizeof(tcp_states) / sizeof(tcp_states[0])
+			? tcp_states[e->tcp_state] : "UNKNOWN";
+		break;
+	case PROTO_UDP:
+		proto = "udp";
+		break;
+	case PROTO_ICMP:
+		proto = "icmp";
+		break;
+	default:
+		snprintf(protobuf, sizeof(protobuf), "%u", (unsigned)e->proto);
+		proto = protobuf;
+		break;
+	}
+	if (now_boot_ns > e->start_boot_ns)
+		age = (now_boot_ns - e->start_boot_ns) / 1000000000u;
+	tuple_json(orig, &e->orig, icmp);
+	tuple_json(reply, &e->reply, icmp);
+	return fitted(buf, len, snprintf(buf, len,
+		"{\"type\":\"entry\",\"id\":%" PRIu32 ",\"proto\":\"%s\","
+		"\"orig\":%s,\"reply\":%s,\"nat\":\"%s\",\"age\":%" PRIu64 ","
+		"\"state\":\"%s\",\"source\":\"%s\"}\n",
+		e->id, proto, orig, reply, nat_kind(e), age, state,
+		(e->flags & FLOW_F_FROM_DUMP) ? "dump" : "event"));
+}
+
+size_t statejson_end(char *buf, size_t len, uint64_t entries)
+{
+	if (buf == NULL || len == 0)
+		return 0;
+	return fitted(buf, len, snprintf(buf, len,
+		"{\"type\":\"end\",\"entries\":%" PRIu64 "}\n", entries));
+}
