@@ -426,3 +426,9 @@ enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 		*out = ev;
 	return r;
 }
+
+/* Checks that a whole message starts at nlh; see ctmsg.h for the guard. */
+bool ctmsg_walk_ok(const struct nlmsghdr *nlh, int rem)
+{
+	return mnl_nlmsg_ok(nlh, rem) && nlh->nlmsg_len <= (uint32_t)rem;
+}

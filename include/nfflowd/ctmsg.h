@@ -2,6 +2,7 @@
 #ifndef NFFLOWD_CTMSG_H
 #define NFFLOWD_CTMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nfflowd/types.h"
@@ -21,5 +22,11 @@ enum ctmsg_result {
 enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 			      struct nf_conntrack *scratch,
 			      struct ct_event *out);
+
+/* True when a whole message starts at nlh within the rem bytes left of a
+ * received buffer: mnl_nlmsg_ok() plus a guard against nlmsg_len >= 2^31,
+ * which libmnl 1.0.4 compares as a negative int and accepts. Walk a buffer
+ * with this and mnl_nlmsg_next(). */
+bool ctmsg_walk_ok(const struct nlmsghdr *nlh, int rem);
 
 #endif
