@@ -1,2 +1,431 @@
-/* placeholder until the module lands */
-typedef int nfflowd_placeholder_ctsrc;
+/* The conntrack event source: one libmnl socket subscribed to NEW and
+ * DESTROY events and read in bounded batches from the event loop, plus a
+ * synchronous table dump on a second, short-lived socket. Errors at run time
+ * are counted, never fatal (netlink overrun is routine). */
+#include "nfflowd/ctsrc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+
+#include "nfflowd/ctmsg.h"
+
+/* One receive buffer for events and dumps. The kernel sends each event as
+ * its own datagram (well under 1 KiB) and builds dump datagrams of at most
+ * 32 KiB, so 64 KiB never truncates a datagram. */
+#define CTSRC_BUF_SIZE (64 * 1024)
+#define CTSRC_DEFAULT_PER_WAKEUP 4096u
+/* A dump that gets no answer for this long is abandoned. */
+#define CTSRC_DUMP_TIMEOUT_S 30
+
+struct ctsrc {
+	struct mnl_socket *nl;
+	struct event *ev;
+	struct nf_conntrack *scratch;
+	char *buf;
+	unsigned max_per_wakeup;
+	uint32_t rcvbuf;
+	uint32_t dump_seq;
+	bool delivering;	/* buf is being walked; no dump into it now */
+	ctsrc_event_fn on_event;
+	ctsrc_overrun_fn on_overrun;
+	void *arg;
+	struct ctsrc_stats st;
+};
+
+/* What one walk over a received datagram found. */
+struct walk {
+	unsigned messages;
+	bool done;		/* NLMSG_DONE seen */
+	int error;		/* errno from NLMSG_ERROR / NLMSG_DONE, or 0 */
+};
+
+/* Reads CLOCK_REALTIME and CLOCK_BOOTTIME back to back. */
+void ctsrc_now(struct time_pair *tp)
+{
+	struct timespec r, b;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	tp->real_ns = (uint64_t)r.tv_sec * 1000000000u + (uint64_t)r.tv_nsec;
+	tp->boot_ns = (uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec;
+}
+
+/* Receives one datagram; returns its length, 0 for a datagram that was
+ * dropped (truncated, or not sent by the kernel: any local process may
+ * unicast to our port id), or -1 with errno. */
+static ssize_t recv_kernel(struct ctsrc *s, int fd, int flags)
+{
+	struct sockaddr_nl addr;
+	struct iovec iov = { s->buf, CTSRC_BUF_SIZE };
+	struct msghdr msg = {
+		.msg_name = &addr,
+		.msg_namelen = sizeof(addr),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+
+	n = recvmsg(fd, &msg, flags);
+	if (n < 0)
+		return -1;
+	if (msg.msg_flags & MSG_TRUNC) {
+		s->st.errors++;
+		return 0;
+	}
+	if (msg.msg_namelen != sizeof(addr) || addr.nl_pid != 0) {
+		s->st.malformed++;
+		return 0;
+	}
+	return n;
+}
+
+/* Reads the errno carried by an NLMSG_ERROR or NLMSG_DONE message. */
+static int nl_status(const struct nlmsghdr *nlh)
+{
+	int code;
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(code))
+		return 0;
+	memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
+	return code < 0 ? -code : 0;
+}
+
+/* Parses one ctnetlink message and delivers it if it is an event for us. */
+static void handle_ct(struct ctsrc *s, const struct nlmsghdr *nlh, int rem,
+		      const struct time_pair *now, bool dump)
+{
+	struct ct_event ev;
+
+	switch (ctmsg_parse(nlh, (size_t)rem, s->scratch, &ev)) {
+	case CTMSG_MALFORMED:
+		s->st.malformed++;
+		return;
+	case CTMSG_IGNORED:
+		s->st.ignored++;
+		return;
+	case CTMSG_OK:
+		break;
+	}
+	if (ev.type == CT_EVENT_NEW)
+		s->st.ev_new++;
+	else if (ev.type == CT_EVENT_DESTROY)
+		s->st.ev_destroy++;
+	else
+		s->st.ev_other++;
+	if (dump)
+		s->st.dumped++;
+	s->on_event(&ev, now, dump, s->arg);
+}
+
+/* Walks the messages of one datagram in buf. For a dump (seq != 0) only
+ * answers to our request count, and DONE/ERROR end or fail it. */
+static void walk_buf(struct ctsrc *s, size_t len, const struct time_pair *now,
+		     uint32_t seq, uint32_t portid, struct walk *w)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)s->buf;
+	int rem = (int)len;
+	bool dump = seq != 0;
+
+	s->delivering = true;
+	while (ctmsg_walk_ok(nlh, rem)) {
+		w->messages++;
+		s->st.messages++;
+		if (dump && (!mnl_nlmsg_seq_ok(nlh, seq) ||
+			     !mnl_nlmsg_portid_ok(nlh, portid))) {
+			s->st.ignored++;	/* left over from an older dump */
+		} else if (nlh->nlmsg_type == NLMSG_NOOP) {
+			/* nothing */
+		} else if (nlh->nlmsg_type == NLMSG_DONE) {
+			w->done = true;
+			w->error = nl_status(nlh);
+			break;
+		} else if (nlh->nlmsg_type == NLMSG_ERROR) {
+			int e = nl_status(nlh);
+
+			if (e != 0) {
+				s->st.errors++;
+				if (dump)
+					w->error = e;
+			}
+		} else if (nlh->nlmsg_type < NLMSG_MIN_TYPE) {
+			s->st.ignored++;	/* NLMSG_OVERRUN and reserved */
+		} else {
+			handle_ct(s, nlh, rem, now, dump);
+		}
+		nlh = mnl_nlmsg_next(nlh, &rem);
+	}
+	if (!w->done && rem > 0)
+		s->st.malformed++;	/* trailing bytes that are no message */
+	s->delivering = false;
+}
+
+/* libevent callback: reads up to max_per_wakeup messages, then returns so
+ * that timers and other events get their turn. */
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctsrc *s = arg;
+	unsigned count = 0;
+
+	if (!(what & EV_READ))
+		return;
+	while (count < s->max_per_wakeup) {
+		struct time_pair now;
+		struct walk w = { 0 };
+		ssize_t n = recv_kernel(s, fd, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == ENOBUFS) {
+				/* the kernel dropped events for us: the
+				 * socket stays usable, keep reading */
+				s->st.overruns++;
+				if (s->on_overrun)
+					s->on_overrun(s->arg);
+				count++;
+				continue;
+			}
+			s->st.errors++;
+			return;
+		}
+		ctsrc_now(&now);
+		walk_buf(s, (size_t)n, &now, 0, 0, &w);
+		count += w.messages ? w.messages : 1;
+	}
+}
+
+/* Writes a message with strerror(e) into err. */
+static void set_err(char *err, size_t errlen, const char *what, int e)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", what, strerror(e));
+}
+
+/* Sets the receive buffer (forced if we may) and records what the kernel
+ * granted; SO_RCVBUF reports the doubled value the kernel accounts with. */
+static int set_rcvbuf(struct ctsrc *s, int fd, uint32_t want)
+{
+	int granted = 0;
+	socklen_t glen = sizeof(granted);
+
+	if (want > 0) {
+		int v = want > INT_MAX ? INT_MAX : (int)want;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0) {
+			if (errno != EPERM)
+				return -1;
+			/* without CAP_NET_ADMIN: capped by rmem_max */
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v,
+				       sizeof(v)) < 0)
+				return -1;
+		}
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &glen) < 0)
+		return -1;
+	s->rcvbuf = granted > 0 ? (uint32_t)granted : 0;
+	return 0;
+}
+
+/* Opens and subscribes the event socket and registers it with base. */
+struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
+			 ctsrc_event_fn on_event, ctsrc_overrun_fn on_overrun,
+			 void *arg, char *err, size_t errlen)
+{
+	struct ctsrc *s;
+	int fd, one = 1;
+
+	if (!base || !o || !on_event) {
+		set_err(err, errlen, "ctsrc_open", EINVAL);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		set_err(err, errlen, "ctsrc_open", ENOMEM);
+		return NULL;
+	}
+	s->on_event = on_event;
+	s->on_overrun = on_overrun;
+	s->arg = arg;
+	s->max_per_wakeup = o->max_per_wakeup ? o->max_per_wakeup
+					      : CTSRC_DEFAULT_PER_WAKEUP;
+	s->buf = malloc(CTSRC_BUF_SIZE);
+	s->scratch = nfct_new();
+	if (!s->buf || !s->scratch) {
+		set_err(err, errlen, "ctsrc_open", ENOMEM);
+		goto fail;
+	}
+	s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!s->nl) {
+		set_err(err, errlen, "cannot open the conntrack netlink socket",
+			errno);
+		goto fail;
+	}
+	fd = mnl_socket_get_fd(s->nl);
+	if (set_rcvbuf(s, fd, o->rcvbuf) < 0) {
+		set_err(err, errlen, "cannot set the netlink receive buffer",
+			errno);
+		goto fail;
+	}
+	if (o->reliable &&
+	    (mnl_socket_setsockopt(s->nl, NETLINK_BROADCAST_ERROR, &one,
+				   sizeof(one)) < 0 ||
+	     mnl_socket_setsockopt(s->nl, NETLINK_NO_ENOBUFS, &one,
+				   sizeof(one)) < 0)) {
+		set_err(err, errlen, "cannot ask for reliable conntrack events",
+			errno);
+		goto fail;
+	}
+	if (mnl_socket_bind(s->nl, NF_NETLINK_CONNTRACK_NEW |
+			    NF_NETLINK_CONNTRACK_DESTROY, MNL_SOCKET_AUTOPID) < 0) {
+		set_err(err, errlen, "cannot subscribe to conntrack events",
+			errno);
+		goto fail;
+	}
+	s->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, s);
+	if (!s->ev || event_add(s->ev, NULL) < 0) {
+		set_err(err, errlen, "cannot watch the conntrack socket", ENOMEM);
+		goto fail;
+	}
+	return s;
+fail:
+	ctsrc_close(s);
+	return NULL;
+}
+
+/* Sends the dump request for IPv4 entries on nl with sequence seq. */
+static int send_dump_request(struct mnl_socket *nl, uint32_t seq)
+{
+	uint32_t req[64];	/* aligned room for nlmsghdr + nfgenmsg */
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+
+	memset(req, 0, sizeof(req));
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	return mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 : 0;
+}
+
+/* One dump attempt; returns 0, or an errno (ENOBUFS means: try again). */
+static int dump_once(struct ctsrc *s, char *err, size_t errlen)
+{
+	struct timeval tmo = { CTSRC_DUMP_TIMEOUT_S, 0 };
+	struct mnl_socket *nl;
+	uint32_t seq, portid;
+	int fd, rc = 0;
+
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl) {
+		rc = errno;
+		set_err(err, errlen, "cannot open the conntrack dump socket", rc);
+		return rc;
+	}
+	fd = mnl_socket_get_fd(nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) < 0 ||
+	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = errno;
+		set_err(err, errlen, "cannot set up the conntrack dump socket", rc);
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	seq = ++s->dump_seq ? s->dump_seq : ++s->dump_seq;	/* never 0 */
+	if (send_dump_request(nl, seq) < 0) {
+		rc = errno;
+		set_err(err, errlen, "cannot request the conntrack table", rc);
+		goto out;
+	}
+	for (;;) {
+		struct time_pair now;
+		struct walk w = { 0 };
+		ssize_t n = recv_kernel(s, fd, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT
+								     : errno;
+			set_err(err, errlen, "reading the conntrack table", rc);
+			goto out;
+		}
+		ctsrc_now(&now);
+		walk_buf(s, (size_t)n, &now, seq, portid, &w);
+		if (w.error) {
+			rc = w.error;
+			set_err(err, errlen, "conntrack table dump failed", rc);
+			goto out;
+		}
+		if (w.done)
+			break;
+	}
+out:
+	mnl_socket_close(nl);
+	return rc;
+}
+
+/* Dumps the IPv4 conntrack table; an overrun of the dump socket (ENOBUFS)
+ * restarts it once, re-delivering what the first attempt had delivered. */
+long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen)
+{
+	uint64_t before;
+	int rc, attempt;
+
+	if (!s || s->delivering) {
+		/* the buffer is being walked by the caller's caller */
+		set_err(err, errlen, "ctsrc_dump from an event callback", EBUSY);
+		return -1;
+	}
+	for (attempt = 0; attempt < 2; attempt++) {
+		before = s->st.dumped;
+		rc = dump_once(s, err, errlen);
+		if (rc == 0)
+			return (long)(s->st.dumped - before);
+		if (rc != ENOBUFS)
+			break;
+		s->st.errors++;	/* overruns counts the event socket only */
+	}
+	return -1;
+}
+
+/* The counters so far. */
+const struct ctsrc_stats *ctsrc_stats(const struct ctsrc *s)
+{
+	return &s->st;
+}
+
+/* The receive buffer size the kernel reported after ctsrc_open. */
+uint32_t ctsrc_rcvbuf(const struct ctsrc *s)
+{
+	return s->rcvbuf;
+}
+
+/* Unregisters and frees everything; NULL is fine. */
+void ctsrc_close(struct ctsrc *s)
+{
+	if (!s)
+		return;
+	if (s->ev)
+		event_free(s->ev);
+	if (s->nl)
+		mnl_socket_close(s->nl);
+	if (s->scratch)
+		nfct_destroy(s->scratch);
+	free(s->buf);
+	free(s);
+}

@@ -21,6 +21,7 @@ struct ctsrc_stats {
 	uint64_t malformed;	/* dropped, not trusted */
 	uint64_t overruns;	/* ENOBUFS on the event socket */
 	uint64_t dumped;	/* entries delivered by dumps */
+	uint64_t errors;	/* other recv errors, NLMSG_ERROR, truncation */
 };
 
 struct ctsrc_opts {
@@ -49,6 +50,9 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen);
 
 const struct ctsrc_stats *ctsrc_stats(const struct ctsrc *s);
+/* The receive buffer size the kernel granted (SO_RCVBUF, which the kernel
+ * reports doubled for its bookkeeping), for the caller to log. */
+uint32_t ctsrc_rcvbuf(const struct ctsrc *s);
 void ctsrc_close(struct ctsrc *s);
 
 /* Reads CLOCK_REALTIME and CLOCK_BOOTTIME back to back. */
