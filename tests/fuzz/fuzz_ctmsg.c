@@ -1,0 +1,63 @@
+/* libFuzzer target: arbitrary bytes as one received netlink datagram, walked
+ * the way ctsrc walks it (ctmsg_walk_ok, i.e. mnl_nlmsg_ok plus a length
+ * guard, and mnl_nlmsg_next) and parsed by ctmsg_parse. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+
+#include "nfflowd/ctmsg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Checks what a successful parse promises; traps otherwise. */
+static void check_event(const struct ct_event *ev)
+{
+	if (ev->type != CT_EVENT_NEW && ev->type != CT_EVENT_UPDATE &&
+	    ev->type != CT_EVENT_DESTROY)
+		__builtin_trap();
+	if (ev->proto != 1 && ev->proto != 6 && ev->proto != 17)
+		__builtin_trap();
+	if (ev->proto != 6 && ev->tcp_state != 0)
+		__builtin_trap();
+	if (!ev->has_counters && (ev->orig_packets || ev->orig_bytes ||
+				  ev->reply_packets || ev->reply_bytes))
+		__builtin_trap();
+	if ((!ev->has_start && ev->start_ns) || (!ev->has_stop && ev->stop_ns))
+		__builtin_trap();
+}
+
+/* Copies the input into an exact-size heap block (malloc alignment, as a
+ * receive buffer has) so that any read past the end is caught. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct nf_conntrack *scratch;
+	const struct nlmsghdr *nlh;
+	uint8_t *buf;
+	int rem;
+
+	if (size > 65536)
+		return 0;	/* ctsrc never receives more */
+	if (!scratch)
+		scratch = nfct_new();
+	buf = malloc(size ? size : 1);
+	if (!buf || !scratch) {
+		free(buf);
+		return 0;
+	}
+	memcpy(buf, data, size);
+	nlh = (const struct nlmsghdr *)buf;
+	rem = (int)size;
+	while (ctmsg_walk_ok(nlh, rem)) {
+		struct ct_event ev;
+
+		if (ctmsg_parse(nlh, (size_t)rem, scratch, &ev) == CTMSG_OK)
+			check_event(&ev);
+		nlh = mnl_nlmsg_next(nlh, &rem);
+	}
+	free(buf);
+	return 0;
+}
