@@ -7,7 +7,7 @@ IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$IT_DIR/../.." && pwd)}
 # shellcheck source=../lab/lab.sh
 . "$NFFLOWD_SRCDIR/tests/lab/lab.sh"
-LAB_NFFLOWD=${NFFLOWD:-${1:-}}
+LAB_NFFLOWD=${NFFLOWD:-}
 COMPARE="$LAB_PY $NFFLOWD_SRCDIR/tests/lab/compare.py"
 
 if [ -z "$LAB_NFFLOWD" ] || [ ! -x "$LAB_NFFLOWD" ]; then

@@ -11,10 +11,11 @@ lab_up
 lab_scenario capture
 lab_capture_fields >"$LAB_DIR/wire.txt"
 rc=0
-# 14 = 3 (tcp) + 3 (port forward) + 3 (udp) + 2 (unanswered udp) + 3 (icmp)
+# 16 = 3 (tcp) + 3 (port forward) + 3 (udp) + 2 (unanswered udp) + 3 (icmp)
+#      + 2 (icmp to fw, no NAT); a fresh daemon starts at flow_sequence 0.
 $COMPARE tshark --fields "$LAB_DIR/wire.txt" --csv "$LAB_DIR/nfflowd.out" \
 	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" \
-	--port "$LAB_COLLECTOR_PORT" --min-records 14 || rc=$?
+	--port "$LAB_COLLECTOR_PORT" --min-records 16 --first-sequence 0 || rc=$?
 if [ $rc != 0 ]; then
 	it_show "$LAB_DIR/wire.txt"
 	tshark -r "$LAB_DIR/export.pcapng" -d "udp.port==$LAB_COLLECTOR_PORT,cflow" \

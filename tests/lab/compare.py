@@ -355,20 +355,20 @@ def cmd_triplet(args):
 
 
 def check_scenario(want, conns):
-    """NAME:PROTO:DPORT:NAT:REPLY — one oracle connection must match."""
-    name, proto, dport, nat, reply = want.split(":")
-    proto, dport = PROTOS[proto], int(dport)
+    """NAME:PROTO:DST:DPORT:nat|nonat:reply|noreply -- exactly one oracle
+    connection goes to DST:DPORT and its records have that shape."""
+    name, pname, dst, dport, nat, reply = want.split(":")
+    proto, dport = PROTOS[pname], int(dport)
     hits = [c for c in conns if c["proto"] == proto
-            and c["orig"]["dport"] == dport]
+            and c["orig"]["dst"] == dst and c["orig"]["dport"] == dport]
     if len(hits) != 1:
-        return ["scenario %s: expected 1 %s connection to port %d in the "
-                "oracle, found %d" % (name, want.split(":")[1], dport,
-                                      len(hits))]
+        return ["scenario %s: expected 1 %s connection to %s:%d in the "
+                "oracle, found %d" % (name, pname, dst, dport, len(hits))]
     recs = [n for n, _ in expected_records(hits[0])]
     errs = []
     if (2 in recs) != (nat == "nat"):
         errs.append("scenario %s: NAT %s expected, oracle says %s"
-                    % (name, nat, "nat" if 2 in recs else "none"))
+                    % (name, nat, "nat" if 2 in recs else "nonat"))
     if (3 in recs) != (reply == "reply"):
         errs.append("scenario %s: reply %s expected, oracle reply packets %d"
                     % (name, reply, hits[0]["reply"]["packets"]))
@@ -397,7 +397,8 @@ TSHARK_FIELDS = ("frame.number", "cflow.version", "cflow.count",
                  "cflow.packets", "cflow.octets", "cflow.timestart",
                  "cflow.timeend", "cflow.srcport", "cflow.dstport",
                  "cflow.protocol", "cflow.tos", "cflow.tcpflags",
-                 "ip.src", "ip.dst", "udp.dstport", "_ws.malformed",
+                 "ip.src", "ip.dst", "udp.dstport", "udp.length",
+                 "_ws.malformed",
                  "_ws.expert.severity")
 
 
@@ -479,7 +480,15 @@ def cmd_tshark(args):
         if count != len(recs) or not 1 <= count <= 30:
             errors.append("frame %s: count %d but %d records decoded"
                           % (fr, count, len(recs)))
+        if int(d["udp.length"]) != 8 + 24 + 48 * count:
+            errors.append("frame %s: UDP length %s for %d records, "
+                          "expected %d" % (fr, d["udp.length"], count,
+                                           8 + 24 + 48 * count))
         s = int(d["cflow.sequence"])
+        if seq is None and args.first_sequence is not None and \
+                s != args.first_sequence:
+            errors.append("frame %s: first flow_sequence %d, expected %d"
+                          % (fr, s, args.first_sequence))
         if seq is not None and s != seq:
             errors.append("frame %s: flow_sequence %d, expected %d"
                           % (fr, s, seq))
@@ -543,7 +552,7 @@ def main():
     p.add_argument("--require-export-flow", action="store_true")
     p.add_argument("--time-tolerance-ms", type=float, default=1000.0)
     p.add_argument("--expect", action="append",
-                   help="NAME:PROTO:DPORT:nat|nonat:reply|noreply")
+                   help="NAME:PROTO:DST:DPORT:nat|nonat:reply|noreply")
     p.set_defaults(func=cmd_triplet)
 
     p = sub.add_parser("tshark")
@@ -553,6 +562,7 @@ def main():
     p.add_argument("--collector", required=True)
     p.add_argument("--port", type=int, default=2055)
     p.add_argument("--min-records", type=int, default=1)
+    p.add_argument("--first-sequence", type=int)
     p.set_defaults(func=cmd_tshark)
 
     args = ap.parse_args()

@@ -349,6 +349,11 @@ lab_ping() {
 	lab_ns lan ping -c 1 -W 2 -q "$LAB_WAN_IP" >/dev/null
 }
 
+# One ICMP echo from wan to fw itself: a connection without NAT.
+lab_ping_fw() {
+	lab_ns wan ping -c 1 -W 2 -q "$LAB_FW_WAN_IP" >/dev/null
+}
+
 # Wait (at most $2 s, default 10) for a recorded process to exit on its own;
 # returns its exit status, or 124 if it is still running.
 lab_wait_exit() {
@@ -399,7 +404,7 @@ lab_capture_fields() {
 		-e cflow.inputint -e cflow.outputint -e cflow.packets \
 		-e cflow.octets -e cflow.timestart -e cflow.timeend \
 		-e cflow.srcport -e cflow.dstport -e cflow.protocol -e cflow.tos \
-		-e cflow.tcpflags -e ip.src -e ip.dst -e udp.dstport \
+		-e cflow.tcpflags -e ip.src -e ip.dst -e udp.dstport -e udp.length \
 		-e _ws.malformed -e _ws.expert.severity 2>/dev/null
 }
 
@@ -486,12 +491,13 @@ lab_scenario() {
 	[ "${1:-}" = capture ] && lab_capture_start 120
 	lab_daemon_config "${LAB_DAEMON_EXTRA:-}"
 	lab_daemon_start
-	lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp"
+	lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
 	lab_tcp_client masq
 	lab_dnat_client dnat
 	lab_udp_client query
 	lab_udp_oneway oneway
 	lab_ping
+	lab_ping_fw
 	lab_log "waiting for conntrack to destroy every connection"
 	lab_ct_drain 20 "dport=$LAB_COLLECTOR_PORT "
 	# Let the daemon's own export flow expire too while it runs, so that
