@@ -100,9 +100,24 @@ expect "check of an out-of-range port exits 1 naming the key" 1 "port"
 run -c "$CONF" stop
 expect "stop when not running exits 0 and says so" 0 "not running"
 
+# --- kernel prerequisites: off before start, switched on by start
+lab_ns fw sysctl -q -w net.netfilter.nf_conntrack_acct=0 \
+	net.netfilter.nf_conntrack_timestamp=0
+run -c "$CONF" check
+expect "check reports accounting off" 0 "nf_conntrack_acct( *= *0|.*\<off\>)"
+expect "check reports timestamps off" 0 "nf_conntrack_timestamp( *= *0|.*\<off\>)"
+
 # --- start (detaching), start again
 run -c "$CONF" start
 expect "start exits 0" 0
+sysctl_is() {
+	[ "$(lab_ns fw sysctl -n "$1")" = "$2" ]
+}
+check "start switched nf_conntrack_acct on" sysctl_is net.netfilter.nf_conntrack_acct 1
+check "start switched nf_conntrack_timestamp on" sysctl_is net.netfilter.nf_conntrack_timestamp 1
+run -c "$CONF" check
+expect "check reports accounting on" 0 "nf_conntrack_acct( *= *1|.*\<on\>)"
+expect "check reports timestamps on" 0 "nf_conntrack_timestamp( *= *1|.*\<on\>)"
 PID=$(cat "$PIDFILE" 2>/dev/null || true)
 check "start wrote a pidfile with a live pid" alive "$PID"
 run -c "$CONF" start
