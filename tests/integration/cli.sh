@@ -53,8 +53,7 @@ alive() {
 
 # True once pid $1 is gone (waits at most 10 s).
 gone() {
-	local i
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		kill -0 "$1" 2>/dev/null || return 0
 		sleep 0.1
 	done

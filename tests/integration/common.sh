@@ -8,7 +8,10 @@ NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$IT_DIR/../.." && pwd)}
 # shellcheck source=../lab/lab.sh
 . "$NFFLOWD_SRCDIR/tests/lab/lab.sh"
 LAB_NFFLOWD=${NFFLOWD:-}
-COMPARE="$LAB_PY $NFFLOWD_SRCDIR/tests/lab/compare.py"
+# Run the lab's comparison logic.
+it_compare() {
+	"$LAB_PY" "$NFFLOWD_SRCDIR/tests/lab/compare.py" "$@"
+}
 
 if [ -z "$LAB_NFFLOWD" ] || [ ! -x "$LAB_NFFLOWD" ]; then
 	echo "FAIL: set NFFLOWD to the built nfflowd (got '${LAB_NFFLOWD}')" >&2

@@ -16,7 +16,7 @@ fi
 lab_up
 lab_scenario
 rc=0
-$COMPARE triplet "${EXTRA[@]}" \
+it_compare triplet "${EXTRA[@]}" \
 	--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out" \
 	--nfdump-json "$LAB_DIR/collector.json" --csv "$LAB_DIR/nfflowd.out" \
 	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" \

@@ -13,7 +13,7 @@ lab_capture_fields >"$LAB_DIR/wire.txt"
 rc=0
 # 16 = 3 (tcp) + 3 (port forward) + 3 (udp) + 2 (unanswered udp) + 3 (icmp)
 #      + 2 (icmp to fw, no NAT); a fresh daemon starts at flow_sequence 0.
-$COMPARE tshark --fields "$LAB_DIR/wire.txt" --csv "$LAB_DIR/nfflowd.out" \
+it_compare tshark --fields "$LAB_DIR/wire.txt" --csv "$LAB_DIR/nfflowd.out" \
 	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" \
 	--port "$LAB_COLLECTOR_PORT" --min-records 16 --first-sequence 0 || rc=$?
 if [ $rc != 0 ]; then

@@ -441,9 +441,9 @@ lab_nfflowd() {
 lab_daemon_start() {
 	[ -f "$LAB_DIR/nfflowd.json" ] || lab_daemon_config
 	lab_bg nfflowd fw "$LAB_NFFLOWD" -c "$LAB_DIR/nfflowd.json" -f start
-	local i pid
+	local pid
 	pid=$(lab_pid nfflowd)
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			lab_log "nfflowd exited during start-up:"
 			cat "$LAB_DIR/nfflowd.err" >&2
