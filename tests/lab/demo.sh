@@ -57,7 +57,7 @@ lab_scenario
 
 n=$(TZ=UTC nfdump -R "$LAB_DIR/flows" -q -N -o 'fmt:%pr' 2>/dev/null | grep -c . || true)
 echo
-echo "==> nfcapd received $n records (nfdump -R $LAB_DIR/flows):"
+echo "==> nfcapd received $n records, as nfdump shows them:"
 lab_collector_show
 echo
 echo "==> nfflowd's own record lines (stdout, SPEC section 5):"
