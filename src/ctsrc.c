@@ -26,6 +26,7 @@
 #define CTSRC_DEFAULT_PER_WAKEUP 4096u
 /* A dump that gets no answer for this long is abandoned. */
 #define CTSRC_DUMP_TIMEOUT_S 30
+#define CTSRC_DRAIN_MAX (1u << 20)	/* messages read at a stop, at most */
 
 struct ctsrc {
 	struct mnl_socket *nl;
@@ -169,25 +170,22 @@ static void walk_buf(struct ctsrc *s, size_t len, const struct time_pair *now,
 	s->delivering = false;
 }
 
-/* libevent callback: reads up to max_per_wakeup messages, then returns so
- * that timers and other events get their turn. */
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+/* Reads and delivers up to max messages; returns true if it stopped
+ * because the socket had nothing more to read. */
+static bool read_events(struct ctsrc *s, unsigned max)
 {
-	struct ctsrc *s = arg;
 	unsigned count = 0;
 
-	if (!(what & EV_READ))
-		return;
-	while (count < s->max_per_wakeup) {
+	while (count < max) {
 		struct time_pair now;
 		struct walk w = { 0 };
-		ssize_t n = recv_kernel(s, fd, MSG_DONTWAIT);
+		ssize_t n = recv_kernel(s, mnl_socket_get_fd(s->nl), MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+				return true;
 			if (errno == ENOBUFS) {
 				/* the kernel dropped events for us: the
 				 * socket stays usable, keep reading */
@@ -198,12 +196,30 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 				continue;
 			}
 			s->st.errors++;
-			return;
+			return true;
 		}
 		ctsrc_now(&now);
 		walk_buf(s, (size_t)n, &now, 0, 0, &w);
 		count += w.messages ? w.messages : 1;
 	}
+	return false;
+}
+
+/* libevent callback: reads up to max_per_wakeup messages, then returns so
+ * that timers and other events get their turn. */
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctsrc *s = arg;
+
+	if (what & EV_READ)
+		read_events(s, s->max_per_wakeup);
+}
+
+/* Delivers what the kernel has queued for us, e.g. before a clean stop.
+ * Bounded so that a busy firewall cannot keep us here for ever. */
+void ctsrc_drain(struct ctsrc *s)
+{
+	read_events(s, CTSRC_DRAIN_MAX);
 }
 
 /* Writes a message with strerror(e) into err. */

@@ -177,12 +177,35 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+/* Kernels since 5.x default nf_conntrack_events to 2, "only while someone
+ * listens": a connection created while no daemon ran then never reports
+ * its DESTROY, and a restart would lose it. 1 makes the kernel keep the
+ * event extension on every new connection. */
+static void events_setup(const struct config *cfg)
+{
+	int v = kernel_get(KERNEL_EVENTS);
+
+	if (v < 0 || v == 1)
+		return;
+	if (!cfg->kernel_setup)
+		log_warn("net.netfilter.%s is %d: connections made while nfflowd is not running %s",
+			 KERNEL_EVENTS, v, v == 0 ? "and all others report nothing" :
+			 "will not report their end");
+	else if (kernel_set(KERNEL_EVENTS, 1) < 0)
+		log_warn("cannot set net.netfilter.%s to 1: %s", KERNEL_EVENTS,
+			 strerror(errno));
+	else
+		log_notice("set net.netfilter.%s from %d to 1 (events for every connection, also across restarts)",
+			   KERNEL_EVENTS, v);
+}
+
 /* Turns on per-connection counters and timestamps if asked to. */
 static void kernel_setup(const struct config *cfg)
 {
 	static const char *const names[] = { KERNEL_ACCT, KERNEL_TIMESTAMP };
 	size_t i;
 
+	events_setup(cfg);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		int v = kernel_get(names[i]);
 
@@ -411,6 +434,7 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	event_base_dispatch(d.base);
 
 	notify_send("STOPPING=1");
+	ctsrc_drain(d.src);
 	export_flush(d.exp);
 	format_counters(&d, counters, sizeof(counters));
 	log_info("stopped: %s", counters);

@@ -49,6 +49,10 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
  * of entries or -1 (err written). */
 long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen);
 
+/* Reads and delivers every event already queued on the socket (bounded),
+ * so that a clean stop exports connections that ended just before it. */
+void ctsrc_drain(struct ctsrc *s);
+
 const struct ctsrc_stats *ctsrc_stats(const struct ctsrc *s);
 /* The receive buffer size the kernel granted (SO_RCVBUF, which the kernel
  * reports doubled for its bookkeeping), for the caller to log. */
