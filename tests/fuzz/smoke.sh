@@ -2,7 +2,7 @@
 # Runs one libFuzzer target on a copy of its seed corpus for a bounded time.
 # usage: smoke.sh FUZZER SEED_DIR [SECONDS]
 set -eu
-fuzzer=$1 seeds=$2
+fuzzer=$(realpath "$1") seeds=$(realpath "$2")
 secs=${3:-${NFFLOWD_FUZZ_SECONDS:-30}}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
