@@ -49,7 +49,7 @@ static const char *const top_keys[] = {
 	"source", "collector", "port", "args", "ttl", "flush_interval",
 	"engine_type", "engine_id", "untranslated_records", "syslog",
 	"stdout", "pidfile", "control_socket", "kernel_setup",
-	"netlink_buffer",
+	"netlink_buffer", "netlink_reliable",
 };
 
 static const char *const syslog_keys[] = {
@@ -527,6 +527,8 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 				sizeof(c->control_socket), name, err, errlen);
 	if (strcmp(key, "kernel_setup") == 0)
 		return get_bool(v, key, &c->kernel_setup, name, err, errlen);
+	if (strcmp(key, "netlink_reliable") == 0)
+		return get_bool(v, key, &c->netlink_reliable, name, err, errlen);
 	if (strcmp(key, "netlink_buffer") == 0) {
 		if (!json_is_integer(v) ||
 		    (json_integer_value(v) != 0 &&
@@ -823,6 +825,7 @@ void config_defaults(struct config *cfg)
 		 CONFIG_DEFAULT_SOCKET);
 	cfg->kernel_setup = true;
 	cfg->netlink_buffer = CONFIG_DEFAULT_NETLINK_BUFFER;
+	cfg->netlink_reliable = true;
 }
 
 /* Parses and validates a whole file's bytes; cfg is untouched on error. */

@@ -43,6 +43,7 @@ struct config {
 	char control_socket[CONFIG_SOCKET_PATH_MAX];
 	bool kernel_setup;
 	uint32_t netlink_buffer;	/* bytes, SO_RCVBUFFORCE */
+	bool netlink_reliable;		/* ask for reliable DESTROY delivery */
 };
 
 /* Fills cfg with every default; source/collector/port stay unset. */

@@ -100,6 +100,7 @@ static void assert_defaults(const struct config *cfg)
 	assert_string_equal(cfg->control_socket, "/run/nfflowd.sock");
 	assert_true(cfg->kernel_setup);
 	assert_int_equal(cfg->netlink_buffer, 64u << 20);
+	assert_true(cfg->netlink_reliable);
 }
 
 static void test_defaults_function(void **state)
@@ -616,6 +617,18 @@ static void test_control_socket(void **state)
 	extra_err("\"control_socket\": [\"/run/a\"]", "not an array");
 }
 
+static void test_netlink_reliable(void **state)
+{
+	struct config cfg;
+
+	extra_ok("\"netlink_reliable\": false", &cfg);
+	assert_false(cfg.netlink_reliable);
+	extra_ok("\"netlink_reliable\": true", &cfg);
+	assert_true(cfg.netlink_reliable);
+	extra_err("\"netlink_reliable\": 1",
+		  "key 'netlink_reliable': must be true or false");
+}
+
 static void test_netlink_buffer(void **state)
 {
 	struct config cfg;
@@ -974,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_pidfile),
 		cmocka_unit_test(test_control_socket),
 		cmocka_unit_test(test_netlink_buffer),
+		cmocka_unit_test(test_netlink_reliable),
 		cmocka_unit_test(test_legacy_args),
 		cmocka_unit_test(test_legacy_unterminated),
 		cmocka_unit_test(test_legacy_with_comments),
