@@ -281,18 +281,20 @@ bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out)
 	return true;
 }
 
-/* Walks positions downwards, so an entry moved into a hole (always from the
- * end) has already been looked at. Shrinks the index afterwards when it has
- * become mostly empty; a failed shrink just keeps the larger one. */
-size_t flowtab_sweep(struct flowtab *t, uint64_t now_boot_ns, uint64_t ttl_ns)
+/* Removes every entry for which drop() is true. Walks positions downwards,
+ * so an entry moved into a hole (always from the end) has already been
+ * looked at. Shrinks the index afterwards when it has become mostly empty;
+ * a failed shrink just keeps the larger one. */
+static size_t remove_if(struct flowtab *t,
+			bool (*drop)(const struct flow_entry *e, const void *arg),
+			const void *arg)
 {
 	size_t pos = t->count, removed = 0, ncap;
 
 	while (pos-- > 0) {
 		const struct flow_entry *e = at(t, pos);
 
-		if (e->start_boot_ns < now_boot_ns &&
-		    now_boot_ns - e->start_boot_ns > ttl_ns) {
+		if (drop(e, arg)) {
 			remove_slot(t, find_slot(t, e->id));
 			removed++;
 		}
@@ -303,6 +305,44 @@ size_t flowtab_sweep(struct flowtab *t, uint64_t now_boot_ns, uint64_t ttl_ns)
 	if (ncap != t->icap)
 		(void)rebuild_index(t, ncap);
 	return removed;
+}
+
+struct age_limit {
+	uint64_t now_boot_ns;
+	uint64_t ttl_ns;
+};
+
+static bool too_old(const struct flow_entry *e, const void *arg)
+{
+	const struct age_limit *a = arg;
+
+	return e->start_boot_ns < a->now_boot_ns &&
+	       a->now_boot_ns - e->start_boot_ns > a->ttl_ns;
+}
+
+size_t flowtab_sweep(struct flowtab *t, uint64_t now_boot_ns, uint64_t ttl_ns)
+{
+	struct age_limit a = { now_boot_ns, ttl_ns };
+
+	return remove_if(t, too_old, &a);
+}
+
+static bool lacks_flag(const struct flow_entry *e, const void *arg)
+{
+	return (e->flags & *(const uint16_t *)arg) == 0;
+}
+
+size_t flowtab_remove_unflagged(struct flowtab *t, uint16_t flag)
+{
+	return remove_if(t, lacks_flag, &flag);
+}
+
+void flowtab_clear_flag(struct flowtab *t, uint16_t flag)
+{
+	size_t pos;
+
+	for (pos = 0; pos < t->count; pos++)
+		at(t, pos)->flags &= (uint16_t)~flag;
 }
 
 size_t flowtab_count(const struct flowtab *t)

@@ -22,6 +22,7 @@ struct flow_entry {
 
 #define FLOW_F_FROM_DUMP 0x1	/* first seen in a table dump, not a NEW */
 #define FLOW_F_KERNEL_START 0x2	/* start_boot_ns came from a kernel stamp */
+#define FLOW_F_SEEN 0x4		/* listed by the current resync dump */
 
 struct flowtab;
 
@@ -46,6 +47,12 @@ bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out);
 /* Removes every entry whose start is more than ttl_ns before now_boot_ns.
  * Returns how many were removed. */
 size_t flowtab_sweep(struct flowtab *t, uint64_t now_boot_ns, uint64_t ttl_ns);
+
+/* Resynchronisation after lost events: clear a flag on every entry, set it
+ * on each entry a fresh dump lists, then remove the entries that lack it
+ * (they vanished without a DESTROY we saw). Returns how many were removed. */
+void flowtab_clear_flag(struct flowtab *t, uint16_t flag);
+size_t flowtab_remove_unflagged(struct flowtab *t, uint16_t flag);
 
 size_t flowtab_count(const struct flowtab *t);
 

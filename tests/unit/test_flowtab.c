@@ -253,6 +253,44 @@ static void test_sweep_removes_only_stale(void **state)
 	flowtab_free(t);
 }
 
+/* A resync keeps what the dump listed and drops the rest. */
+static void test_resync_removes_unlisted(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	struct flow_entry *e;
+	struct ct_event ev;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 5000; i++) {
+		ev = ev_for(scatter(i), 0);
+		assert_non_null(flowtab_upsert(t, &ev, SEC, FLOW_F_SEEN, NULL));
+	}
+	flowtab_clear_flag(t, FLOW_F_SEEN);
+	/* the "dump" lists the even ones again, and one new entry */
+	for (i = 0; i < 5000; i += 2) {
+		ev = ev_for(scatter(i), 0);
+		e = flowtab_upsert(t, &ev, 2 * SEC, 0, NULL);
+		assert_non_null(e);
+		assert_int_equal(e->start_boot_ns, SEC);	/* kept */
+		e->flags |= FLOW_F_SEEN;
+	}
+	ev = ev_for(scatter(9999), 0);
+	e = flowtab_upsert(t, &ev, 2 * SEC, FLOW_F_SEEN, NULL);
+	assert_non_null(e);
+	assert_int_equal(flowtab_remove_unflagged(t, FLOW_F_SEEN), 2500);
+	assert_int_equal(flowtab_count(t), 2501);
+	for (i = 0; i < 5000; i++) {
+		if (i % 2)
+			assert_null(flowtab_lookup(t, scatter(i)));
+		else
+			assert_entry(flowtab_lookup(t, scatter(i)), scatter(i), 0);
+	}
+	assert_non_null(flowtab_lookup(t, scatter(9999)));
+	assert_int_equal(flowtab_remove_unflagged(t, FLOW_F_SEEN), 0);
+	flowtab_free(t);
+}
+
 static void test_sweep_large_and_shrink(void **state)
 {
 	struct flowtab *t = flowtab_new(0);
@@ -549,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_id_reuse_replaces_start),
 		cmocka_unit_test(test_max_entries),
 		cmocka_unit_test(test_sweep_removes_only_stale),
+		cmocka_unit_test(test_resync_removes_unlisted),
 		cmocka_unit_test(test_sweep_large_and_shrink),
 		cmocka_unit_test(test_growth_and_memory),
 		cmocka_unit_test(test_remove_half_rest_found),
