@@ -24,6 +24,7 @@
 
 #define TICK_SECONDS 1
 #define STATUS_EVERY_TICKS 5
+#define RESYNC_MIN_GAP_NS 1000000000u
 
 struct daemon_stats {
 	uint64_t self_ignored;		/* events of our own export flow */
@@ -33,6 +34,8 @@ struct daemon_stats {
 	uint64_t table_full;		/* entries not stored: table full */
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
+	uint64_t resyncs;		/* table dumps after lost events */
+	uint64_t lost_entries;		/* vanished without a DESTROY seen */
 };
 
 struct daemon {
@@ -45,12 +48,17 @@ struct daemon {
 	struct flowtab *tab;
 	struct export *exp;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
+	struct event *ev_resync;
+	uint64_t last_resync_boot_ns;
 	uint64_t watchdog_usec;
 	unsigned ticks;
 	int pidfd;
 	struct daemon_stats st;
 	struct log_rate overrun_rate;
+	struct log_rate resync_rate;
 };
+
+static void schedule_resync(struct daemon *d);
 
 /* The daemon's own export flow, in the host order record_is_self wants. */
 static void self_from_config(struct record_self *self, const struct config *c)
@@ -94,6 +102,7 @@ static void on_event(const struct ct_event *ev, const struct time_pair *now,
 		     bool from_dump, void *arg)
 {
 	struct daemon *d = arg;
+	struct flow_entry *e;
 	uint64_t start;
 	uint16_t flags;
 	bool created;
@@ -109,8 +118,58 @@ static void on_event(const struct ct_event *ev, const struct time_pair *now,
 	start = ev->has_start ? record_real_to_boot(now, ev->start_ns) : now->boot_ns;
 	flags = (uint16_t)((from_dump ? FLOW_F_FROM_DUMP : 0) |
 			   (ev->has_start ? FLOW_F_KERNEL_START : 0));
-	if (!flowtab_upsert(d->tab, ev, start, flags, &created))
+	e = flowtab_upsert(d->tab, ev, start, flags, &created);
+	if (!e)
 		d->st.table_full++;
+	else if (from_dump)
+		e->flags |= FLOW_F_SEEN;
+}
+
+/* After lost events the table may hold connections whose DESTROY we never
+ * saw, and miss some whose NEW we never saw. A fresh dump tells: what it
+ * lists stays or is added, the rest is dropped and counted as lost (never
+ * exported: their counters and end are unknown). Queued events are taken
+ * first, so an end that was merely waiting in the socket is not counted
+ * as lost. */
+static void on_resync(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct time_pair now;
+	char err[CONFIG_ERR_MAX];
+	size_t lost;
+	long n;
+
+	ctsrc_drain(d->src);
+	flowtab_clear_flag(d->tab, FLOW_F_SEEN);
+	n = ctsrc_dump(d->src, err, sizeof(err));
+	ctsrc_now(&now);
+	d->last_resync_boot_ns = now.boot_ns;
+	if (n < 0) {
+		log_warn("resynchronisation failed, will retry: %s", err);
+		schedule_resync(d);
+		return;
+	}
+	lost = flowtab_remove_unflagged(d->tab, FLOW_F_SEEN);
+	d->st.resyncs++;
+	d->st.lost_entries += lost;
+	log_rated(&d->resync_rate, LOG_WARNING,
+		  "resynchronised with the kernel table after lost events: %ld connections, %zu ended unseen (%" PRIu64 " lost so far)",
+		  n, lost, d->st.lost_entries);
+}
+
+/* At most one resync a second, however many overruns come. */
+static void schedule_resync(struct daemon *d)
+{
+	struct timeval tv = { 0, 0 };
+	struct time_pair now;
+
+	if (evtimer_pending(d->ev_resync, NULL))
+		return;
+	ctsrc_now(&now);
+	if (d->last_resync_boot_ns != 0 &&
+	    now.boot_ns - d->last_resync_boot_ns < RESYNC_MIN_GAP_NS)
+		tv.tv_sec = 1;
+	evtimer_add(d->ev_resync, &tv);
 }
 
 static void on_overrun(void *arg)
@@ -120,6 +179,7 @@ static void on_overrun(void *arg)
 	log_rated(&d->overrun_rate, LOG_WARNING,
 		  "conntrack event overrun: events were lost (%" PRIu64 " overruns so far)",
 		  ctsrc_stats(d->src)->overruns);
+	schedule_resync(d);
 }
 
 /* One line with the counters, for STATUS= and the log at stop. */
@@ -292,7 +352,10 @@ static int add_signal(struct daemon *d, struct event **ev, int sig,
  * the table dump, so that nothing falls between the two. */
 static int daemon_open(struct daemon *d)
 {
-	struct ctsrc_opts o = { .rcvbuf = d->cfg.netlink_buffer, .reliable = true };
+	struct ctsrc_opts o = {
+		.rcvbuf = d->cfg.netlink_buffer,
+		.reliable = d->cfg.netlink_reliable,
+	};
 	struct timeval tick = { TICK_SECONDS, 0 };
 	char err[CONFIG_ERR_MAX];
 	long n;
@@ -325,13 +388,19 @@ static int daemon_open(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
-	log_info("loaded %ld existing connections; exporting from %s to %s port %u",
-		 n, d->cfg.source_str, d->cfg.collector_str, d->cfg.port);
+	log_info("loaded %ld existing connections; exporting from %s to %s port %u; netlink buffer %" PRIu32 " bytes, reliable delivery %s",
+		 n, d->cfg.source_str, d->cfg.collector_str, d->cfg.port,
+		 ctsrc_rcvbuf(d->src), d->cfg.netlink_reliable ? "on" : "off");
 
 	if (add_signal(d, &d->ev_term, SIGTERM, on_stop) < 0 ||
 	    add_signal(d, &d->ev_int, SIGINT, on_stop) < 0 ||
 	    add_signal(d, &d->ev_hup, SIGHUP, on_hup) < 0) {
 		log_err("cannot register signal handlers");
+		return -1;
+	}
+	d->ev_resync = evtimer_new(d->base, on_resync, d);
+	if (!d->ev_resync) {
+		log_err("cannot create the resync timer");
 		return -1;
 	}
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
@@ -357,7 +426,7 @@ static int daemon_open(struct daemon *d)
 static void daemon_close(struct daemon *d)
 {
 	struct event **evs[] = { &d->ev_term, &d->ev_int, &d->ev_hup,
-				 &d->ev_tick, &d->ev_watchdog };
+				 &d->ev_tick, &d->ev_watchdog, &d->ev_resync };
 	size_t i;
 
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
@@ -410,6 +479,7 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	d.config_path = config_path;
 	d.cfg = *cfg;
 	d.overrun_rate = (struct log_rate)LOG_RATE_INIT(10);
+	d.resync_rate = (struct log_rate)LOG_RATE_INIT(10);
 	d.watchdog_usec = notify_init();
 	signal(SIGPIPE, SIG_IGN);
 
