@@ -1,5 +1,7 @@
 /* NetFlow v5 sender: fills one datagram, sends it full or on a timer. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,9 +14,23 @@
 #include "nfflowd/log.h"
 #include "nfflowd/nf5.h"
 
+/* Datagrams the kernel could not take at once (EAGAIN): kept in order and
+ * sent when the socket is writable again; beyond this many, dropped. */
+#define QUEUE_MAX 256
+#define EXPORT_SNDBUF (1 << 20)
+
+struct queued {
+	uint16_t len;
+	uint16_t records;
+	uint8_t bytes[NF5_MAX_DATAGRAM];
+};
+
 struct export {
 	int fd;
 	struct event *flush_ev;
+	struct event *write_ev;
+	struct queued *queue;	/* ring of QUEUE_MAX */
+	unsigned q_head, q_len;
 	struct timeval flush_tv;
 	const struct natlog *nlog;
 	uint8_t engine_type, engine_id;
@@ -35,13 +51,14 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 /* Sends one datagram. ECONNREFUSED on a connected UDP socket may report an
  * ICMP port unreachable that answered an earlier datagram, not this one:
  * the kernel clears the pending error when it reports it, so one retry
- * tells a stale error from a real one (SPEC §4). */
-static int send_datagram(struct export *x, size_t len)
+ * tells a stale error from a real one (SPEC §4). Returns 0, or -1 with
+ * errno (EAGAIN: try again when writable). */
+static int send_datagram(struct export *x, const uint8_t *buf, size_t len)
 {
 	int tries;
 
-	for (tries = 0; tries < 2; tries++) {
-		ssize_t n = send(x->fd, x->buf, len, MSG_DONTWAIT);
+	for (tries = 0; tries < 3; tries++) {
+		ssize_t n = send(x->fd, buf, len, MSG_DONTWAIT);
 
 		if (n == (ssize_t)len)
 			return 0;
@@ -50,7 +67,62 @@ static int send_datagram(struct export *x, size_t len)
 		if (errno != ECONNREFUSED && errno != EINTR)
 			break;
 	}
+	if (errno == ENOBUFS)
+		errno = EAGAIN;	/* a full device queue: wait as for EAGAIN */
 	return -1;
+}
+
+static void count_failure(struct export *x, unsigned records, int err)
+{
+	x->st.send_errors++;
+	x->st.records_lost += records;
+	log_rated(&x->send_rate, LOG_WARNING,
+		  "export to %s failed: %s (%llu datagrams lost so far)",
+		  x->collector, strerror(err),
+		  (unsigned long long)x->st.send_errors);
+}
+
+/* Sends queued datagrams in order until the queue is empty or the kernel
+ * says EAGAIN again; a datagram that fails otherwise is lost and counted. */
+static void send_queue(struct export *x)
+{
+	while (x->q_len > 0) {
+		struct queued *q = &x->queue[x->q_head];
+
+		if (send_datagram(x, q->bytes, q->len) < 0) {
+			if (errno == EAGAIN)
+				return;
+			count_failure(x, q->records, errno);
+		} else {
+			x->st.sent++;
+		}
+		x->q_head = (x->q_head + 1) % QUEUE_MAX;
+		x->q_len--;
+	}
+	event_del(x->write_ev);
+}
+
+static void writable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	send_queue(arg);
+}
+
+/* Keeps a datagram for later; a full queue drops it, counted. */
+static void enqueue(struct export *x, size_t len, unsigned records)
+{
+	struct queued *q;
+
+	if (x->q_len == QUEUE_MAX) {
+		x->st.queue_drops++;
+		count_failure(x, records, ENOBUFS);
+		return;
+	}
+	q = &x->queue[(x->q_head + x->q_len) % QUEUE_MAX];
+	memcpy(q->bytes, x->buf, len);
+	q->len = (uint16_t)len;
+	q->records = (uint16_t)records;
+	if (x->q_len++ == 0)
+		event_add(x->write_ev, NULL);
 }
 
 /* Encodes and sends the open datagram; flow_sequence advances either way. */
@@ -69,16 +141,14 @@ void export_flush(struct export *x)
 	x->st.datagrams++;
 	x->st.records += x->pending;
 	x->sequence += x->pending;
-	if (len > 0 && send_datagram(x, len) == 0) {
+	if (x->q_len > 0)
+		enqueue(x, len, x->pending);	/* keep the order */
+	else if (send_datagram(x, x->buf, len) == 0)
 		x->st.sent++;
-	} else {
-		x->st.send_errors++;
-		x->st.records_lost += x->pending;
-		log_rated(&x->send_rate, LOG_WARNING,
-			  "export to %s failed: %s (%llu datagrams lost so far)",
-			  x->collector, strerror(errno),
-			  (unsigned long long)x->st.send_errors);
-	}
+	else if (errno == EAGAIN)
+		enqueue(x, len, x->pending);
+	else
+		count_failure(x, x->pending, errno);
 	natlog_datagram(x->nlog, &h, x->recs, x->pending);
 	x->pending = 0;
 }
@@ -107,6 +177,7 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 {
 	struct export *x = calloc(1, sizeof(*x));
 	double secs = cfg->flush_interval;
+	int sndbuf = EXPORT_SNDBUF;
 
 	if (!x) {
 		snprintf(err, errlen, "out of memory");
@@ -138,13 +209,21 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 			 x->collector, strerror(errno));
 		goto fail;
 	}
+	(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	x->queue = malloc(QUEUE_MAX * sizeof(*x->queue));
 	x->flush_ev = evtimer_new(base, flush_cb, x);
-	if (!x->flush_ev) {
-		snprintf(err, errlen, "cannot create the flush timer");
+	x->write_ev = event_new(base, x->fd, EV_WRITE | EV_PERSIST, writable_cb, x);
+	if (!x->queue || !x->flush_ev || !x->write_ev) {
+		snprintf(err, errlen, "cannot set up the exporter: out of memory");
 		goto fail;
 	}
 	return x;
 fail:
+	if (x->flush_ev)
+		event_free(x->flush_ev);
+	if (x->write_ev)
+		event_free(x->write_ev);
+	free(x->queue);
 	if (x->fd >= 0)
 		close(x->fd);
 	free(x);
@@ -163,13 +242,39 @@ const struct export_stats *export_stats(const struct export *x)
 	return &x->st;
 }
 
-/* Sends what is pending, then releases the socket and timer. */
+/* Sends what is pending, waiting up to a second per datagram for a full
+ * socket buffer, then releases everything. */
 void export_free(struct export *x)
 {
+	struct timeval tv = { 1, 0 };
+	bool stuck = false;
+	int flags;
+
 	if (!x)
 		return;
 	export_flush(x);
+	if (x->q_len > 0) {
+		flags = fcntl(x->fd, F_GETFL);
+		if (flags >= 0)
+			(void)fcntl(x->fd, F_SETFL, flags & ~O_NONBLOCK);
+		(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		while (x->q_len > 0) {
+			struct queued *q = &x->queue[x->q_head];
+
+			if (!stuck && send(x->fd, q->bytes, q->len, 0) == (ssize_t)q->len) {
+				x->st.sent++;
+			} else {
+				/* a send that timed out means the rest would too */
+				stuck = stuck || errno == EAGAIN;
+				count_failure(x, q->records, stuck ? ETIMEDOUT : errno);
+			}
+			x->q_head = (x->q_head + 1) % QUEUE_MAX;
+			x->q_len--;
+		}
+	}
 	event_free(x->flush_ev);
+	event_free(x->write_ev);
+	free(x->queue);
 	close(x->fd);
 	free(x);
 }

@@ -18,6 +18,7 @@ struct export_stats {
 	uint64_t sent;		/* datagrams the kernel accepted */
 	uint64_t send_errors;	/* datagrams that could not be sent */
 	uint64_t records_lost;	/* records in those datagrams */
+	uint64_t queue_drops;	/* datagrams dropped: send queue full */
 };
 
 /* Opens the socket (bound to source, connected to collector) and arms
