@@ -24,6 +24,7 @@ LAB_WAN_IP=198.51.100.2
 LAB_COLLECTOR_PORT=2055
 LAB_DIR=${LAB_DIR:-}
 LAB_UP=0
+[ -n "${LAB_NFCAPD_ARGS+x}" ] || LAB_NFCAPD_ARGS=()
 
 # Print a diagnostic line on stderr.
 lab_log() {
@@ -231,10 +232,11 @@ lab_wait_port() {
 # ---------------------------------------------------------------- collector
 
 # Start nfcapd in wan listening on 198.51.100.2:2055, files under LAB_DIR/flows.
+# Extra nfcapd options may be given in the array LAB_NFCAPD_ARGS (e.g. -B).
 lab_collector_start() {
 	mkdir -p "$LAB_DIR/flows"
 	lab_bg nfcapd wan nfcapd -w "$LAB_DIR/flows" -b "$LAB_WAN_IP" \
-		-p "$LAB_COLLECTOR_PORT" -t 3600 -I nfflab
+		-p "$LAB_COLLECTOR_PORT" -t 3600 -I nfflab "${LAB_NFCAPD_ARGS[@]}"
 	lab_wait_port wan u "$LAB_COLLECTOR_PORT"
 }
 
