@@ -1,0 +1,266 @@
+/* Unit tests for the state dump's JSON lines, compared against exact text. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "nfflowd/statejson.h"
+
+#define SEC 1000000000ull
+
+/* An IPv4 address from its four bytes, host order. */
+static uint32_t ip(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
+}
+
+/* An entry with the given tuples, started at 1000 s of boot time. */
+static struct flow_entry entry(uint8_t proto, uint8_t state,
+			       struct ct_tuple o, struct ct_tuple r)
+{
+	struct flow_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.id = 12345;
+	e.proto = proto;
+	e.tcp_state = state;
+	e.orig = o;
+	e.reply = r;
+	e.start_boot_ns = 1000 * SEC;
+	return e;
+}
+
+/* Formats e at now and checks the exact line. */
+static void check_entry(const struct flow_entry *e, uint64_t now,
+			const char *want)
+{
+	char buf[512];
+
+	assert_int_equal(statejson_entry(buf, sizeof(buf), e, now),
+			 strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void test_tcp_snat(void **state)
+{
+	struct flow_entry e = entry(6, 3,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(198, 51, 100, 2), 40000, 80 },
+		(struct ct_tuple){ ip(198, 51, 100, 2), ip(203, 0, 113, 1), 80, 61000 });
+
+	(void)state;
+	check_entry(&e, 1192 * SEC + SEC / 2,
+		"{\"type\":\"entry\",\"id\":12345,\"proto\":\"tcp\","
+		"\"orig\":{\"src\":\"192.0.2.2\",\"sport\":40000,"
+		"\"dst\":\"198.51.100.2\",\"dport\":80},"
+		"\"reply\":{\"src\":\"198.51.100.2\",\"sport\":80,"
+		"\"dst\":\"203.0.113.1\",\"dport\":61000},"
+		"\"nat\":\"snat\",\"age\":192,\"state\":\"ESTABLISHED\","
+		"\"source\":\"event\"}\n");
+}
+
+static void test_tcp_masquerade_same_port_is_snat(void **state)
+{
+	/* Only the address changes: still SNAT. */
+	struct flow_entry e = entry(6, 1,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(198, 51, 100, 2), 40000, 443 },
+		(struct ct_tuple){ ip(198, 51, 100, 2), ip(203, 0, 113, 1), 443, 40000 });
+	char buf[512];
+
+	(void)state;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"nat\":\"snat\",\"age\":0,"
+				    "\"state\":\"SYN_SENT\","));
+}
+
+static void test_tcp_dnat_from_dump(void **state)
+{
+	struct flow_entry e = entry(6, 7,
+		(struct ct_tuple){ ip(198, 51, 100, 7), ip(203, 0, 113, 1), 5555, 8080 },
+		(struct ct_tuple){ ip(192, 0, 2, 10), ip(198, 51, 100, 7), 80, 5555 });
+
+	(void)state;
+	e.id = 4294967295u;
+	e.flags = FLOW_F_FROM_DUMP;
+	/* A start after now (clock readings from two sources) gives age 0. */
+	check_entry(&e, 999 * SEC,
+		"{\"type\":\"entry\",\"id\":4294967295,\"proto\":\"tcp\","
+		"\"orig\":{\"src\":\"198.51.100.7\",\"sport\":5555,"
+		"\"dst\":\"203.0.113.1\",\"dport\":8080},"
+		"\"reply\":{\"src\":\"192.0.2.10\",\"sport\":80,"
+		"\"dst\":\"198.51.100.7\",\"dport\":5555},"
+		"\"nat\":\"dnat\",\"age\":0,\"state\":\"TIME_WAIT\","
+		"\"source\":\"dump\"}\n");
+}
+
+static void test_tcp_snat_and_dnat(void **state)
+{
+	struct flow_entry e = entry(6, 9,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(203, 0, 113, 1), 1024, 80 },
+		(struct ct_tuple){ ip(192, 0, 2, 10), ip(192, 0, 2, 1), 8080, 1024 });
+	char buf[512];
+
+	(void)state;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, 1061 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"nat\":\"snat+dnat\",\"age\":61,"
+				    "\"state\":\"SYN_SENT2\","));
+}
+
+static void test_udp_untranslated(void **state)
+{
+	struct flow_entry e = entry(17, 0,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(192, 0, 2, 3), 5353, 53 },
+		(struct ct_tuple){ ip(192, 0, 2, 3), ip(192, 0, 2, 2), 53, 5353 });
+
+	(void)state;
+	e.id = 0;
+	check_entry(&e, 1000 * SEC + 999999999,
+		"{\"type\":\"entry\",\"id\":0,\"proto\":\"udp\","
+		"\"orig\":{\"src\":\"192.0.2.2\",\"sport\":5353,"
+		"\"dst\":\"192.0.2.3\",\"dport\":53},"
+		"\"reply\":{\"src\":\"192.0.2.3\",\"sport\":53,"
+		"\"dst\":\"192.0.2.2\",\"dport\":5353},"
+		"\"nat\":\"none\",\"age\":0,\"state\":\"\","
+		"\"source\":\"event\"}\n");
+}
+
+static void test_icmp_echo_snat(void **state)
+{
+	struct flow_entry e = entry(1, 0,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(198, 51, 100, 2), 7, 0x0800 },
+		(struct ct_tuple){ ip(198, 51, 100, 2), ip(203, 0, 113, 1), 7, 0 });
+
+	(void)state;
+	check_entry(&e, 1003 * SEC,
+		"{\"type\":\"entry\",\"id\":12345,\"proto\":\"icmp\","
+		"\"orig\":{\"src\":\"192.0.2.2\",\"dst\":\"198.51.100.2\","
+		"\"type\":8,\"code\":0,\"id\":7},"
+		"\"reply\":{\"src\":\"198.51.100.2\",\"dst\":\"203.0.113.1\","
+		"\"type\":0,\"code\":0,\"id\":7},"
+		"\"nat\":\"snat\",\"age\":3,\"state\":\"\","
+		"\"source\":\"event\"}\n");
+}
+
+static void test_icmp_untranslated_and_id_change(void **state)
+{
+	struct flow_entry e = entry(1, 0,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(192, 0, 2, 9), 300, 0x0d00 },
+		(struct ct_tuple){ ip(192, 0, 2, 9), ip(192, 0, 2, 2), 300, 0x0e00 });
+	char buf[512];
+
+	(void)state;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"type\":13,\"code\":0,\"id\":300}"));
+	assert_non_null(strstr(buf, "\"type\":14,\"code\":0,\"id\":300}"));
+	assert_non_null(strstr(buf, "\"nat\":\"none\""));
+	/* A rewritten ICMP id alone is source NAT too. */
+	e.reply.sport = 301;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"nat\":\"snat\""));
+}
+
+static void test_unknown_state_and_proto(void **state)
+{
+	struct flow_entry e = entry(6, 42,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(192, 0, 2, 3), 1, 2 },
+		(struct ct_tuple){ ip(192, 0, 2, 3), ip(192, 0, 2, 2), 2, 1 });
+	char buf[512];
+
+	(void)state;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"state\":\"UNKNOWN\""));
+	e.proto = 47;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"proto\":\"47\",\"orig\":{\"src\":"
+				    "\"192.0.2.2\",\"sport\":1,"));
+	assert_non_null(strstr(buf, "\"state\":\"\""));
+}
+
+static void test_counters_line(void **state)
+{
+	struct state_counters c = {
+		.pid = 1234, .uptime_s = 10921, .events_new = 1,
+		.events_destroy = 2, .events_ignored = 3, .events_malformed = 4,
+		.records = 5, .records_no_counters = 6, .datagrams = 7,
+		.send_errors = 8, .records_lost = 9, .overruns = 10,
+		.resyncs = 11, .lost_entries = 12, .ttl_expired = 13,
+		.live = 14, .reloads_ok = 15,
+		.reloads_failed = 18446744073709551615ull,
+	};
+	const char *want =
+		"{\"type\":\"counters\",\"pid\":1234,\"uptime\":10921,"
+		"\"events\":{\"new\":1,\"destroy\":2,\"ignored\":3,"
+		"\"malformed\":4},\"records\":5,\"records_no_counters\":6,"
+		"\"datagrams\":7,\"send_errors\":8,\"records_lost\":9,"
+		"\"overruns\":10,\"resyncs\":11,\"lost_entries\":12,"
+		"\"ttl_expired\":13,\"live\":14,"
+		"\"reloads\":{\"ok\":15,\"failed\":18446744073709551615}}\n";
+	char buf[1024];
+
+	(void)state;
+	assert_int_equal(statejson_counters(buf, sizeof(buf), &c),
+			 strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void test_end_line(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(statejson_end(buf, sizeof(buf), 100000), 32);
+	assert_string_equal(buf, "{\"type\":\"end\",\"entries\":100000}\n");
+	assert_int_equal(statejson_end(buf, sizeof(buf), 0), 27);
+	assert_string_equal(buf, "{\"type\":\"end\",\"entries\":0}\n");
+}
+
+static void test_buffer_too_small(void **state)
+{
+	struct flow_entry e = entry(6, 3,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(198, 51, 100, 2), 40000, 80 },
+		(struct ct_tuple){ ip(198, 51, 100, 2), ip(203, 0, 113, 1), 80, 61000 });
+	struct state_counters c;
+	char buf[1024];
+	size_t n;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	/* Exactly the length leaves no room for the NUL: refused. */
+	n = statejson_entry(buf, sizeof(buf), &e, 1000 * SEC);
+	assert_true(n > 0);
+	assert_int_equal(statejson_entry(buf, n, &e, 1000 * SEC), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(statejson_entry(buf, n + 1, &e, 1000 * SEC), n);
+	assert_int_equal(statejson_entry(buf, 0, &e, 1000 * SEC), 0);
+	assert_int_equal(statejson_entry(NULL, 100, &e, 1000 * SEC), 0);
+
+	n = statejson_counters(buf, sizeof(buf), &c);
+	assert_true(n > 0);
+	assert_int_equal(statejson_counters(buf, n, &c), 0);
+	assert_int_equal(statejson_counters(buf, n + 1, &c), n);
+	assert_int_equal(statejson_counters(buf, 1, &c), 0);
+
+	assert_int_equal(statejson_end(buf, 27, 0), 0);
+	assert_int_equal(statejson_end(buf, 28, 0), 27);
+	assert_int_equal(statejson_end(buf, 0, 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp_snat),
+		cmocka_unit_test(test_tcp_masquerade_same_port_is_snat),
+		cmocka_unit_test(test_tcp_dnat_from_dump),
+		cmocka_unit_test(test_tcp_snat_and_dnat),
+		cmocka_unit_test(test_udp_untranslated),
+		cmocka_unit_test(test_icmp_echo_snat),
+		cmocka_unit_test(test_icmp_untranslated_and_id_change),
+		cmocka_unit_test(test_unknown_state_and_proto),
+		cmocka_unit_test(test_counters_line),
+		cmocka_unit_test(test_end_line),
+		cmocka_unit_test(test_buffer_too_small),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
