@@ -11,6 +11,7 @@ collector against what had to.
   lossless.py hold-client HOST PORT TRIGGER SECONDS
       one connection held open until the file TRIGGER exists
   lossless.py check ...       see cmd_check
+  lossless.py span ...        see cmd_span
   lossless.py counters ...    see cmd_counters
 
 Every process and wait here ends on its own within its SECONDS bound.
@@ -326,6 +327,44 @@ def cmd_check(a):
     return 1 if errors else 0
 
 
+def cmd_span(a):
+    """One held TCP connection from lan port --port: the oracle saw it end
+    once, the collector has each of its three records exactly once, and
+    each record's start is within --tol-ms of the kernel's start."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import compare  # pylint: disable=import-outside-toplevel
+    errors = []
+    conns = [c for c in compare.load_oracle(a.ct_text, a.ct_xml)
+             if c["proto"] == 6 and c["orig"]["sport"] == a.port
+             and c["orig"]["dst"] == WAN and c["orig"]["dport"] == 80]
+    if len(conns) != 1:
+        print("FAIL: the oracle saw %d ends of the connection from port %d"
+              % (len(conns), a.port))
+        return 1
+    c = conns[0]
+    nat = c["reply"]["dport"]
+    start_ms = c["start_ns"] / 1e6
+    keys = [(c["orig"]["src"], WAN, a.port, 80, 6),
+            (FW_WAN, WAN, nat, 80, 6), (WAN, FW_WAN, 80, nat, 6)]
+    recs = compare.parse_nfdump_json(a.nfdump_json)
+    for n, k in enumerate(keys, 1):
+        hits = [r for r in recs if r["key"][:5] == k]
+        if len(hits) != 1:
+            errors.append("record %d %s arrived %d times" % (n, k, len(hits)))
+            continue
+        d = hits[0]["first"] - start_ms
+        print("record %d: start %+.0f ms from the kernel's, %d packets"
+              % (n, d, hits[0]["key"][5]))
+        if abs(d) > a.tol_ms:
+            errors.append("record %d starts %.0f ms off the kernel's start"
+                          % (n, d))
+        if hits[0]["key"][5] == 0:
+            errors.append("record %d has no packets" % n)
+    for e in errors:
+        print("FAIL: " + e)
+    return 1 if errors else 0
+
+
 # ------------------------------------------------------------------ counters
 
 COUNTER_RE = {
@@ -429,6 +468,13 @@ def main():
     p.add_argument("--expect-records", type=int)
     p.add_argument("--print-entries", action="store_true")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("span")
+    p.add_argument("--nfdump-json", required=True)
+    p.add_argument("--ct-text", required=True)
+    p.add_argument("--ct-xml", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--tol-ms", type=float, default=1000.0)
+    p.set_defaults(func=cmd_span)
     p = sub.add_parser("counters")
     p.add_argument("--socket")
     p.add_argument("--log")
