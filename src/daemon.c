@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "nfflowd/control.h"
 #include "nfflowd/ctsrc.h"
 #include "nfflowd/daemon.h"
 #include "nfflowd/export.h"
@@ -25,6 +26,7 @@
 #define TICK_SECONDS 1
 #define STATUS_EVERY_TICKS 5
 #define RESYNC_MIN_GAP_NS 1000000000u
+#define LOST_GRACE_NS 2000000000u
 
 struct daemon_stats {
 	uint64_t self_ignored;		/* events of our own export flow */
@@ -47,9 +49,12 @@ struct daemon {
 	struct ctsrc *src;
 	struct flowtab *tab;
 	struct export *exp;
+	struct control *ctl;
+	uint64_t started_boot_ns;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
 	struct event *ev_resync;
 	uint64_t last_resync_boot_ns;
+	uint64_t lost_check_boot_ns;	/* when to drop what a resync missed */
 	uint64_t watchdog_usec;
 	unsigned ticks;
 	int pidfd;
@@ -117,26 +122,27 @@ static void on_event(const struct ct_event *ev, const struct time_pair *now,
 	}
 	start = ev->has_start ? record_real_to_boot(now, ev->start_ns) : now->boot_ns;
 	flags = (uint16_t)((from_dump ? FLOW_F_FROM_DUMP : 0) |
-			   (ev->has_start ? FLOW_F_KERNEL_START : 0));
+			   (ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
 	e = flowtab_upsert(d->tab, ev, start, flags, &created);
 	if (!e)
 		d->st.table_full++;
-	else if (from_dump)
+	else
 		e->flags |= FLOW_F_SEEN;
 }
 
 /* After lost events the table may hold connections whose DESTROY we never
  * saw, and miss some whose NEW we never saw. A fresh dump tells: what it
- * lists stays or is added, the rest is dropped and counted as lost (never
- * exported: their counters and end are unknown). Queued events are taken
- * first, so an end that was merely waiting in the socket is not counted
- * as lost. */
+ * lists stays or is added. The rest is suspect, but its DESTROY may still
+ * be on the way (a flush in progress keeps sending them after our dump),
+ * so it gets LOST_GRACE_NS to end normally; what is still unseen then is
+ * dropped and counted as lost, never exported: its counters and end are
+ * unknown. Every insert sets FLOW_F_SEEN, so connections that begin after
+ * the dump are not suspect. */
 static void on_resync(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct time_pair now;
 	char err[CONFIG_ERR_MAX];
-	size_t lost;
 	long n;
 
 	ctsrc_drain(d->src);
@@ -149,12 +155,27 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
 		schedule_resync(d);
 		return;
 	}
-	lost = flowtab_remove_unflagged(d->tab, FLOW_F_SEEN);
 	d->st.resyncs++;
-	d->st.lost_entries += lost;
+	d->lost_check_boot_ns = now.boot_ns + LOST_GRACE_NS;
 	log_rated(&d->resync_rate, LOG_WARNING,
-		  "resynchronised with the kernel table after lost events: %ld connections, %zu ended unseen (%" PRIu64 " lost so far)",
-		  n, lost, d->st.lost_entries);
+		  "resynchronised with the kernel table after lost events: %ld connections listed",
+		  n);
+}
+
+/* The second half of a resync: drops what neither the dump listed nor a
+ * DESTROY ended within the grace period. */
+static void check_lost(struct daemon *d, uint64_t now_boot_ns)
+{
+	size_t lost;
+
+	if (d->lost_check_boot_ns == 0 || now_boot_ns < d->lost_check_boot_ns)
+		return;
+	d->lost_check_boot_ns = 0;
+	lost = flowtab_remove_unflagged(d->tab, FLOW_F_SEEN);
+	d->st.lost_entries += lost;
+	if (lost > 0)
+		log_warn("%zu connections ended while events were lost; not exported (%" PRIu64 " so far)",
+			 lost, d->st.lost_entries);
 }
 
 /* At most one resync a second, however many overruns come. */
@@ -182,20 +203,70 @@ static void on_overrun(void *arg)
 	schedule_resync(d);
 }
 
-/* One line with the counters, for STATUS= and the log at stop. */
-static void format_counters(const struct daemon *d, char *buf, size_t len)
+/* Every counter, for the control socket, STATUS= and the log at stop. */
+static void collect_counters(const struct daemon *d, struct state_counters *c)
 {
 	const struct ctsrc_stats *cs = ctsrc_stats(d->src);
 	const struct export_stats *xs = export_stats(d->exp);
+	struct time_pair now;
 
+	ctsrc_now(&now);
+	memset(c, 0, sizeof(*c));
+	c->pid = (uint64_t)getpid();
+	c->uptime_s = (now.boot_ns - d->started_boot_ns) / 1000000000u;
+	c->events_new = cs->ev_new;
+	c->events_destroy = cs->ev_destroy;
+	c->events_ignored = cs->ignored + d->st.self_ignored;
+	c->events_malformed = cs->malformed;
+	c->records = xs->records;
+	c->records_no_counters = d->st.records_no_counters;
+	c->datagrams = xs->datagrams;
+	c->send_errors = xs->send_errors;
+	c->records_lost = xs->records_lost;
+	c->overruns = cs->overruns;
+	c->resyncs = d->st.resyncs;
+	c->lost_entries = d->st.lost_entries;
+	c->ttl_expired = d->st.ttl_expired;
+	c->live = flowtab_count(d->tab);
+	c->reloads_ok = d->st.reloads_ok;
+	c->reloads_failed = d->st.reloads_failed;
+}
+
+/* One line with the main counters, for STATUS= and the log at stop. */
+static void format_counters(const struct daemon *d, char *buf, size_t len)
+{
+	struct state_counters c;
+
+	collect_counters(d, &c);
 	snprintf(buf, len,
-		 "live %zu, events new %" PRIu64 " destroy %" PRIu64
+		 "live %" PRIu64 ", events new %" PRIu64 " destroy %" PRIu64
 		 ", records %" PRIu64 ", datagrams %" PRIu64
 		 ", send errors %" PRIu64 ", overruns %" PRIu64
-		 ", ttl expired %" PRIu64 ", malformed %" PRIu64,
-		 flowtab_count(d->tab), cs->ev_new, cs->ev_destroy, xs->records,
-		 xs->datagrams, xs->send_errors, cs->overruns,
-		 d->st.ttl_expired, cs->malformed);
+		 ", lost %" PRIu64 ", ttl expired %" PRIu64
+		 ", malformed %" PRIu64,
+		 c.live, c.events_new, c.events_destroy, c.records, c.datagrams,
+		 c.send_errors, c.overruns, c.lost_entries, c.ttl_expired,
+		 c.events_malformed);
+}
+
+static void control_counters(void *arg, struct state_counters *out)
+{
+	collect_counters(arg, out);
+}
+
+static const struct flowtab *control_table(void *arg)
+{
+	const struct daemon *d = arg;
+
+	return d->tab;
+}
+
+static uint64_t control_now(void *arg)
+{
+	struct time_pair now;
+
+	ctsrc_now(&now);
+	return now.boot_ns;
 }
 
 static void send_status(const struct daemon *d)
@@ -214,6 +285,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	size_t n;
 
 	ctsrc_now(&now);
+	check_lost(d, now.boot_ns);
 	n = flowtab_sweep(d->tab, now.boot_ns, (uint64_t)d->cfg.ttl * 1000000000u);
 	if (n > 0) {
 		d->st.ttl_expired += n;
@@ -356,6 +428,9 @@ static int daemon_open(struct daemon *d)
 		.rcvbuf = d->cfg.netlink_buffer,
 		.reliable = d->cfg.netlink_reliable,
 	};
+	const struct control_source cs = {
+		control_counters, control_table, control_now, d,
+	};
 	struct timeval tick = { TICK_SECONDS, 0 };
 	char err[CONFIG_ERR_MAX];
 	long n;
@@ -398,6 +473,12 @@ static int daemon_open(struct daemon *d)
 		log_err("cannot register signal handlers");
 		return -1;
 	}
+	d->ctl = control_open(d->base, d->cfg.control_socket, &cs, err,
+			      sizeof(err));
+	if (!d->ctl) {
+		log_err("control socket %s: %s", d->cfg.control_socket, err);
+		return -1;
+	}
 	d->ev_resync = evtimer_new(d->base, on_resync, d);
 	if (!d->ev_resync) {
 		log_err("cannot create the resync timer");
@@ -434,6 +515,9 @@ static void daemon_close(struct daemon *d)
 			event_free(*evs[i]);
 		*evs[i] = NULL;
 	}
+	if (d->ctl)
+		control_close(d->ctl);
+	d->ctl = NULL;
 	export_free(d->exp);
 	d->exp = NULL;
 	if (d->src)
@@ -471,6 +555,7 @@ static void detach(int ready_fd, bool keep_stdout)
 int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 {
 	struct daemon d;
+	struct time_pair t0;
 	char counters[400];
 	pid_t holder = 0;
 	int rc = 1;
@@ -481,6 +566,8 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	d.overrun_rate = (struct log_rate)LOG_RATE_INIT(10);
 	d.resync_rate = (struct log_rate)LOG_RATE_INIT(10);
 	d.watchdog_usec = notify_init();
+	ctsrc_now(&t0);
+	d.started_boot_ns = t0.boot_ns;
 	signal(SIGPIPE, SIG_IGN);
 
 	d.pidfd = pidfile_acquire(d.cfg.pidfile, &holder);

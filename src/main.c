@@ -15,6 +15,7 @@
 #include "build_config.h"
 #include "nfflowd/config.h"
 #include "nfflowd/daemon.h"
+#include "nfflowd/dumpstate.h"
 #include "nfflowd/kernel.h"
 #include "nfflowd/log.h"
 #include "nfflowd/pidfile.h"
@@ -150,8 +151,9 @@ static int cmd_start(const struct opts *o)
 	return start_detached(o, &cfg);
 }
 
-/* The pidfile of the config, even when the file has since become invalid. */
-static void stop_paths(const struct opts *o, struct config *cfg)
+/* The pidfile and control socket of the config, even when the file has
+ * since become invalid. */
+static void runtime_paths(const struct opts *o, struct config *cfg)
 {
 	char err[CONFIG_ERR_MAX];
 
@@ -159,11 +161,11 @@ static void stop_paths(const struct opts *o, struct config *cfg)
 		return;
 	config_defaults(cfg);
 	if (config_load_paths(o->config, cfg) == 0)
-		fprintf(stderr, "nfflowd: %s\nnfflowd: using pidfile %s from it anyway\n",
-			err, cfg->pidfile);
+		fprintf(stderr, "nfflowd: %s\nnfflowd: using pidfile %s and control socket %s from it anyway\n",
+			err, cfg->pidfile, cfg->control_socket);
 	else
-		fprintf(stderr, "nfflowd: %s\nnfflowd: using the default pidfile %s\n",
-			err, cfg->pidfile);
+		fprintf(stderr, "nfflowd: %s\nnfflowd: using the default pidfile %s and control socket %s\n",
+			err, cfg->pidfile, cfg->control_socket);
 }
 
 static int cmd_stop(const struct opts *o)
@@ -173,7 +175,7 @@ static int cmd_stop(const struct opts *o)
 	pid_t pid;
 	int i;
 
-	stop_paths(o, &cfg);
+	runtime_paths(o, &cfg);
 	pid = pidfile_running(cfg.pidfile);
 	if (pid < 0) {
 		fprintf(stderr, "nfflowd: pidfile %s: %s\n", cfg.pidfile, strerror(errno));
@@ -252,16 +254,33 @@ static int cmd_check(const struct opts *o)
 		config_load_paths(o->config, &cfg);
 	}
 	pid = pidfile_running(cfg.pidfile);
-	if (pid > 0)
+	if (pid > 0) {
+		char *counters = NULL;
+
 		printf("daemon: running (pid %ld)\n", (long)pid);
-	else
+		if (dumpstate_counters(cfg.control_socket, &counters) == 0)
+			printf("daemon: %s\n", counters);
+		else
+			printf("daemon: no answer on control socket %s\n",
+			       cfg.control_socket);
+		free(counters);
+	} else {
 		printf("daemon: not running\n");
+	}
 	check_kernel(KERNEL_ACCT, "packet and byte counters");
 	check_kernel(KERNEL_TIMESTAMP, "connection start/stop timestamps");
 	check_kernel(KERNEL_EVENTS, "conntrack events");
 	if (ok && cfg.kernel_setup)
 		printf("kernel: nfflowd switches counters and timestamps on at start (kernel_setup)\n");
 	return ok ? 0 : 1;
+}
+
+static int cmd_dump_state(const struct opts *o)
+{
+	struct config cfg;
+
+	runtime_paths(o, &cfg);
+	return dumpstate_run(cfg.control_socket, o->json, stdout);
 }
 
 static int not_yet(const char *what)
@@ -303,7 +322,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "nfflowd: --dump-state takes no command\n");
 			return EXIT_USAGE;
 		}
-		return not_yet("--dump-state");
+		return cmd_dump_state(&o);
 	}
 	if (o.json) {
 		fprintf(stderr, "nfflowd: --json goes with --dump-state\n");

@@ -51,7 +51,7 @@ static void fill(struct nf_conntrack *ct, unsigned long i, unsigned timeout)
 /* Reads the acks of one batch; returns how many failed. */
 static unsigned long read_acks(struct mnl_socket *nl, unsigned pending)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	static char buf[8192];	/* MNL_SOCKET_BUFFER_SIZE is not a constant */
 	unsigned long failed = 0;
 
 	while (pending > 0) {
