@@ -314,21 +314,39 @@ static int render(struct reader *rd, const char *path, bool json, FILE *out)
 	return fflush(out) == 0 ? 0 : 1;
 }
 
+/* The request could not be sent: a daemon that refused us (too many
+ * clients) has closed already, but its error line is still there to read. */
+static int send_failed(struct reader *rd, const char *path)
+{
+	int saved = errno;
+	char line[REPLY_LINE_MAX];
+	json_t *obj;
+
+	if (read_line(rd, line, sizeof(line)) == READ_LINE) {
+		obj = parse_line(line, path);
+		if (obj == NULL)
+			return 1;	/* reported */
+		json_decref(obj);
+	}
+	fprintf(stderr, "nfflowd: sending to %s: %s\n", path, strerror(saved));
+	return 1;
+}
+
 int dumpstate_run(const char *path, bool json, FILE *out)
 {
 	struct reader *rd;
 	int fd, rc;
 
 	fd = connect_to(path);
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		fprintf(stderr, "nfflowd: cannot connect to %s: %s (the socket "
+			"is mode 0600: run as its owner)\n", path,
+			strerror(errno));
+		return 1;
+	}
 	if (fd < 0) {
 		fprintf(stderr, "nfflowd: no daemon answers on %s: %s; is it "
 			"running?\n", path, strerror(errno));
-		return 1;
-	}
-	if (send_request(fd, "state\n") < 0) {
-		fprintf(stderr, "nfflowd: sending to %s: %s\n", path,
-			strerror(errno));
-		close(fd);
 		return 1;
 	}
 	rd = calloc(1, sizeof(*rd));
@@ -338,7 +356,10 @@ int dumpstate_run(const char *path, bool json, FILE *out)
 		return 1;
 	}
 	rd->fd = fd;
-	rc = render(rd, path, json, out);
+	if (send_request(fd, "state\n") < 0)
+		rc = send_failed(rd, path);
+	else
+		rc = render(rd, path, json, out);
 	free(rd);
 	close(fd);
 	return rc;

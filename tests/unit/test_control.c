@@ -348,8 +348,13 @@ static char *exchange(const char *req, size_t len, bool shut)
 {
 	int fd = raw_connect();
 	char *reply;
+	ssize_t n;
 
-	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	/* A refusing server may close before the request is sent. */
+	n = send(fd, req, len, MSG_NOSIGNAL);
+	if (n != (ssize_t)len && !(n < 0 && errno == EPIPE))
+		fail_msg("send: %zd of %zu bytes (%s)", n, len,
+			 strerror(errno));
 	if (shut)
 		shutdown(fd, SHUT_WR);
 	reply = read_all(fd);
@@ -675,7 +680,8 @@ static void test_daemon_refusal_is_reported(void **state)
 	nanosleep(&settle, NULL);
 	text = capture_stderr(run_dump, &rc);
 	assert_int_equal(rc, 1);
-	assert_non_null(strstr(text, "refused: too many clients\n"));
+	if (strstr(text, "refused: too many clients\n") == NULL)
+		fail_msg("stderr: %s", text);
 	free(text);
 	for (i = 0; i < 16; i++)
 		close(idle[i]);
