@@ -353,37 +353,34 @@ static int clear_path(const char *path, const struct sockaddr_un *sa,
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "control socket %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "control socket %s exists and is not a "
-			 "socket", path);
+		snprintf(err, errlen, "%s exists and is not a socket", path);
 		return -1;
 	}
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (probe < 0) {
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	rc = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
 	/* EAGAIN: a listener whose backlog is full, still a live one. */
 	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) {
 		close(probe);
-		snprintf(err, errlen, "control socket %s: another daemon "
-			 "answers on %s", path, path);
+		snprintf(err, errlen, "another daemon answers on %s", path);
 		return -1;
 	}
 	close(probe);
 	if (errno != ECONNREFUSED && errno != ENOENT) {
-		snprintf(err, errlen, "control socket %s: %s", path,
+		snprintf(err, errlen, "probing the existing socket: %s",
 			 strerror(errno));
 		return -1;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "control socket %s: removing the stale "
-			 "socket: %s", path, strerror(errno));
+		snprintf(err, errlen, "removing the stale socket: %s",
+			 strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -399,22 +396,20 @@ static int listen_on(struct control *c, const struct sockaddr_un *sa,
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	old = umask(0177);
 	rc = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	umask(old);
 	if (rc < 0) {
-		snprintf(err, errlen, "control socket %s: bind: %s", c->path,
-			 strerror(errno));
+		snprintf(err, errlen, "bind: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (chmod(c->path, 0600) < 0 || lstat(c->path, &st) < 0 ||
 	    listen(fd, CLIENTS_MAX) < 0) {
-		snprintf(err, errlen, "control socket %s: %s", c->path,
-			 strerror(errno));
+		snprintf(err, errlen, "%s", strerror(errno));
 		unlink(c->path);
 		close(fd);
 		return -1;
@@ -424,6 +419,7 @@ static int listen_on(struct control *c, const struct sockaddr_un *sa,
 	return fd;
 }
 
+/* err gets the bare reason; the caller names the socket path before it. */
 struct control *control_open(struct event_base *base, const char *path,
 			     const struct control_source *src, char *err,
 			     size_t errlen)
@@ -433,14 +429,13 @@ struct control *control_open(struct event_base *base, const char *path,
 
 	if (path == NULL || path[0] == '\0' ||
 	    strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket path %s is empty or "
-			 "longer than %zu bytes", path ? path : "(null)",
-			 sizeof(sa.sun_path) - 1);
+		snprintf(err, errlen, "the path is empty or longer than %zu "
+			 "bytes", sizeof(sa.sun_path) - 1);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		snprintf(err, errlen, "control socket: out of memory");
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	c->base = base;
@@ -460,8 +455,7 @@ struct control *control_open(struct event_base *base, const char *path,
 	c->backoff_ev = evtimer_new(base, backoff_cb, c);
 	if (c->accept_ev == NULL || c->backoff_ev == NULL ||
 	    event_add(c->accept_ev, NULL) < 0) {
-		snprintf(err, errlen, "control socket %s: cannot register "
-			 "with the event loop", path);
+		snprintf(err, errlen, "cannot register with the event loop");
 		goto fail;
 	}
 	return c;
