@@ -15,13 +15,12 @@
 #include "nfflowd/ctsrc.h"
 #include "nfflowd/daemon.h"
 #include "nfflowd/export.h"
-#include "nfflowd/flowtab.h"
 #include "nfflowd/kernel.h"
 #include "nfflowd/log.h"
 #include "nfflowd/natlog.h"
 #include "nfflowd/notify.h"
+#include "nfflowd/pipeline.h"
 #include "nfflowd/pidfile.h"
-#include "nfflowd/record.h"
 
 #define TICK_SECONDS 1
 #define STATUS_EVERY_TICKS 5
@@ -29,11 +28,7 @@
 #define LOST_GRACE_NS 2000000000u
 
 struct daemon_stats {
-	uint64_t self_ignored;		/* events of our own export flow */
-	uint64_t destroy_unknown;	/* DESTROY for an id not in the table */
-	uint64_t records_no_counters;	/* exported without accounting */
 	uint64_t ttl_expired;		/* entries dropped by the TTL sweep */
-	uint64_t table_full;		/* entries not stored: table full */
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
 	uint64_t resyncs;		/* table dumps after lost events */
@@ -45,9 +40,8 @@ struct daemon {
 	const char *config_path;
 	struct config cfg;
 	struct natlog nlog;
-	struct record_self self;
+	struct pipeline pl;		/* live table, records */
 	struct ctsrc *src;
-	struct flowtab *tab;
 	struct export *exp;
 	struct control *ctl;
 	uint64_t started_boot_ns;
@@ -65,69 +59,19 @@ struct daemon {
 
 static void schedule_resync(struct daemon *d);
 
-/* The daemon's own export flow, in the host order record_is_self wants. */
-static void self_from_config(struct record_self *self, const struct config *c)
+static void emit_record(const struct flow_record *r, void *arg)
 {
-	memset(self, 0, sizeof(*self));
-	if (c->source.ss_family != AF_INET)
-		return;
-	self->source = ntohl(((const struct sockaddr_in *)&c->source)->sin_addr.s_addr);
-	self->collector = ntohl(((const struct sockaddr_in *)&c->collector)->sin_addr.s_addr);
-	self->port = c->port;
+	struct daemon *d = arg;
+
+	export_add(d->exp, r);
 }
 
-static bool same_tuple(const struct ct_tuple *a, const struct ct_tuple *b)
-{
-	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
-	       a->dport == b->dport;
-}
-
-static void on_destroy(struct daemon *d, const struct ct_event *ev,
-		       const struct time_pair *now)
-{
-	struct flow_record recs[RECORD_MAX_PER_EVENT];
-	struct flow_entry e;
-	uint64_t start = now->boot_ns;
-	unsigned i, n;
-
-	if (flowtab_remove(d->tab, ev->id, &e) && same_tuple(&e.orig, &ev->orig))
-		start = e.start_boot_ns;
-	else
-		d->st.destroy_unknown++;
-	n = record_build(ev, start, now, d->cfg.untranslated_records, recs);
-	if (!ev->has_counters)
-		d->st.records_no_counters += n;
-	for (i = 0; i < n; i++)
-		export_add(d->exp, &recs[i]);
-}
-
-/* Applies one conntrack event: NEW and dump entries go into the live
- * table, DESTROY takes the entry out and exports its records. */
 static void on_event(const struct ct_event *ev, const struct time_pair *now,
 		     bool from_dump, void *arg)
 {
 	struct daemon *d = arg;
-	struct flow_entry *e;
-	uint64_t start;
-	uint16_t flags;
-	bool created;
 
-	if (record_is_self(ev, &d->self)) {
-		d->st.self_ignored++;
-		return;
-	}
-	if (ev->type == CT_EVENT_DESTROY) {
-		on_destroy(d, ev, now);
-		return;
-	}
-	start = ev->has_start ? record_real_to_boot(now, ev->start_ns) : now->boot_ns;
-	flags = (uint16_t)((from_dump ? FLOW_F_FROM_DUMP : 0) |
-			   (ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
-	e = flowtab_upsert(d->tab, ev, start, flags, &created);
-	if (!e)
-		d->st.table_full++;
-	else
-		e->flags |= FLOW_F_SEEN;
+	pipeline_event(&d->pl, ev, now, from_dump);
 }
 
 /* After lost events the table may hold connections whose DESTROY we never
@@ -146,7 +90,7 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
 	long n;
 
 	ctsrc_drain(d->src);
-	flowtab_clear_flag(d->tab, FLOW_F_SEEN);
+	flowtab_clear_flag(d->pl.tab, FLOW_F_SEEN);
 	n = ctsrc_dump(d->src, err, sizeof(err));
 	ctsrc_now(&now);
 	d->last_resync_boot_ns = now.boot_ns;
@@ -171,7 +115,7 @@ static void check_lost(struct daemon *d, uint64_t now_boot_ns)
 	if (d->lost_check_boot_ns == 0 || now_boot_ns < d->lost_check_boot_ns)
 		return;
 	d->lost_check_boot_ns = 0;
-	lost = flowtab_remove_unflagged(d->tab, FLOW_F_SEEN);
+	lost = flowtab_remove_unflagged(d->pl.tab, FLOW_F_SEEN);
 	d->st.lost_entries += lost;
 	if (lost > 0)
 		log_warn("%zu connections ended while events were lost; not exported (%" PRIu64 " so far)",
@@ -216,10 +160,10 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->uptime_s = (now.boot_ns - d->started_boot_ns) / 1000000000u;
 	c->events_new = cs->ev_new;
 	c->events_destroy = cs->ev_destroy;
-	c->events_ignored = cs->ignored + d->st.self_ignored;
+	c->events_ignored = cs->ignored + d->pl.st.self_ignored;
 	c->events_malformed = cs->malformed;
 	c->records = xs->records;
-	c->records_no_counters = d->st.records_no_counters;
+	c->records_no_counters = d->pl.st.records_no_counters;
 	c->datagrams = xs->datagrams;
 	c->send_errors = xs->send_errors;
 	c->records_lost = xs->records_lost;
@@ -227,7 +171,7 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->resyncs = d->st.resyncs;
 	c->lost_entries = d->st.lost_entries;
 	c->ttl_expired = d->st.ttl_expired;
-	c->live = flowtab_count(d->tab);
+	c->live = flowtab_count(d->pl.tab);
 	c->reloads_ok = d->st.reloads_ok;
 	c->reloads_failed = d->st.reloads_failed;
 }
@@ -258,7 +202,7 @@ static const struct flowtab *control_table(void *arg)
 {
 	const struct daemon *d = arg;
 
-	return d->tab;
+	return d->pl.tab;
 }
 
 static uint64_t control_now(void *arg)
@@ -286,7 +230,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	ctsrc_now(&now);
 	check_lost(d, now.boot_ns);
-	n = flowtab_sweep(d->tab, now.boot_ns, (uint64_t)d->cfg.ttl * 1000000000u);
+	n = flowtab_sweep(d->pl.tab, now.boot_ns, (uint64_t)d->cfg.ttl * 1000000000u);
 	if (n > 0) {
 		d->st.ttl_expired += n;
 		log_info("dropped %zu live entries older than ttl %" PRIu32 " s",
@@ -400,7 +344,7 @@ static void reload(struct daemon *d)
 	nc.netlink_buffer = d->cfg.netlink_buffer;
 	d->cfg = nc;
 	natlog_configure(&d->nlog, &d->cfg);
-	self_from_config(&d->self, &d->cfg);
+	pipeline_configure(&d->pl, &d->cfg);
 	if (d->cfg.kernel_setup)
 		kernel_setup(&d->cfg);
 	d->st.reloads_ok++;
@@ -441,17 +385,16 @@ static int daemon_open(struct daemon *d)
 		return -1;
 	}
 	natlog_configure(&d->nlog, &d->cfg);
-	self_from_config(&d->self, &d->cfg);
 	d->exp = export_new(d->base, &d->cfg, &d->nlog, err, sizeof(err));
 	if (!d->exp) {
 		log_err("%s", err);
 		return -1;
 	}
-	d->tab = flowtab_new(0);
-	if (!d->tab) {
+	if (pipeline_init(&d->pl, 0, emit_record, d) < 0) {
 		log_err("cannot allocate the live table");
 		return -1;
 	}
+	pipeline_configure(&d->pl, &d->cfg);
 	d->src = ctsrc_open(d->base, &o, on_event, on_overrun, d, err, sizeof(err));
 	if (!d->src) {
 		log_err("%s", err);
@@ -523,9 +466,7 @@ static void daemon_close(struct daemon *d)
 	if (d->src)
 		ctsrc_close(d->src);
 	d->src = NULL;
-	if (d->tab)
-		flowtab_free(d->tab);
-	d->tab = NULL;
+	pipeline_free(&d->pl);
 	if (d->base)
 		event_base_free(d->base);
 	d->base = NULL;
