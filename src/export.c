@@ -31,6 +31,7 @@ struct export {
 	struct event *write_ev;
 	struct queued *queue;	/* ring of QUEUE_MAX */
 	unsigned q_head, q_len;
+	unsigned last_records;	/* records in the last datagram sent */
 	struct timeval flush_tv;
 	const struct natlog *nlog;
 	uint8_t engine_type, engine_id;
@@ -48,24 +49,34 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	export_flush(arg);
 }
 
-/* Sends one datagram. ECONNREFUSED on a connected UDP socket may report an
+static void count_failure(struct export *x, unsigned records, int err);
+
+/* Sends one datagram. ECONNREFUSED on a connected UDP socket reports an
  * ICMP port unreachable that answered an earlier datagram, not this one:
- * the kernel clears the pending error when it reports it, so one retry
- * tells a stale error from a real one (SPEC §4). Returns 0, or -1 with
- * errno (EAGAIN: try again when writable). */
-static int send_datagram(struct export *x, const uint8_t *buf, size_t len)
+ * that one is counted as lost (SPEC §4: a refused datagram costs its
+ * records), and since the kernel clears the pending error when it reports
+ * it, this datagram is sent again. Returns 0, or -1 with errno (EAGAIN:
+ * try again when writable). */
+static int send_datagram(struct export *x, const uint8_t *buf, size_t len,
+			 unsigned records)
 {
 	int tries;
 
 	for (tries = 0; tries < 3; tries++) {
 		ssize_t n = send(x->fd, buf, len, MSG_DONTWAIT);
 
-		if (n == (ssize_t)len)
+		if (n == (ssize_t)len) {
+			x->last_records = records;
 			return 0;
+		}
 		if (n >= 0)
 			errno = EMSGSIZE;
-		if (errno != ECONNREFUSED && errno != EINTR)
+		if (errno == ECONNREFUSED) {
+			count_failure(x, x->last_records, ECONNREFUSED);
+			x->last_records = 0;
+		} else if (errno != EINTR) {
 			break;
+		}
 	}
 	if (errno == ENOBUFS)
 		errno = EAGAIN;	/* a full device queue: wait as for EAGAIN */
@@ -89,7 +100,7 @@ static void send_queue(struct export *x)
 	while (x->q_len > 0) {
 		struct queued *q = &x->queue[x->q_head];
 
-		if (send_datagram(x, q->bytes, q->len) < 0) {
+		if (send_datagram(x, q->bytes, q->len, q->records) < 0) {
 			if (errno == EAGAIN)
 				return;
 			count_failure(x, q->records, errno);
@@ -143,7 +154,7 @@ void export_flush(struct export *x)
 	x->sequence += x->pending;
 	if (x->q_len > 0)
 		enqueue(x, len, x->pending);	/* keep the order */
-	else if (send_datagram(x, x->buf, len) == 0)
+	else if (send_datagram(x, x->buf, len, x->pending) == 0)
 		x->st.sent++;
 	else if (errno == EAGAIN)
 		enqueue(x, len, x->pending);
