@@ -27,6 +27,7 @@ void log_init(const char *ident, bool to_stderr, bool to_syslog)
 	errno = saved;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void log_vmsg(int priority, const char *fmt, va_list ap)
 {
 	char line[1024];
