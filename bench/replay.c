@@ -1,0 +1,507 @@
+/* Pipeline replay benchmark: realistic conntrack event messages, built in
+ * memory, go through the code that handles a netlink read in the daemon —
+ * ctmsg_parse, the live table, record_build, and the real exporter
+ * (export_add: nf5_encode every 30 records, send() to a UDP sink on
+ * 127.0.0.1, natlog: csvline_format and syslog() per record when syslog is
+ * on). Prints events/s, ns/event and allocations/event.
+ *
+ * usage: replay [-n EVENTS] [-w LIVE] [-s] [-t SECONDS]
+ *   -n  events to time (default 4000000; NEW and DESTROY count one each)
+ *   -w  connections alive at any time, i.e. the live table size (65536)
+ *   -s  syslog on: every record is formatted and passed to syslog(); when
+ *       no syslog daemon listens on /dev/log, a thread of this program
+ *       binds /dev/log and reads and discards what arrives
+ *   -t  stop after this many seconds even if fewer events were timed (60)
+ *
+ * The walk over a received buffer and the per-event handling mirror
+ * ctsrc.c (walk_buf, handle_ct) and daemon.c (on_event, on_destroy), which
+ * are static there; the clock is read once per message because the kernel
+ * sends each event in a datagram of its own. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <event2/event.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nfflowd/config.h"
+#include "nfflowd/ctmsg.h"
+#include "nfflowd/ctsrc.h"
+#include "nfflowd/export.h"
+#include "nfflowd/flowtab.h"
+#include "nfflowd/natlog.h"
+#include "nfflowd/record.h"
+
+#include "alloccount.h"
+#include "ctgen.h"
+
+#define BATCH_BYTES (32 * 1024)	/* the kernel's largest netlink skb */
+#define SINK_TIMEOUT_MS 200
+#define SINK_LIFETIME_S 900
+#define SYSLOG_PATH "/dev/log"
+
+/* One buffer of messages as one read would deliver it. */
+struct batch {
+	size_t off, len;
+};
+
+/* The replayed message stream: cycle pairs of NEW and DESTROY, in order. */
+struct stream {
+	uint8_t *bytes;
+	size_t used, cap;
+	struct batch *batches;
+	size_t nbatches, batches_cap;
+	uint64_t events;	/* messages per cycle */
+};
+
+/* What the daemon's context holds for the per-event path. */
+struct pipe_ctx {
+	struct flowtab *tab;
+	struct export *exp;
+	struct record_self self;
+	bool untranslated;
+	uint64_t ev_new, ev_destroy, ev_other, ignored, malformed;
+	uint64_t self_ignored, destroy_unknown, table_full, records;
+};
+
+/* A reader thread that drains a socket until told to stop. */
+struct sink {
+	int fd;
+	pthread_t thread;
+	volatile int stop;
+	uint64_t datagrams, bytes;
+};
+
+/* Monotonic clock in ns. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of the calling thread in ns. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads and discards datagrams until stop is set (bounded lifetime). */
+static void *sink_main(void *arg)
+{
+	struct sink *s = arg;
+	static char buf[65536];
+	uint64_t end = mono_ns() + (uint64_t)SINK_LIFETIME_S * 1000000000u;
+
+	while (mono_ns() < end) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
+
+		if (n >= 0) {
+			__atomic_fetch_add(&s->datagrams, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&s->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+		} else if (s->stop) {
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Starts the reader thread on an already bound socket. */
+static int sink_start(struct sink *s)
+{
+	struct timeval tv = { 0, SINK_TIMEOUT_MS * 1000 };
+	int big = 8 << 20;
+
+	(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -1;
+	return pthread_create(&s->thread, NULL, sink_main, s) == 0 ? 0 : -1;
+}
+
+/* Tells the reader to stop once the socket is idle, and joins it. */
+static void sink_stop(struct sink *s)
+{
+	s->stop = 1;
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+}
+
+/* Opens the UDP collector sink on 127.0.0.1 with a kernel-chosen port. */
+static int udp_sink_open(struct sink *s, uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0)
+		return -1;
+	*port = ntohs(a.sin_port);
+	return sink_start(s);
+}
+
+/* Binds /dev/log when nothing serves it; returns 1 if we did, 0 if a
+ * syslog daemon already listens there, -1 on error. */
+static int syslog_sink_open(struct sink *s)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st;
+	int probe;
+
+	strcpy(a.sun_path, SYSLOG_PATH);
+	if (stat(SYSLOG_PATH, &st) == 0) {
+		probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&a,
+					  sizeof(a)) == 0) {
+			close(probe);
+			return 0;
+		}
+		if (probe >= 0)
+			close(probe);
+		if (!S_ISSOCK(st.st_mode))
+			return -1;
+		unlink(SYSLOG_PATH);	/* a stale socket nobody serves */
+	}
+	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	return sink_start(s) == 0 ? 1 : -1;
+}
+
+/* Appends one message to the stream, starting a new batch when the
+ * current one would exceed BATCH_BYTES. */
+static int stream_add(struct stream *st, const struct ctgen_conn *c,
+		      bool destroy)
+{
+	uint8_t msg[CTGEN_MSG_MAX];
+	size_t len = ctgen_msg(msg, c, destroy);
+	struct batch *b;
+
+	if (st->used + len > st->cap) {
+		size_t ncap = st->cap ? st->cap * 2 : 1 << 20;
+		uint8_t *nb = realloc(st->bytes, ncap);
+
+		if (!nb)
+			return -1;
+		st->bytes = nb;
+		st->cap = ncap;
+	}
+	b = st->nbatches ? &st->batches[st->nbatches - 1] : NULL;
+	if (!b || b->len + len > BATCH_BYTES) {
+		if (st->nbatches == st->batches_cap) {
+			size_t ncap = st->batches_cap ? st->batches_cap * 2 : 1024;
+			struct batch *nbt = realloc(st->batches,
+						    ncap * sizeof(*nbt));
+
+			if (!nbt)
+				return -1;
+			st->batches = nbt;
+			st->batches_cap = ncap;
+		}
+		b = &st->batches[st->nbatches++];
+		b->off = st->used;
+		b->len = 0;
+	}
+	memcpy(st->bytes + st->used, msg, len);
+	st->used += len;
+	b->len += len;
+	st->events++;
+	return 0;
+}
+
+/* Builds one cycle of pairs connections: step k opens connection k and
+ * closes connection k - live (mod pairs), so live connections are open at
+ * any time and the cycle can be replayed again and again. */
+static int stream_build(struct stream *st, uint32_t pairs, uint32_t live,
+			uint64_t base_real_ns)
+{
+	struct ctgen_conn c;
+	uint32_t k;
+
+	for (k = 0; k < pairs; k++) {
+		ctgen_conn(k, base_real_ns, &c);
+		if (stream_add(st, &c, false) < 0)
+			return -1;
+		ctgen_conn((k + pairs - live) % pairs, base_real_ns, &c);
+		if (stream_add(st, &c, true) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool same_tuple(const struct ct_tuple *a, const struct ct_tuple *b)
+{
+	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
+	       a->dport == b->dport;
+}
+
+/* daemon.c on_destroy: take the entry out, build and export the records. */
+static void on_destroy(struct pipe_ctx *p, const struct ct_event *ev,
+		       const struct time_pair *now)
+{
+	struct flow_record recs[RECORD_MAX_PER_EVENT];
+	struct flow_entry e;
+	uint64_t start = now->boot_ns;
+	unsigned i, n;
+
+	if (flowtab_remove(p->tab, ev->id, &e) && same_tuple(&e.orig, &ev->orig))
+		start = e.start_boot_ns;
+	else
+		p->destroy_unknown++;
+	n = record_build(ev, start, now, p->untranslated, recs);
+	p->records += n;
+	for (i = 0; i < n; i++)
+		export_add(p->exp, &recs[i]);
+}
+
+/* daemon.c on_event: NEW into the table, DESTROY out and exported. */
+static void on_event(struct pipe_ctx *p, const struct ct_event *ev,
+		     const struct time_pair *now)
+{
+	struct flow_entry *e;
+	uint64_t start;
+	uint16_t flags;
+	bool created;
+
+	if (record_is_self(ev, &p->self)) {
+		p->self_ignored++;
+		return;
+	}
+	if (ev->type == CT_EVENT_DESTROY) {
+		on_destroy(p, ev, now);
+		return;
+	}
+	start = ev->has_start ? record_real_to_boot(now, ev->start_ns) : now->boot_ns;
+	flags = (uint16_t)((ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
+	e = flowtab_upsert(p->tab, ev, start, flags, &created);
+	if (!e)
+		p->table_full++;
+	else
+		e->flags |= FLOW_F_SEEN;
+}
+
+/* ctsrc.c handle_ct: parse one message, count it, deliver it. */
+static void handle_ct(struct pipe_ctx *p, const struct nlmsghdr *nlh, int rem,
+		      const struct time_pair *now)
+{
+	struct ct_event ev;
+
+	switch (ctmsg_parse(nlh, (size_t)rem, NULL, &ev)) {
+	case CTMSG_MALFORMED:
+		p->malformed++;
+		return;
+	case CTMSG_IGNORED:
+		p->ignored++;
+		return;
+	case CTMSG_OK:
+		break;
+	}
+	if (ev.type == CT_EVENT_NEW)
+		p->ev_new++;
+	else if (ev.type == CT_EVENT_DESTROY)
+		p->ev_destroy++;
+	else
+		p->ev_other++;
+	on_event(p, &ev, now);
+}
+
+/* ctsrc.c walk_buf for event datagrams: every message of one buffer. */
+static unsigned walk_buf(struct pipe_ctx *p, const uint8_t *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int rem = (int)len;
+	unsigned messages = 0;
+
+	while (ctmsg_walk_ok(nlh, rem)) {
+		struct time_pair now;
+
+		messages++;
+		ctsrc_now(&now);
+		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+			handle_ct(p, nlh, rem, &now);
+		else
+			p->ignored++;
+		nlh = mnl_nlmsg_next(nlh, &rem);
+	}
+	if (rem > 0)
+		p->malformed++;
+	return messages;
+}
+
+/* The timed part (also the region callgrind collects): replays whole
+ * cycles until want events are done or the deadline passes. */
+static __attribute__((noinline)) uint64_t replay_timed(struct pipe_ctx *p,
+						       const struct stream *st,
+						       uint64_t want,
+						       uint64_t deadline_ns)
+{
+	uint64_t done = 0;
+	size_t b;
+
+	while (done < want && mono_ns() < deadline_ns) {
+		for (b = 0; b < st->nbatches && done < want; b++)
+			done += walk_buf(p, st->bytes + st->batches[b].off,
+					 st->batches[b].len);
+	}
+	return done;
+}
+
+/* Waits (at most 3 s) until the sink has read sent datagrams. */
+static void sink_settle(struct sink *s, uint64_t sent)
+{
+	uint64_t end = mono_ns() + 3000000000u;
+
+	while (__atomic_load_n(&s->datagrams, __ATOMIC_RELAXED) < sent &&
+	       mono_ns() < end)
+		usleep(10000);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-s] [-t SECONDS]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t want = 4000000, limit_s = 60;
+	uint32_t live = 65536, pairs;
+	bool use_syslog = false;
+	struct sink udp = { .fd = -1 }, logsink = { .fd = -1 };
+	int own_log = 0, opt;
+	uint16_t port;
+	char json[256], err[CONFIG_ERR_MAX];
+	struct config cfg;
+	struct natlog nlog;
+	struct event_base *base;
+	struct stream st = { 0 };
+	struct pipe_ctx p = { 0 };
+	struct time_pair now;
+	const struct export_stats *xs;
+	uint64_t t0, c0, a0, t1, c1, a1, done, warm;
+
+	while ((opt = getopt(argc, argv, "n:w:st:")) != -1) {
+		switch (opt) {
+		case 'n': want = strtoull(optarg, NULL, 10); break;
+		case 'w': live = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 's': use_syslog = true; break;
+		case 't': limit_s = strtoull(optarg, NULL, 10); break;
+		default: usage();
+		}
+	}
+	if (want == 0 || live == 0 || live > (1u << 24) || limit_s == 0)
+		usage();
+	/* A cycle long enough that most ids are not hot in the cache. */
+	pairs = live * 4 < 262144 ? 262144 : live * 4;
+
+	if (udp_sink_open(&udp, &port) < 0) {
+		perror("udp sink");
+		return 1;
+	}
+	if (use_syslog) {
+		own_log = syslog_sink_open(&logsink);
+		if (own_log < 0) {
+			perror("syslog sink " SYSLOG_PATH);
+			return 1;
+		}
+		openlog("nfflowd-bench", LOG_NDELAY, LOG_LOCAL6);
+	}
+	snprintf(json, sizeof(json),
+		 "{\"source\": \"127.0.0.1\", \"collector\": \"127.0.0.1\", "
+		 "\"port\": %u, \"syslog\": {\"enabled\": %s}}",
+		 port, use_syslog ? "true" : "false");
+	if (config_parse(json, strlen(json), "bench", &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	natlog_configure(&nlog, &cfg);
+	base = event_base_new();
+	p.exp = base ? export_new(base, &cfg, &nlog, err, sizeof(err)) : NULL;
+	p.tab = flowtab_new(0);
+	if (!p.exp || !p.tab) {
+		fprintf(stderr, "setup: %s\n", base ? err : "no event base");
+		return 1;
+	}
+	p.untranslated = cfg.untranslated_records;
+	p.self.source = INADDR_LOOPBACK;
+	p.self.collector = INADDR_LOOPBACK;
+	p.self.port = port;
+
+	ctsrc_now(&now);
+	if (stream_build(&st, pairs, live, now.real_ns - 3600ull * 1000000000u) < 0) {
+		fprintf(stderr, "out of memory building the stream\n");
+		return 1;
+	}
+	fprintf(stderr, "replay: %" PRIu64 " messages per cycle in %zu buffers of up to %d bytes (%.1f MiB), %u live connections%s\n",
+		st.events, st.nbatches, BATCH_BYTES, (double)st.used / 1048576.0,
+		live, use_syslog ? (own_log ? ", syslog on (to our own /dev/log reader)"
+				   : ", syslog on (to the running syslog daemon)") : "");
+
+	/* One untimed cycle fills the table and warms the caches. */
+	warm = replay_timed(&p, &st, st.events, UINT64_MAX);
+	memset(&p.ev_new, 0, sizeof(p) - offsetof(struct pipe_ctx, ev_new));
+
+	a0 = alloccount_get();
+	t0 = mono_ns();
+	c0 = thread_cpu_ns();
+	done = replay_timed(&p, &st, want, t0 + limit_s * 1000000000u);
+	c1 = thread_cpu_ns();
+	t1 = mono_ns();
+	a1 = alloccount_get();
+
+	export_flush(p.exp);
+	xs = export_stats(p.exp);
+	sink_settle(&udp, xs->sent);
+	printf("mode=%s events=%" PRIu64 " warmup_events=%" PRIu64
+	       " live=%zu wall_s=%.3f cpu_s=%.3f events_per_s=%.0f"
+	       " ns_per_event=%.1f cpu_ns_per_event=%.1f"
+	       " records=%" PRIu64 " datagrams=%" PRIu64 " sent=%" PRIu64
+	       " send_errors=%" PRIu64 " sink_datagrams=%" PRIu64
+	       " allocs=%" PRIu64 " allocs_per_event=%.6f"
+	       " new=%" PRIu64 " destroy=%" PRIu64 " malformed=%" PRIu64
+	       " destroy_unknown=%" PRIu64 " syslog_target=%s\n",
+	       use_syslog ? "syslog" : "nosyslog", done, warm,
+	       flowtab_count(p.tab), (double)(t1 - t0) / 1e9,
+	       (double)(c1 - c0) / 1e9,
+	       (double)done * 1e9 / (double)(t1 - t0),
+	       (double)(t1 - t0) / (double)done,
+	       (double)(c1 - c0) / (double)done, p.records, xs->datagrams,
+	       xs->sent, xs->send_errors,
+	       __atomic_load_n(&udp.datagrams, __ATOMIC_RELAXED), a1 - a0,
+	       (double)(a1 - a0) / (double)done, p.ev_new, p.ev_destroy,
+	       p.malformed, p.destroy_unknown,
+	       !use_syslog ? "none" : own_log ? "own-dev-log-reader" : "syslog-daemon");
+
+	export_free(p.exp);
+	event_base_free(base);
+	flowtab_free(p.tab);
+	sink_stop(&udp);
+	if (use_syslog) {
+		closelog();
+		if (own_log) {
+			sink_stop(&logsink);
+			unlink(SYSLOG_PATH);
+		}
+	}
+	free(st.bytes);
+	free(st.batches);
+	return p.malformed == 0 && done > 0 ? 0 : 1;
+}
