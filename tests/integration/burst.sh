@@ -10,6 +10,7 @@ lab_require nfcapd nfdump conntrack nft ss
 
 N=${1:-5000}
 PAR=${2:-64}
+# shellcheck disable=SC2034  # read by lab_collector_start
 LAB_NFCAPD_ARGS=(-B 67108864)
 ll_up
 ll_server_start server.log

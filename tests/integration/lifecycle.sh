@@ -39,6 +39,7 @@ hold_end() {
 }
 
 # True if the daemon named by the pidfile runs.
+# shellcheck disable=SC2317  # called through ll_check
 daemon_alive() {
 	local pid
 	pid=$(cat "$LAB_DIR/nfflowd.pid" 2>/dev/null) || return 1

@@ -86,8 +86,8 @@ ll_counters() {
 # Wait (at most $3 s) until file $1 has $2 lines, or its line count has
 # not changed for 3 s; prints the count.
 ll_wait_lines() {
-	local f=$1 want=$2 limit=$3 n=0 last=-1 still=0 i
-	for i in $(seq 1 $((limit * 5))); do
+	local f=$1 want=$2 limit=$3 n=0 last=-1 still=0
+	for _ in $(seq 1 $((limit * 5))); do
 		n=$(wc -l <"$f" 2>/dev/null || echo 0)
 		[ "$n" -ge "$want" ] && break
 		if [ "$n" = "$last" ]; then
@@ -143,5 +143,6 @@ ll_path_stats() {
 
 # The value of a counter of the UDP MIB in namespace $1 (e.g. InDatagrams).
 ll_udp_mib() {
+	# shellcheck disable=SC2016
 	lab_ns "$1" awk -v k="$2" '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else { print $c[k]; exit } }' /proc/net/snmp
 }

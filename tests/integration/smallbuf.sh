@@ -13,6 +13,7 @@ lab_require nfcapd nfdump conntrack nft ss
 ll_need_ctstorm
 
 N=${1:-20000}
+# shellcheck disable=SC2034  # read by lab_collector_start
 LAB_NFCAPD_ARGS=(-B 67108864)
 ll_up
 ll_server_start server.log
@@ -53,7 +54,6 @@ if [ -n "$LOST" ]; then
 else
 	lab_log "no lost_entries counter (no control socket); the log says ${CNT[lost_entries_logged]:-nothing}"
 fi
-# shellcheck disable=SC2046
 ll check --nfdump "$LAB_DIR/collector.txt" --csv "$LAB_DIR/nfflowd.out" \
 	--storm "$N" --client-log "$LAB_DIR/client.log" \
 	--server-log "$LAB_DIR/server.log" "${LOSTARG[@]}" --print-entries \

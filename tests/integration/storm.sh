@@ -25,6 +25,7 @@ WANT=$((N * PER))
 
 # nfcapd must keep up with the burst: a large socket buffer (the kernel
 # caps it at net.core.rmem_max of wan, doubled).
+# shellcheck disable=SC2034  # read by lab_collector_start
 LAB_NFCAPD_ARGS=(-B 67108864)
 ll_up
 lab_collector_start
@@ -61,8 +62,10 @@ ll_collector_dump
 ll_counters
 ll_path_stats
 
+REPLY=()
+[ $PER = 3 ] && REPLY=(--storm-reply)
 ll check --nfdump "$LAB_DIR/collector.txt" --csv "$LAB_DIR/nfflowd.out" \
-	--storm "$N" $([ $PER = 3 ] && echo --storm-reply) --exact \
+	--storm "$N" "${REPLY[@]}" --exact \
 	--expect-records "$WANT" || ll_fail "the collector's records (above)"
 ll_check "daemon counter records = $WANT (${CNT[records]:-?})" \
 	test "${CNT[records]:-x}" = "$WANT"

@@ -331,6 +331,7 @@ def cmd_span(a):
     """One held TCP connection from lan port --port: the oracle saw it end
     once, the collector has each of its three records exactly once, and
     each record's start is within --tol-ms of the kernel's start."""
+    sys.dont_write_bytecode = True
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import compare  # pylint: disable=import-outside-toplevel
     errors = []
