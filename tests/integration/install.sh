@@ -1,0 +1,172 @@
+#!/bin/bash
+# `nfflowd install` (SPEC section 1): refuses without root; without systemd
+# it changes nothing and prints the unit and the commands; with systemd it
+# writes the unit (or enables a packaged one as it is), creates the user
+# through systemd-sysusers, runs daemon-reload and enable, and a second run
+# changes nothing.  Each case runs in a private mount namespace with tmpfs
+# over /run and a scratch /etc, and with systemctl and systemd-sysusers
+# replaced by recorders, so the host is never touched.
+#   usage: NFFLOWD=build/nfflowd tests/integration/install.sh
+set -euo pipefail
+
+# ------------------------------------------------------------ inner side
+# $0 --inner MODE WORK ARGS...: set up the namespace, then run nfflowd ARGS.
+#   MODE: nosystemd | systemd | packaged | failing
+if [ "${1:-}" = --inner ]; then
+	mode=$2 work=$3
+	shift 3
+	mount -t tmpfs nff-run /run
+	[ "$mode" = nosystemd ] || mkdir -p /run/systemd/system
+	# A scratch /etc: what the binary and the recorders need, and a passwd
+	# without the unit's user.  It persists in WORK/etc between runs.
+	if [ ! -d "$work/etc" ]; then
+		mkdir -p "$work/etc/systemd/system"
+		cp -a /etc/ld.so.cache /etc/nsswitch.conf "$work/etc/"
+		grep -v '^nfflowd:' /etc/passwd >"$work/etc/passwd"
+		grep -v '^nfflowd:' /etc/group >"$work/etc/group"
+	fi
+	mount --bind "$work/etc" /etc
+	# Hide any unit a package or meson install put on this host; the
+	# "packaged" case shows one of its own.
+	for d in /lib/systemd/system /usr/lib/systemd/system /usr/local/lib/systemd/system; do
+		[ -d "$d" ] && [ ! -L "$d" ] && mount -t tmpfs nff-units "$d"
+	done
+	for d in /usr/lib/sysusers.d /usr/local/lib/sysusers.d; do
+		[ -d "$d" ] && mount -t tmpfs nff-sysusers "$d"
+	done
+	if [ "$mode" = packaged ]; then
+		mkdir -p /lib/systemd/system
+		echo "# packaged" >/lib/systemd/system/nfflowd.service
+	fi
+	rc_fake=0
+	[ "$mode" = failing ] && rc_fake=1
+	mkdir -p "$work/bin"
+	for tool in systemctl systemd-sysusers; do
+		printf '#!/bin/sh\necho "%s $*" >>"%s/calls"\nexit %s\n' \
+			"$tool" "$work" "$rc_fake" >"$work/bin/$tool"
+		chmod 0755 "$work/bin/$tool"
+	done
+	PATH=$work/bin:$PATH exec "$NFFLOWD" "$@"
+fi
+
+# ------------------------------------------------------------ outer side
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root" >&2
+	exit 77
+fi
+for tool in unshare setpriv; do
+	command -v $tool >/dev/null || { echo "SKIP: $tool missing" >&2; exit 77; }
+done
+NFFLOWD=${NFFLOWD:-}
+if [ -z "$NFFLOWD" ] || [ ! -x "$NFFLOWD" ]; then
+	echo "FAIL: set NFFLOWD to the built nfflowd (got '$NFFLOWD')" >&2
+	exit 1
+fi
+NFFLOWD=$(cd "$(dirname "$NFFLOWD")" && pwd)/$(basename "$NFFLOWD")
+export NFFLOWD
+# The unit meson configured next to the binary: what install must write.
+BUILT_UNIT=$(dirname "$NFFLOWD")/nfflowd.service
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+
+WORK=$(mktemp -d /tmp/nfflowd-installtest.XXXXXX)
+chmod 0755 "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+OUT=
+RC=0
+
+# check WHAT COMMAND...: a condition that must hold.
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok: $what"
+	else
+		echo "FAIL: $what"
+		printf '  | %s\n' "$OUT"
+		FAILS=$((FAILS + 1))
+	fi
+}
+# in_ns MODE ARGS...: nfflowd ARGS in a fresh namespace of kind MODE;
+# sets OUT and RC.
+in_ns() {
+	local mode=$1
+	shift
+	RC=0
+	OUT=$(timeout 20 unshare -m --propagation private \
+		"$SELF" --inner "$mode" "$WORK" "$@" 2>&1) || RC=$?
+}
+out_has() { grep -qF -- "$1" <<<"$OUT"; }
+calls_are() { [ "$(cat "$WORK/calls" 2>/dev/null)" = "$1" ]; }
+unit() { cat "$WORK/etc/systemd/system/nfflowd.service"; }
+
+# --- not root: refused, nothing run
+RC=0
+OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$NFFLOWD" install 2>&1) || RC=$?
+check "non-root: exit 1 ($RC)" [ "$RC" = 1 ]
+check "non-root: says root is needed" out_has "must run as root"
+
+# --- no systemd: prints what to do, changes nothing, exit 0
+in_ns nosystemd install
+check "no systemd: exit 0 ($RC)" [ "$RC" = 0 ]
+check "no systemd: says so" out_has "systemd is not running here"
+check "no systemd: names the destination" out_has "/etc/systemd/system/nfflowd.service"
+check "no systemd: prints the unit's ExecStart" \
+	out_has "$(grep '^ExecStart=' "$BUILT_UNIT")"
+check "no systemd: prints the commands" out_has "systemctl enable nfflowd.service"
+check "no systemd: wrote nothing" test ! -e "$WORK/etc/systemd/system/nfflowd.service"
+check "no systemd: ran nothing" test ! -e "$WORK/calls"
+
+# --- systemd, nothing installed yet
+in_ns systemd install
+check "systemd: exit 0 ($RC)" [ "$RC" = 0 ]
+check "systemd: the unit written is the built unit" \
+	cmp -s "$WORK/etc/systemd/system/nfflowd.service" "$BUILT_UNIT"
+check "systemd: unit mode 0644" \
+	[ "$(stat -c %a "$WORK/etc/systemd/system/nfflowd.service")" = 644 ]
+check "systemd: sysusers file written" test -s "$WORK/etc/sysusers.d/nfflowd.conf"
+check "systemd: sysusers, daemon-reload, enable, in that order" calls_are \
+"systemd-sysusers /etc/sysusers.d/nfflowd.conf
+systemctl daemon-reload
+systemctl enable nfflowd.service"
+check "systemd: prints the status command" out_has "systemctl status nfflowd.service"
+
+# --- again: idempotent
+cp "$WORK/etc/systemd/system/nfflowd.service" "$WORK/unit.first"
+rm -f "$WORK/calls"
+in_ns systemd install
+check "again: exit 0 ($RC)" [ "$RC" = 0 ]
+check "again: unit up to date" out_has "is up to date"
+check "again: unit unchanged" cmp -s "$WORK/etc/systemd/system/nfflowd.service" "$WORK/unit.first"
+
+# --- another configuration file
+rm -f "$WORK/calls"
+in_ns systemd -c /etc/nfflowd-other.conf install
+check "-c FILE: exit 0 ($RC)" [ "$RC" = 0 ]
+check "-c FILE: unit replaced" out_has "replaced /etc/systemd/system/nfflowd.service"
+check "-c FILE: every command reads FILE" \
+	bash -c "[ \$(grep -c -- '-c /etc/nfflowd-other.conf' '$WORK/etc/systemd/system/nfflowd.service') = 3 ]"
+check "-c FILE: no /etc/nfflowd.conf left in the unit" \
+	bash -c "! grep -q '/etc/nfflowd.conf' '$WORK/etc/systemd/system/nfflowd.service'"
+
+# --- a unit from the package: enabled as it is, not copied
+rm -rf "$WORK/etc" "$WORK/calls"
+in_ns packaged install
+check "packaged: exit 0 ($RC)" [ "$RC" = 0 ]
+check "packaged: uses the package's unit" out_has "enabling it as it is"
+check "packaged: no copy in /etc/systemd/system" \
+	test ! -e "$WORK/etc/systemd/system/nfflowd.service"
+check "packaged: daemon-reload and enable ran" \
+	bash -c "grep -qx 'systemctl daemon-reload' '$WORK/calls' && grep -qx 'systemctl enable nfflowd.service' '$WORK/calls'"
+
+# --- a failing systemctl is an error
+rm -rf "$WORK/etc" "$WORK/calls"
+in_ns failing install
+check "failing systemctl: exit 1 ($RC)" [ "$RC" = 1 ]
+check "failing systemctl: says which step" out_has "failed"
+
+if [ $FAILS != 0 ]; then
+	echo "$FAILS check(s) failed"
+	exit 1
+fi
+echo "install: all checks passed"
