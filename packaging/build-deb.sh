@@ -7,9 +7,9 @@
 #   usage: packaging/build-deb.sh [--head] OUTDIR
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-from=worktree
+from="worktree"
 if [ "${1:-}" = --head ]; then
-	from=head
+	from="head"
 	shift
 fi
 [ $# = 1 ] || { echo "usage: $0 [--head] OUTDIR" >&2; exit 2; }
@@ -19,9 +19,10 @@ scratch=$(mktemp -d /tmp/nfflowd-deb.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 src=$scratch/nfflowd
 mkdir "$src"
-if [ $from = head ]; then
+if [ "$from" = head ]; then
 	git -C "$top" archive --format=tar HEAD | tar -x -C "$src"
 else
+	# shellcheck disable=SC2016 # the inner sh expands "$f"
 	git -C "$top" ls-files -z --cached --others --exclude-standard |
 		(cd "$top" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
 		(cd "$top" && tar --null -T - -cf -) | tar -x -C "$src"

@@ -150,7 +150,7 @@ check "-c FILE: no /etc/nfflowd.conf left in the unit" \
 	bash -c "! grep -q '/etc/nfflowd.conf' '$WORK/etc/systemd/system/nfflowd.service'"
 
 # --- a unit from the package: enabled as it is, not copied
-rm -rf "$WORK/etc" "$WORK/calls"
+rm -rf "${WORK:?}/etc" "${WORK:?}/calls"
 in_ns packaged install
 check "packaged: exit 0 ($RC)" [ "$RC" = 0 ]
 check "packaged: uses the package's unit" out_has "enabling it as it is"
@@ -160,7 +160,7 @@ check "packaged: daemon-reload and enable ran" \
 	bash -c "grep -qx 'systemctl daemon-reload' '$WORK/calls' && grep -qx 'systemctl enable nfflowd.service' '$WORK/calls'"
 
 # --- a failing systemctl is an error
-rm -rf "$WORK/etc" "$WORK/calls"
+rm -rf "${WORK:?}/etc" "${WORK:?}/calls"
 in_ns failing install
 check "failing systemctl: exit 1 ($RC)" [ "$RC" = 1 ]
 check "failing systemctl: says which step" out_has "failed"
