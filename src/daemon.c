@@ -497,6 +497,7 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 {
 	struct daemon d;
 	struct time_pair t0;
+	sigset_t startup;
 	char counters[400];
 	pid_t holder = 0;
 	int rc = 1;
@@ -511,6 +512,13 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	d.started_boot_ns = t0.boot_ns;
 	signal(SIGPIPE, SIG_IGN);
 
+	/* A stop or reload signal that comes once the pidfile names us but
+	 * before the loop handles signals waits instead of killing us. */
+	sigemptyset(&startup);
+	sigaddset(&startup, SIGHUP);
+	sigaddset(&startup, SIGTERM);
+	sigaddset(&startup, SIGINT);
+	sigprocmask(SIG_BLOCK, &startup, NULL);
 	d.pidfd = pidfile_acquire(d.cfg.pidfile, &holder);
 	if (d.pidfd < 0) {
 		if (errno == EEXIST) {
@@ -522,6 +530,7 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	}
 	if (daemon_open(&d) < 0)
 		goto out;
+	sigprocmask(SIG_UNBLOCK, &startup, NULL);
 
 	notify_send("READY=1");
 	send_status(&d);

@@ -16,6 +16,7 @@
 #include "nfflowd/config.h"
 #include "nfflowd/daemon.h"
 #include "nfflowd/dumpstate.h"
+#include "nfflowd/install.h"
 #include "nfflowd/kernel.h"
 #include "nfflowd/log.h"
 #include "nfflowd/pidfile.h"
@@ -283,12 +284,6 @@ static int cmd_dump_state(const struct opts *o)
 	return dumpstate_run(cfg.control_socket, o->json, stdout);
 }
 
-static int not_yet(const char *what)
-{
-	fprintf(stderr, "nfflowd: %s is not implemented in this version yet\n", what);
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
 	enum { OPT_DUMP = 256, OPT_JSON };
@@ -353,7 +348,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(&o);
 	if (strcmp(cmd, "install") == 0)
-		return not_yet("install");
+		return install_run(o.config, stdout);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

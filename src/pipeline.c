@@ -15,19 +15,38 @@ int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
 	return p->tab ? 0 : -1;
 }
 
-/* The daemon's own export flow in host order, and the record options. */
+/* The daemon's own export flow in host order, and the record options. A
+ * changed flow goes in front; the oldest falls off. */
 void pipeline_configure(struct pipeline *p, const struct config *cfg)
 {
-	memset(&p->self, 0, sizeof(p->self));
+	struct record_self self = { 0, 0, 0 };
+
 	if (cfg->source.ss_family == AF_INET) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)&cfg->source;
 		const struct sockaddr_in *c = (const struct sockaddr_in *)&cfg->collector;
 
-		p->self.source = ntohl(s->sin_addr.s_addr);
-		p->self.collector = ntohl(c->sin_addr.s_addr);
-		p->self.port = cfg->port;
+		self.source = ntohl(s->sin_addr.s_addr);
+		self.collector = ntohl(c->sin_addr.s_addr);
+		self.port = cfg->port;
+	}
+	if (p->nself == 0 || memcmp(&self, &p->self[0], sizeof(self)) != 0) {
+		memmove(&p->self[1], &p->self[0],
+			(PIPELINE_SELF_MAX - 1) * sizeof(p->self[0]));
+		p->self[0] = self;
+		if (p->nself < PIPELINE_SELF_MAX)
+			p->nself++;
 	}
 	p->untranslated = cfg->untranslated_records;
+}
+
+static bool is_self(const struct pipeline *p, const struct ct_event *ev)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nself; i++)
+		if (record_is_self(ev, &p->self[i]))
+			return true;
+	return false;
 }
 
 static bool same_tuple(const struct ct_tuple *a, const struct ct_tuple *b)
@@ -68,7 +87,7 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 	uint64_t start;
 	uint16_t flags;
 
-	if (record_is_self(ev, &p->self)) {
+	if (is_self(p, ev)) {
 		p->st.self_ignored++;
 		return;
 	}

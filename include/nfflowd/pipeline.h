@@ -23,9 +23,15 @@ struct pipeline_stats {
 	uint64_t table_full;		/* entries not stored: table full */
 };
 
+/* Export flows of this and earlier configurations: after a reload to
+ * another collector the old flow lingers in conntrack until it times out,
+ * and it is ours too (SPEC §3: never export our own export traffic). */
+#define PIPELINE_SELF_MAX 4
+
 struct pipeline {
 	struct flowtab *tab;
-	struct record_self self;
+	struct record_self self[PIPELINE_SELF_MAX];	/* [0]: current */
+	unsigned nself;
 	bool untranslated;
 	pipeline_emit_fn emit;
 	void *emit_arg;
@@ -36,7 +42,8 @@ struct pipeline {
 int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
 		  void *emit_arg);
 
-/* Takes the settings that shape records from cfg (no pointer is kept). */
+/* Takes the settings that shape records from cfg (no pointer is kept);
+ * the previous export flow stays recognised as ours. */
 void pipeline_configure(struct pipeline *p, const struct config *cfg);
 
 /* Applies one event received at now (from_dump: listed by a table dump). */

@@ -164,6 +164,38 @@ static void test_own_export_flow_is_ignored(void **state)
 	pipeline_free(&p);
 }
 
+/* After a reload to another collector the old export flow is still ours. */
+static void test_previous_export_flow_stays_ignored(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t = { 1000 * SEC, 50 * SEC };
+	struct ct_event d = conn(CT_EVENT_DESTROY, 3);
+	struct config cfg = base_config();
+	unsigned i;
+
+	setup_pl(&p, &s);
+	d.proto = 17;
+	d.orig = (struct ct_tuple){ IP(198, 51, 100, 1), IP(198, 51, 100, 2), 41000, 2055 };
+	d.reply = (struct ct_tuple){ IP(198, 51, 100, 2), IP(198, 51, 100, 1), 2055, 41000 };
+	cfg.port = 2056;
+	pipeline_configure(&p, &cfg);
+	pipeline_configure(&p, &cfg);	/* same again: no new slot */
+	pipeline_event(&p, &d, &t, false);
+	assert_int_equal(s.n, 0);
+	d.orig.dport = 2056;
+	pipeline_event(&p, &d, &t, false);
+	assert_int_equal(s.n, 0);
+	/* only the last PIPELINE_SELF_MAX flows are remembered */
+	for (i = 0; i < PIPELINE_SELF_MAX; i++) {
+		cfg.port = (uint16_t)(3000 + i);
+		pipeline_configure(&p, &cfg);
+	}
+	pipeline_event(&p, &d, &t, false);
+	assert_int_equal(s.n, 3);
+	pipeline_free(&p);
+}
+
 static void test_dump_entries_are_flagged(void **state)
 {
 	struct pipeline p;
@@ -229,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_stamps_win),
 		cmocka_unit_test(test_reused_id_does_not_borrow_start),
 		cmocka_unit_test(test_own_export_flow_is_ignored),
+		cmocka_unit_test(test_previous_export_flow_stays_ignored),
 		cmocka_unit_test(test_dump_entries_are_flagged),
 		cmocka_unit_test(test_no_counters_are_counted),
 		cmocka_unit_test(test_untranslated_option),
