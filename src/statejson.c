@@ -23,7 +23,10 @@
  *   reply.dst:reply.dport -> reply.src:reply.sport (SPEC §3, record 2).
  *   TCP_STATE is one of NONE SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT
  *   CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE SYN_SENT2 (enum tcp_conntrack),
- *   UNKNOWN for any other value, "" for UDP and ICMP. A protocol other than
+ *   UNKNOWN for any other value, "" for UDP and ICMP. It is the state when
+ *   nfflowd learned the entry (its NEW event, or the table dump at start):
+ *   nfflowd follows NEW and DESTROY events only, not every state change,
+ *   so a connection learned from its NEW shows SYN_SENT. A protocol other than
  *   the three is shown as its number in a string ("47") with port fields.
  *   "snat": the source (for ICMP also the id) was rewritten; "dnat": the
  *   destination was. "source" tells whether the entry was first seen in a

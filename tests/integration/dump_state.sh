@@ -5,7 +5,7 @@
 # before the daemon starts (it learns it from the table dump), pair b after
 # (from NEW events).  Both forms (--json and the table) list every one with
 # conntrack's original and reply tuples, "nat" snat / dnat, how it was
-# learned, and TCP state ESTABLISHED.  Once they are closed and destroyed
+# learned, and the TCP state seen when it was learned.  Once they are closed and destroyed
 # the counters equal what the collector received (records: nfcapd's files;
 # datagrams: wan's UDP MIB) and the live table is empty again.  The control
 # socket is mode 0600 and gone after stop; --dump-state without a daemon
@@ -76,16 +76,20 @@ hold_pair() {
 }
 
 # Check pair $1 in the dumps LAB_DIR/$2.json and $2.txt: tuples, NAT and
-# source ($3: dump or event) by the helper, state ESTABLISHED here.
+# source ($3: dump or event) by the helper, state here. The state is the one
+# nfflowd saw when it learned the connection (it follows NEW and DESTROY
+# only): ESTABLISHED from the table dump, SYN_SENT from a NEW event.
 check_pair() {
-	local lan=LAN_PORT_$1 nat=NAT_PORT_$1 wan=WAN_PORT_$1 out name js hs
+	local lan=LAN_PORT_$1 nat=NAT_PORT_$1 wan=WAN_PORT_$1 out name js hs want
+	want=ESTABLISHED
+	[ "$3" = event ] && want=SYN_SENT
 	out=$("$LAB_PY" "$SC_PY" entries "$LAB_DIR/$2.json" "$LAB_DIR/$2.txt" \
 		--snat "${!lan}" "${!nat}" --dnat "${!wan}" --source "$3") ||
 		ll_fail "pair $1 in the dump: $(printf '%s\n' "$out" | grep FAIL)"
 	printf '%s\n' "$out" | grep -v '^state '
 	while read -r _ name js hs; do
-		ll_check "pair $1 ($3): the $name connection is ESTABLISHED (--json: $js, table: $hs)" \
-			test "$js $hs" = "ESTABLISHED ESTABLISHED"
+		ll_check "pair $1 ($3): the $name connection shows $want (--json: $js, table: $hs)" \
+			test "$js $hs" = "$want $want"
 	done < <(printf '%s\n' "$out" | grep '^state ')
 }
 
