@@ -79,14 +79,14 @@ lab_bg() {
 	# A simple command, so that $! is the process itself, not a subshell.
 	ip netns exec "$ns" "$@" >"$LAB_DIR/$name.out" 2>"$LAB_DIR/$name.err" </dev/null &
 	local pid=$!
-	echo "$pid" >"$LAB_DIR/$name.pid"
+	echo "$pid" >"$LAB_DIR/$name.bgpid"
 	echo "$pid $name" >>"$LAB_DIR/pids"
 	lab_log "started $name (pid $pid) in $ns: $*"
 }
 
 # Pid of a process started with lab_bg, empty if none.
 lab_pid() {
-	[ -f "$LAB_DIR/$1.pid" ] && cat "$LAB_DIR/$1.pid"
+	[ -f "$LAB_DIR/$1.bgpid" ] && cat "$LAB_DIR/$1.bgpid"
 }
 
 # Send SIGTERM (or $2) to a recorded process and wait for it (at most 5 s,
@@ -95,7 +95,7 @@ lab_stop() {
 	local name=$1 sig=${2:-TERM} pid i
 	pid=$(lab_pid "$name") || return 0
 	[ -n "$pid" ] || return 0
-	rm -f "$LAB_DIR/$name.pid"
+	rm -f "$LAB_DIR/$name.bgpid"
 	kill -s "$sig" "$pid" 2>/dev/null || true
 	for i in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -370,7 +370,7 @@ lab_wait_exit() {
 		lab_log "$name (pid $pid) still running after ${limit} s"
 		return 124
 	fi
-	rm -f "$LAB_DIR/$name.pid"
+	rm -f "$LAB_DIR/$name.bgpid"
 	local rc=0
 	wait "$pid" 2>/dev/null || rc=$?
 	return $rc
@@ -439,7 +439,7 @@ lab_nfflowd() {
 }
 
 # Start `nfflowd -f start` in fw (stdout -> LAB_DIR/nfflowd.out) and wait
-# until it has written its pidfile (at most 10 s) and had time to subscribe.
+# until it says it is ready (subscribed, table loaded; at most 10 s).
 lab_daemon_start() {
 	[ -f "$LAB_DIR/nfflowd.json" ] || lab_daemon_config
 	lab_bg nfflowd fw "$LAB_NFFLOWD" -c "$LAB_DIR/nfflowd.json" -f start
@@ -451,14 +451,13 @@ lab_daemon_start() {
 			cat "$LAB_DIR/nfflowd.err" >&2
 			return 1
 		fi
-		[ -s "$LAB_DIR/nfflowd.pid" ] && break
+		grep -q 'ready (pid' "$LAB_DIR/nfflowd.err" 2>/dev/null && break
 		sleep 0.1
 	done
-	if [ ! -s "$LAB_DIR/nfflowd.pid" ]; then
-		lab_log "nfflowd wrote no pidfile within 10 s"
+	if ! grep -q 'ready (pid' "$LAB_DIR/nfflowd.err" 2>/dev/null; then
+		lab_log "nfflowd was not ready within 10 s"
 		return 1
 	fi
-	sleep 0.5
 }
 
 # Stop the daemon with `nfflowd stop` and collect its exit status.

@@ -203,11 +203,12 @@ def storm_entries(n):
     ents = []
     for i in range(n):
         port = 1024 + i % 60000
+        server = 80 + i // 60000
         lan = LAN_NET + str(2 + i // 60000 % 200)
         proto = 17 if i % 2 else 6
-        ents.append(((proto, lan, port, WAN, 80),
-                     (proto, FW_WAN, port, WAN, 80),
-                     (proto, WAN, 80, FW_WAN, port)))
+        ents.append(((proto, lan, port, WAN, server),
+                     (proto, FW_WAN, port, WAN, server),
+                     (proto, WAN, server, FW_WAN, port)))
     return ents
 
 

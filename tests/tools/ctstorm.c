@@ -3,8 +3,9 @@
  * the DESTROY storm. Run it inside a throwaway network namespace only.
  *
  * usage: ctstorm COUNT [TIMEOUT_S]
- *   orig  192.0.2.(2+i/60000%200):(1024+i%60000) -> 198.51.100.2:80
- *   reply 198.51.100.2:80 -> 198.51.100.1:(1024+i%60000)   (masquerade)
+ *   orig  192.0.2.(2+i/60000%200):(1024+i%60000) -> 198.51.100.2:(80+i/60000)
+ *   reply 198.51.100.2:(80+i/60000) -> 198.51.100.1:(1024+i%60000)
+ * (a masquerade; the server port keeps reply tuples unique past 60,000)
  * Alternates TCP (ESTABLISHED) and UDP. Prints how many it created. */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 static void fill(struct nf_conntrack *ct, unsigned long i, unsigned timeout)
 {
 	uint16_t port = (uint16_t)(1024 + i % 60000);
+	uint16_t server = (uint16_t)(80 + i / 60000);
 	uint32_t lan = htonl((192u << 24) | (0u << 16) | (2u << 8) |
 			     (uint32_t)(2 + i / 60000 % 200));
 	uint8_t proto = i % 2 ? IPPROTO_UDP : IPPROTO_TCP;
@@ -34,12 +36,12 @@ static void fill(struct nf_conntrack *ct, unsigned long i, unsigned timeout)
 	nfct_set_attr_u32(ct, ATTR_IPV4_DST, inet_addr("198.51.100.2"));
 	nfct_set_attr_u8(ct, ATTR_L4PROTO, proto);
 	nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(port));
-	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(80));
+	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(server));
 	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, AF_INET);
 	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, inet_addr("198.51.100.2"));
 	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_DST, inet_addr("198.51.100.1"));
 	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, proto);
-	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(80));
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(server));
 	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(port));
 	if (proto == IPPROTO_TCP)
 		nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
