@@ -27,6 +27,19 @@ void log_init(const char *ident, bool to_stderr, bool to_syslog)
 	errno = saved;
 }
 
+/* Opens (or reopens) syslog under ident, also when diagnostics go to
+ * stderr only: the record lines (natlog) go to syslog with this ident.
+ * syslog allows one ident per process, so both share it. */
+void log_syslog_ident(const char *ident)
+{
+	int saved = errno;
+
+	snprintf(log_ident, sizeof(log_ident), "%s", ident);
+	closelog();
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	errno = saved;
+}
+
 __attribute__((format(printf, 2, 0)))
 static void log_vmsg(int priority, const char *fmt, va_list ap)
 {

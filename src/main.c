@@ -226,16 +226,50 @@ static int cmd_reload(const struct opts *o)
 	return 0;
 }
 
-static void check_kernel(const char *name, const char *what)
+/* One kernel prerequisite: its value and what to do when it is not 1. */
+static void check_kernel(const char *name, const char *what, bool setup)
 {
 	int v = kernel_get(name);
 
-	if (v < 0)
-		printf("kernel: net.netfilter.%s unavailable (%s): load nf_conntrack\n",
+	if (v < 0) {
+		printf("kernel: net.netfilter.%s unavailable (%s): run 'modprobe nf_conntrack'\n",
 		       name, strerror(errno));
+		return;
+	}
+	printf("kernel: net.netfilter.%s = %d (%s%s)\n", name, v, what,
+	       v == 1 ? "" : v == 0 ? ": off" : ": only while a listener exists");
+	if (v != 1 && setup)
+		printf("        nfflowd sets it to 1 at start (kernel_setup)\n");
+	else if (v != 1)
+		printf("        to fix: sysctl -w net.netfilter.%s=1 (kernel_setup is off)\n",
+		       name);
+}
+
+/* CAP_NET_ADMIN (bit 12) in the effective set, from /proc/self/status. */
+static bool has_net_admin(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> 12) & 1;
+}
+
+static void check_privileges(const struct config *cfg)
+{
+	if (has_net_admin())
+		printf("privileges: CAP_NET_ADMIN present (conntrack events, netlink buffer)\n");
 	else
-		printf("kernel: net.netfilter.%s = %d (%s %s)\n", name, v,
-		       what, v ? "on" : "off");
+		printf("privileges: CAP_NET_ADMIN missing: nfflowd cannot subscribe to conntrack events; run it as root or with that capability (the packaged unit grants it)\n");
+	if (cfg->kernel_setup && access("/proc/sys/net/netfilter/" KERNEL_ACCT, W_OK) != 0)
+		printf("privileges: cannot write /proc/sys/net/netfilter (%s): set the three sysctls above to 1 yourself and \"kernel_setup\": false\n",
+		       strerror(errno));
 }
 
 static int cmd_check(const struct opts *o)
@@ -268,11 +302,10 @@ static int cmd_check(const struct opts *o)
 	} else {
 		printf("daemon: not running\n");
 	}
-	check_kernel(KERNEL_ACCT, "packet and byte counters");
-	check_kernel(KERNEL_TIMESTAMP, "connection start/stop timestamps");
-	check_kernel(KERNEL_EVENTS, "conntrack events");
-	if (ok && cfg.kernel_setup)
-		printf("kernel: nfflowd switches counters and timestamps on at start (kernel_setup)\n");
+	check_kernel(KERNEL_ACCT, "packet and byte counters", cfg.kernel_setup);
+	check_kernel(KERNEL_TIMESTAMP, "connection start/stop timestamps", cfg.kernel_setup);
+	check_kernel(KERNEL_EVENTS, "conntrack events for every connection", cfg.kernel_setup);
+	check_privileges(&cfg);
 	return ok ? 0 : 1;
 }
 

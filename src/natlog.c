@@ -3,11 +3,15 @@
 #include <syslog.h>
 
 #include "nfflowd/csvline.h"
+#include "nfflowd/log.h"
 #include "nfflowd/natlog.h"
 
-/* Takes the sink settings from a validated configuration. */
+/* Takes the sink settings from a validated configuration; syslog is
+ * (re)opened under the configured ident. */
 void natlog_configure(struct natlog *n, const struct config *cfg)
 {
+	if (cfg->syslog_enabled)
+		log_syslog_ident(cfg->syslog_ident);
 	n->to_syslog = cfg->syslog_enabled;
 	n->to_stdout = cfg->to_stdout;
 	n->syslog_prio = cfg->syslog_facility | cfg->syslog_priority;

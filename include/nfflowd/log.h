@@ -11,6 +11,9 @@
  * to_syslog: send to syslog with LOG_DAEMON under ident. */
 void log_init(const char *ident, bool to_stderr, bool to_syslog);
 
+/* (Re)opens syslog under ident for diagnostics and record lines alike. */
+void log_syslog_ident(const char *ident);
+
 void log_msg(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
