@@ -4,8 +4,8 @@
  * throwaway network namespace only.
  *
  * usage: ctfill COUNT [TIMEOUT_S]
- *   orig  192.0.2.(2+i%200):(1024+i%60000) -> 198.51.100.(2+i/60000%200):80
- *   reply 198.51.100.(2+i/60000%200):80 -> 198.51.100.1:(1024+i%60000)
+ *   orig  192.0.2.(2+i%200):(1024+i%60000) -> 198.51.100.(3+i/60000%200):80
+ *   reply 198.51.100.(3+i/60000%200):80 -> 198.51.100.1:(1024+i%60000)
  * TCP (ESTABLISHED) and UDP alternate. Prints how many it created. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +17,14 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
 /* Sets the tuples of entry i: (server, port) makes every reply tuple
- * unique, as the masquerade address and the server port are fixed. */
+ * unique, as the masquerade address and the server port are fixed. Servers
+ * start at .3 so that no entry collides with a real connection to the
+ * lab's server .2 that is still in the table. */
 static void fill(struct nf_conntrack *ct, unsigned long i, unsigned timeout)
 {
 	uint16_t port = htons((uint16_t)(1024 + i % 60000));
 	uint32_t lan = htonl(0xc0000200u | (uint32_t)(2 + i % 200));
-	uint32_t srv = htonl(0xc6336400u | (uint32_t)(2 + i / 60000 % 200));
+	uint32_t srv = htonl(0xc6336400u | (uint32_t)(3 + i / 60000 % 200));
 	uint32_t masq = htonl(0xc6336401u);
 	uint8_t proto = i % 2 ? IPPROTO_UDP : IPPROTO_TCP;
 
