@@ -226,7 +226,7 @@ static int get_int(const json_t *v, const char *key, json_int_t lo,
 		   json_int_t hi, const char *what, json_int_t *out,
 		   const char *name, char *err, size_t errlen)
 {
-	json_int_t x;
+	json_int_t x = 0;
 
 	if (!json_is_integer(v))
 		return fail(err, errlen, name, "key '%s': must be %s, not %s",
@@ -323,7 +323,7 @@ static int get_addr(const json_t *v, const char *key, char *text,
 static int get_port(const json_t *v, const char *key, bool string_ok,
 		    uint16_t *out, const char *name, char *err, size_t errlen)
 {
-	json_int_t x;
+	json_int_t x = 0;
 
 	if (string_ok && json_is_string(v)) {
 		const char *s = json_string_value(v);
@@ -458,7 +458,7 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 		     int *fam_src, int *fam_col, const char *name, char *err,
 		     size_t errlen)
 {
-	json_int_t x;
+	json_int_t x = 0;
 
 	if (strcmp(key, "source") == 0) {
 		*fam_src = get_addr(v, key, c->source_str,
