@@ -14,10 +14,10 @@
  *       binds /dev/log and reads and discards what arrives
  *   -t  stop after this many seconds even if fewer events were timed (60)
  *
- * The walk over a received buffer and the per-event handling mirror
- * ctsrc.c (walk_buf, handle_ct) and daemon.c (on_event, on_destroy), which
- * are static there; the clock is read once per message because the kernel
- * sends each event in a datagram of its own. */
+ * Each event goes through pipeline_event(), the daemon's own per-event
+ * code; the walk over a received buffer mirrors ctsrc.c (walk_buf,
+ * handle_ct), which is tied to its socket. The clock is read once per
+ * message because the kernel sends each event in a datagram of its own. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -44,6 +44,7 @@
 #include "nfflowd/export.h"
 #include "nfflowd/flowtab.h"
 #include "nfflowd/natlog.h"
+#include "nfflowd/pipeline.h"
 #include "nfflowd/record.h"
 
 #include "alloccount.h"
@@ -68,14 +69,12 @@ struct stream {
 	uint64_t events;	/* messages per cycle */
 };
 
-/* What the daemon's context holds for the per-event path. */
+/* What the daemon's context holds for the per-event path: the pipeline
+ * (the daemon's own per-event code) and the counters ctsrc keeps. */
 struct pipe_ctx {
-	struct flowtab *tab;
+	struct pipeline pl;
 	struct export *exp;
-	struct record_self self;
-	bool untranslated;
 	uint64_t ev_new, ev_destroy, ev_other, ignored, malformed;
-	uint64_t self_ignored, destroy_unknown, table_full, records;
 };
 
 /* A reader thread that drains a socket until told to stop. */
@@ -259,55 +258,9 @@ static int stream_build(struct stream *st, uint32_t pairs, uint32_t live,
 	return 0;
 }
 
-static bool same_tuple(const struct ct_tuple *a, const struct ct_tuple *b)
+static void emit_record(const struct flow_record *r, void *arg)
 {
-	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
-	       a->dport == b->dport;
-}
-
-/* daemon.c on_destroy: take the entry out, build and export the records. */
-static void on_destroy(struct pipe_ctx *p, const struct ct_event *ev,
-		       const struct time_pair *now)
-{
-	struct flow_record recs[RECORD_MAX_PER_EVENT];
-	struct flow_entry e;
-	uint64_t start = now->boot_ns;
-	unsigned i, n;
-
-	if (flowtab_remove(p->tab, ev->id, &e) && same_tuple(&e.orig, &ev->orig))
-		start = e.start_boot_ns;
-	else
-		p->destroy_unknown++;
-	n = record_build(ev, start, now, p->untranslated, recs);
-	p->records += n;
-	for (i = 0; i < n; i++)
-		export_add(p->exp, &recs[i]);
-}
-
-/* daemon.c on_event: NEW into the table, DESTROY out and exported. */
-static void on_event(struct pipe_ctx *p, const struct ct_event *ev,
-		     const struct time_pair *now)
-{
-	struct flow_entry *e;
-	uint64_t start;
-	uint16_t flags;
-	bool created;
-
-	if (record_is_self(ev, &p->self)) {
-		p->self_ignored++;
-		return;
-	}
-	if (ev->type == CT_EVENT_DESTROY) {
-		on_destroy(p, ev, now);
-		return;
-	}
-	start = ev->has_start ? record_real_to_boot(now, ev->start_ns) : now->boot_ns;
-	flags = (uint16_t)((ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
-	e = flowtab_upsert(p->tab, ev, start, flags, &created);
-	if (!e)
-		p->table_full++;
-	else
-		e->flags |= FLOW_F_SEEN;
+	export_add(arg, r);
 }
 
 /* ctsrc.c handle_ct: parse one message, count it, deliver it. */
@@ -332,7 +285,7 @@ static void handle_ct(struct pipe_ctx *p, const struct nlmsghdr *nlh, int rem,
 		p->ev_destroy++;
 	else
 		p->ev_other++;
-	on_event(p, &ev, now);
+	pipeline_event(&p->pl, &ev, now, false);
 }
 
 /* ctsrc.c walk_buf for event datagrams: every message of one buffer. */
@@ -462,15 +415,11 @@ int main(int argc, char **argv)
 	natlog_configure(&nlog, &cfg);
 	base = event_base_new();
 	p.exp = base ? export_new(base, &cfg, &nlog, err, sizeof(err)) : NULL;
-	p.tab = flowtab_new(0);
-	if (!p.exp || !p.tab) {
+	if (!p.exp || pipeline_init(&p.pl, 0, emit_record, p.exp) < 0) {
 		fprintf(stderr, "setup: %s\n", base ? err : "no event base");
 		return 1;
 	}
-	p.untranslated = cfg.untranslated_records;
-	p.self.source = INADDR_LOOPBACK;
-	p.self.collector = INADDR_LOOPBACK;
-	p.self.port = port;
+	pipeline_configure(&p.pl, &cfg);
 
 	ctsrc_now(&now);
 	if (stream_build(&st, pairs, live, now.real_ns - 3600ull * 1000000000u) < 0) {
@@ -485,6 +434,7 @@ int main(int argc, char **argv)
 	/* One untimed cycle fills the table and warms the caches. */
 	warm = replay_timed(&p, &st, st.events, UINT64_MAX);
 	memset(&p.ev_new, 0, sizeof(p) - offsetof(struct pipe_ctx, ev_new));
+	memset(&p.pl.st, 0, sizeof(p.pl.st));
 
 	a0 = alloccount_get();
 	t0 = mono_ns();
@@ -506,20 +456,20 @@ int main(int argc, char **argv)
 	       " new=%" PRIu64 " destroy=%" PRIu64 " malformed=%" PRIu64
 	       " destroy_unknown=%" PRIu64 " syslog_target=%s\n",
 	       use_syslog ? "syslog" : "nosyslog", done, warm,
-	       flowtab_count(p.tab), (double)(t1 - t0) / 1e9,
+	       flowtab_count(p.pl.tab), (double)(t1 - t0) / 1e9,
 	       (double)(c1 - c0) / 1e9,
 	       (double)done * 1e9 / (double)(t1 - t0),
 	       (double)(t1 - t0) / (double)done,
-	       (double)(c1 - c0) / (double)done, p.records, xs->datagrams,
+	       (double)(c1 - c0) / (double)done, p.pl.st.records, xs->datagrams,
 	       xs->sent, xs->send_errors,
 	       __atomic_load_n(&udp.datagrams, __ATOMIC_RELAXED), a1 - a0,
 	       (double)(a1 - a0) / (double)done, p.ev_new, p.ev_destroy,
-	       p.malformed, p.destroy_unknown,
+	       p.malformed, p.pl.st.destroy_unknown,
 	       !use_syslog ? "none" : own_log ? "own-dev-log-reader" : "syslog-daemon");
 
 	export_free(p.exp);
 	event_base_free(base);
-	flowtab_free(p.tab);
+	pipeline_free(&p.pl);
 	sink_stop(&udp);
 	if (use_syslog) {
 		closelog();
