@@ -67,7 +67,7 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	unsigned i, n;
 
 	if (flowtab_remove(p->tab, ev->id, &e) && same_tuple(&e.orig, &ev->orig))
-		start = e.start_boot_ns;
+		start = flowtab_start_ns(&e, now->boot_ns);
 	else
 		p->st.destroy_unknown++;
 	n = record_build(ev, start, now, p->untranslated, recs);

@@ -138,7 +138,7 @@ size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
 	char orig[128], reply[128], protobuf[4];
 	const char *proto, *state = "";
 	bool icmp = e->proto == PROTO_ICMP;
-	uint64_t age = 0;
+	uint64_t age;
 
 	if (buf == NULL || len == 0)
 		return 0;
@@ -159,8 +159,7 @@ size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
 		proto = protobuf;
 		break;
 	}
-	if (now_boot_ns > e->start_boot_ns)
-		age = (now_boot_ns - e->start_boot_ns) / 1000000000u;
+	age = flowtab_age_ms(e, now_boot_ns) / 1000u;
 	tuple_json(orig, &e->orig, icmp);
 	tuple_json(reply, &e->reply, icmp);
 	return fitted(buf, len, snprintf(buf, len,

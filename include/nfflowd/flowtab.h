@@ -17,11 +17,11 @@ struct flow_entry {
 	uint16_t flags;		/* FLOW_F_* */
 	struct ct_tuple orig;
 	struct ct_tuple reply;
-	uint64_t start_boot_ns;	/* first known start, boot clock */
+	uint32_t start_ms;	/* first known start: boot-clock ms mod 2^32 */
 };
 
 #define FLOW_F_FROM_DUMP 0x1	/* first seen in a table dump, not a NEW */
-#define FLOW_F_KERNEL_START 0x2	/* start_boot_ns came from a kernel stamp */
+#define FLOW_F_KERNEL_START 0x2	/* the start came from a kernel stamp */
 #define FLOW_F_SEEN 0x4		/* listed by the current resync dump */
 
 struct flowtab;
@@ -31,8 +31,8 @@ struct flowtab *flowtab_new(size_t max_entries);
 void flowtab_free(struct flowtab *t);
 
 /* Inserts an entry for the event, or refreshes the existing one with the
- * same id. start_boot_ns is recorded only on insert (or when the existing
- * entry's tuple differs, which means the id was reused). Returns the entry,
+ * same id. start_boot_ns is recorded (as start_ms) only on insert (or when
+ * the existing entry's tuple differs, which means the id was reused). Returns the entry,
  * or NULL when the table is full or out of memory. *created tells which. */
 struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 				  uint64_t start_boot_ns, uint16_t flags,
@@ -44,8 +44,22 @@ struct flow_entry *flowtab_lookup(const struct flowtab *t, uint32_t id);
  * Returns false if there was none. */
 bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out);
 
-/* Removes every entry whose start is more than ttl_ns before now_boot_ns.
- * Returns how many were removed. */
+/* Entry ages are taken in whole milliseconds mod 2^32 (49.7 days): an age
+ * of 2^31 ms (24.8 days) or more means the start lies after now (a kernel
+ * stamp slightly ahead of our clock reading), so ages, and a ttl, must stay
+ * below 2^31 ms. */
+
+/* Milliseconds from the entry's start to now_boot_ns; 0 for a start after
+ * now, and never more than the time since boot. */
+uint32_t flowtab_age_ms(const struct flow_entry *e, uint64_t now_boot_ns);
+
+/* The entry's start on the boot clock, to the millisecond (its age taken
+ * from now, so it is exact while the age is below 2^31 ms); now_boot_ns for
+ * a start after now, never before boot. */
+uint64_t flowtab_start_ns(const struct flow_entry *e, uint64_t now_boot_ns);
+
+/* Removes every entry whose age is more than ttl_ns (in whole ms) at
+ * now_boot_ns. Returns how many were removed. */
 size_t flowtab_sweep(struct flowtab *t, uint64_t now_boot_ns, uint64_t ttl_ns);
 
 /* Resynchronisation after lost events: clear a flag on every entry, set it

@@ -10,7 +10,9 @@
 
 #include "nfflowd/flowtab.h"
 
+#define MS 1000000ull
 #define SEC 1000000000ull
+#define WRAP_MS (1ull << 32)	/* the start_ms count wraps here (49.7 days) */
 #define BIG 100000u
 
 /* A NEW event for id whose tuple is derived from id and a generation. */
@@ -67,7 +69,9 @@ static void test_insert_lookup_remove(void **state)
 	assert_non_null(e);
 	assert_true(created);
 	assert_entry(e, 7, 0);
-	assert_int_equal(e->start_boot_ns, 5 * SEC);
+	assert_int_equal(e->start_ms, 5000);
+	assert_int_equal(flowtab_start_ns(e, 6 * SEC), 5 * SEC);
+	assert_int_equal(flowtab_age_ms(e, 6 * SEC), 1000);
 	assert_int_equal(e->flags, FLOW_F_KERNEL_START);
 	assert_int_equal(e->tcp_state, 1);
 	assert_int_equal(flowtab_count(t), 1);
@@ -77,7 +81,7 @@ static void test_insert_lookup_remove(void **state)
 	memset(&out, 0, sizeof(out));
 	assert_true(flowtab_remove(t, 7, &out));
 	assert_entry(&out, 7, 0);
-	assert_int_equal(out.start_boot_ns, 5 * SEC);
+	assert_int_equal(out.start_ms, 5000);
 	assert_int_equal(flowtab_count(t), 0);
 	assert_null(flowtab_lookup(t, 7));
 	assert_false(flowtab_remove(t, 7, &out));
@@ -108,14 +112,14 @@ static void test_id_zero_and_max(void **state)
 
 	(void)state;
 	assert_null(flowtab_lookup(t, 0));
-	assert_non_null(flowtab_upsert(t, &e0, 1, 0, &created));
+	assert_non_null(flowtab_upsert(t, &e0, 1 * MS, 0, &created));
 	assert_true(created);
-	assert_non_null(flowtab_upsert(t, &emax, 2, 0, &created));
+	assert_non_null(flowtab_upsert(t, &emax, 2 * MS, 0, &created));
 	assert_true(created);
 	assert_entry(flowtab_lookup(t, 0), 0, 1);
 	assert_entry(flowtab_lookup(t, UINT32_MAX), UINT32_MAX, 2);
-	assert_int_equal(flowtab_lookup(t, 0)->start_boot_ns, 1);
-	assert_non_null(flowtab_upsert(t, &e0, 99, 0, &created));
+	assert_int_equal(flowtab_lookup(t, 0)->start_ms, 1);
+	assert_non_null(flowtab_upsert(t, &e0, 99 * MS, 0, &created));
 	assert_false(created);
 	assert_int_equal(flowtab_count(t), 2);
 	assert_true(flowtab_remove(t, 0, NULL));
@@ -139,14 +143,14 @@ static void test_refresh_keeps_start(void **state)
 	again = flowtab_upsert(t, &ev, 20 * SEC, FLOW_F_KERNEL_START, &created);
 	assert_ptr_equal(again, e);
 	assert_false(created);
-	assert_int_equal(e->start_boot_ns, 10 * SEC);
+	assert_int_equal(e->start_ms, 10000);
 	assert_int_equal(e->flags, FLOW_F_FROM_DUMP);
 	assert_int_equal(e->tcp_state, 3);
 	/* an event without a TCP state leaves the known one */
 	ev.tcp_state = 0;
 	assert_ptr_equal(flowtab_upsert(t, &ev, 30 * SEC, 0, NULL), e);
 	assert_int_equal(e->tcp_state, 3);
-	assert_int_equal(e->start_boot_ns, 10 * SEC);
+	assert_int_equal(e->start_ms, 10000);
 	assert_int_equal(flowtab_count(t), 1);
 	flowtab_free(t);
 }
@@ -165,7 +169,7 @@ static void test_id_reuse_replaces_start(void **state)
 	assert_non_null(e);
 	assert_true(created);
 	assert_entry(e, 42, 4);
-	assert_int_equal(e->start_boot_ns, 20 * SEC);
+	assert_int_equal(e->start_ms, 20000);
 	assert_int_equal(e->flags, FLOW_F_KERNEL_START);
 	assert_int_equal(flowtab_count(t), 1);
 
@@ -173,12 +177,12 @@ static void test_id_reuse_replaces_start(void **state)
 	reused.reply.dport ^= 1;
 	e = flowtab_upsert(t, &reused, 30 * SEC, 0, &created);
 	assert_true(created);
-	assert_int_equal(e->start_boot_ns, 30 * SEC);
+	assert_int_equal(e->start_ms, 30000);
 	reused.proto = 17;
 	e = flowtab_upsert(t, &reused, 40 * SEC, 0, &created);
 	assert_true(created);
 	assert_int_equal(e->proto, 17);
-	assert_int_equal(e->start_boot_ns, 40 * SEC);
+	assert_int_equal(e->start_ms, 40000);
 	assert_int_equal(flowtab_count(t), 1);
 	flowtab_free(t);
 }
@@ -220,12 +224,14 @@ static void test_sweep_removes_only_stale(void **state)
 {
 	struct flowtab *t = flowtab_new(0);
 	const uint64_t now = 1000 * SEC, ttl = 100 * SEC;
-	/* starts: stale, exactly ttl (kept), fresh, future (kept), 0 */
+	/* starts: stale, exactly ttl (kept), fresh, future (kept), 0, stale,
+	 * ttl + 1 ms, now, slightly after now (kept), 1 ns short of ttl + 1 ms
+	 * (the same ms as ttl + 1 ms: stale) */
 	const uint64_t starts[] = { 800 * SEC, 900 * SEC, 950 * SEC,
-				    2000 * SEC, 0, 899 * SEC, 900 * SEC - 1,
-				    now, UINT64_MAX };
+				    2000 * SEC, 0, 899 * SEC, 900 * SEC - MS,
+				    now, now + 300 * MS, 900 * SEC - 1 };
 	const bool stale[] = { true, false, false, false, true, true, true,
-			       false, false };
+			       false, false, true };
 	struct ct_event ev;
 	uint32_t i, n = sizeof(starts) / sizeof(starts[0]);
 
@@ -234,22 +240,109 @@ static void test_sweep_removes_only_stale(void **state)
 		ev = ev_for(i * 1000, 0);
 		assert_non_null(flowtab_upsert(t, &ev, starts[i], 0, NULL));
 	}
-	assert_int_equal(flowtab_sweep(t, now, ttl), 4);
-	assert_int_equal(flowtab_count(t), n - 4);
+	assert_int_equal(flowtab_sweep(t, now, ttl), 5);
+	assert_int_equal(flowtab_count(t), n - 5);
 	for (i = 0; i < n; i++) {
 		if (stale[i]) {
 			assert_null(flowtab_lookup(t, i * 1000));
 		} else {
 			assert_non_null(flowtab_lookup(t, i * 1000));
-			assert_int_equal(flowtab_lookup(t, i * 1000)
-					 ->start_boot_ns, starts[i]);
+			assert_int_equal(flowtab_lookup(t, i * 1000)->start_ms,
+					 starts[i] / MS);
 		}
 	}
-	/* nothing more is stale at the same instant */
+	/* nothing more is stale at the same instant, nor later within the
+	 * same millisecond (ages are whole ms) */
 	assert_int_equal(flowtab_sweep(t, now, ttl), 0);
-	/* an early boot clock (now < ttl) removes nothing */
+	assert_int_equal(flowtab_sweep(t, now + MS - 1, ttl), 0);
+	/* an early boot clock (now < ttl) removes nothing: those starts all
+	 * lie after it */
 	assert_int_equal(flowtab_sweep(t, 5 * SEC, ttl), 0);
-	assert_int_equal(flowtab_count(t), n - 4);
+	/* a ttl beyond any representable age removes nothing either */
+	assert_int_equal(flowtab_sweep(t, now, UINT64_MAX), 0);
+	assert_int_equal(flowtab_count(t), n - 5);
+	/* one ms later the entry of exactly ttl is stale */
+	assert_int_equal(flowtab_sweep(t, now + MS, ttl), 1);
+	assert_null(flowtab_lookup(t, 1000));
+	flowtab_free(t);
+}
+
+/* The boot clock just past 49.7 days, where the ms count wraps. */
+static void test_age_across_ms_wrap(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	const uint64_t wrap = WRAP_MS * MS, now = wrap + 5 * SEC;
+	struct ct_event before = ev_for(1, 0), after = ev_for(2, 0);
+	struct ct_event old = ev_for(3, 0);
+	struct flow_entry *e;
+
+	(void)state;
+	e = flowtab_upsert(t, &before, wrap - 10 * SEC, 0, NULL);
+	assert_non_null(e);
+	assert_int_equal(e->start_ms, WRAP_MS - 10000);
+	assert_int_equal(flowtab_age_ms(e, now), 15000);
+	assert_int_equal(flowtab_start_ns(e, now), wrap - 10 * SEC);
+	e = flowtab_upsert(t, &after, wrap + 1 * SEC, 0, NULL);
+	assert_non_null(e);
+	assert_int_equal(e->start_ms, 1000);
+	assert_int_equal(flowtab_age_ms(e, now), 4000);
+	assert_int_equal(flowtab_start_ns(e, now), wrap + 1 * SEC);
+	/* the oldest age still read as the past: 2^31 - 1 ms */
+	e = flowtab_upsert(t, &old, now - ((1ull << 31) - 1) * MS, 0, NULL);
+	assert_non_null(e);
+	assert_int_equal(flowtab_age_ms(e, now), (1ull << 31) - 1);
+	assert_int_equal(flowtab_start_ns(e, now),
+			 now - ((1ull << 31) - 1) * MS);
+
+	/* the entry from before the wrap is 15 s old, not 49.7 days */
+	assert_int_equal(flowtab_sweep(t, now, 20 * SEC), 1);
+	assert_null(flowtab_lookup(t, 3));
+	assert_int_equal(flowtab_sweep(t, now, 15 * SEC), 0);
+	assert_int_equal(flowtab_sweep(t, now, 15 * SEC - 1), 1);
+	assert_null(flowtab_lookup(t, 1));
+	assert_non_null(flowtab_lookup(t, 2));
+	/* several wraps later the same rule holds */
+	assert_int_equal(flowtab_age_ms(flowtab_lookup(t, 2),
+					5 * wrap + 1 * SEC + 7 * MS), 7);
+	flowtab_free(t);
+}
+
+/* A kernel stamp slightly after our clock reading: age 0, start = now. */
+static void test_start_after_now(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	const uint64_t wrap = WRAP_MS * MS;
+	struct ct_event a = ev_for(1, 0), b = ev_for(2, 0), c = ev_for(3, 0);
+	struct flow_entry *e;
+	uint64_t now = 1000 * SEC + 123456;
+
+	(void)state;
+	e = flowtab_upsert(t, &a, now + 500 * MS, 0, NULL);
+	assert_non_null(e);
+	assert_int_equal(flowtab_age_ms(e, now), 0);
+	assert_int_equal(flowtab_start_ns(e, now), now);
+	/* once now passes it, it ages normally */
+	assert_int_equal(flowtab_age_ms(e, now + 2 * SEC), 1500);
+	assert_int_equal(flowtab_start_ns(e, now + 2 * SEC), 1000 * SEC + 500 * MS);
+	/* kept by a sweep however short the ttl */
+	assert_int_equal(flowtab_sweep(t, now, 1 * MS), 0);
+	assert_non_null(flowtab_lookup(t, 1));
+
+	/* the same just before the wrap, with the start just after it */
+	now = wrap - 100 * MS;
+	e = flowtab_upsert(t, &b, wrap + 200 * MS, 0, NULL);
+	assert_non_null(e);
+	assert_int_equal(e->start_ms, 200);
+	assert_int_equal(flowtab_age_ms(e, now), 0);
+	assert_int_equal(flowtab_start_ns(e, now), now);
+	assert_int_equal(flowtab_age_ms(e, wrap + 1 * SEC), 800);
+
+	/* a start that can only be read as before boot is clamped to boot */
+	now = 5 * SEC;
+	e = flowtab_upsert(t, &c, wrap - 1 * SEC, 0, NULL);
+	assert_non_null(e);
+	assert_int_equal(flowtab_age_ms(e, now), 5000);
+	assert_int_equal(flowtab_start_ns(e, now), 0);
 	flowtab_free(t);
 }
 
@@ -272,7 +365,7 @@ static void test_resync_removes_unlisted(void **state)
 		ev = ev_for(scatter(i), 0);
 		e = flowtab_upsert(t, &ev, 2 * SEC, 0, NULL);
 		assert_non_null(e);
-		assert_int_equal(e->start_boot_ns, SEC);	/* kept */
+		assert_int_equal(e->start_ms, 1000);	/* kept */
 		e->flags |= FLOW_F_SEEN;
 	}
 	ev = ev_for(scatter(9999), 0);
@@ -346,7 +439,7 @@ static void test_growth_and_memory(void **state)
 	assert_non_null(first);
 	for (i = 1; i < BIG; i++) {
 		ev = ev_for(scatter(i), i);
-		assert_non_null(flowtab_upsert(t, &ev, i, 0, &created));
+		assert_non_null(flowtab_upsert(t, &ev, i * MS, 0, &created));
 		assert_true(created);
 	}
 	assert_int_equal(flowtab_count(t), BIG);
@@ -354,7 +447,7 @@ static void test_growth_and_memory(void **state)
 		struct flow_entry *e = flowtab_lookup(t, scatter(i));
 
 		assert_entry(e, scatter(i), i);
-		assert_int_equal(e->start_boot_ns, i);
+		assert_int_equal(e->start_ms, i);
 	}
 	/* growth never moves an entry */
 	assert_ptr_equal(flowtab_lookup(t, scatter(0)), first);
@@ -364,7 +457,10 @@ static void test_growth_and_memory(void **state)
 	print_message("flowtab: %zu bytes for %u entries = %.1f bytes/entry "
 		      "(sizeof entry %zu)\n", flowtab_memory(t), BIG,
 		      per_entry, sizeof(struct flow_entry));
-	assert_true(per_entry < 64.0);
+	/* 100000 entries exceed 3/4 of 131072 slots, so the index has 262144:
+	 * 36 + 4 * 262144 / 100000 = 46.5 bytes, plus the last chunk's slack */
+	assert_int_equal(sizeof(struct flow_entry), 36);
+	assert_true(per_entry < 48.0);
 	assert_true(flowtab_memory(t) >= BIG * sizeof(struct flow_entry));
 	flowtab_free(t);
 }
@@ -379,12 +475,12 @@ static void test_remove_half_rest_found(void **state)
 	(void)state;
 	for (i = 0; i < BIG; i++) {
 		ev = ev_for(scatter(i), i);
-		assert_non_null(flowtab_upsert(t, &ev, i, 0, NULL));
+		assert_non_null(flowtab_upsert(t, &ev, i * MS, 0, NULL));
 	}
 	for (i = 1; i < BIG; i += 2) {
 		assert_true(flowtab_remove(t, scatter(i), &out));
 		assert_entry(&out, scatter(i), i);
-		assert_int_equal(out.start_boot_ns, i);
+		assert_int_equal(out.start_ms, i);
 	}
 	assert_int_equal(flowtab_count(t), BIG / 2);
 	for (i = 0; i < BIG; i++) {
@@ -394,7 +490,7 @@ static void test_remove_half_rest_found(void **state)
 			assert_null(e);
 		} else {
 			assert_entry(e, scatter(i), i);
-			assert_int_equal(e->start_boot_ns, i);
+			assert_int_equal(e->start_ms, i);
 		}
 	}
 	/* then the other half */
@@ -587,6 +683,8 @@ int main(void)
 		cmocka_unit_test(test_id_reuse_replaces_start),
 		cmocka_unit_test(test_max_entries),
 		cmocka_unit_test(test_sweep_removes_only_stale),
+		cmocka_unit_test(test_age_across_ms_wrap),
+		cmocka_unit_test(test_start_after_now),
 		cmocka_unit_test(test_resync_removes_unlisted),
 		cmocka_unit_test(test_sweep_large_and_shrink),
 		cmocka_unit_test(test_growth_and_memory),

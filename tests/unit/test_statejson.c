@@ -28,7 +28,7 @@ static struct flow_entry entry(uint8_t proto, uint8_t state,
 	e.tcp_state = state;
 	e.orig = o;
 	e.reply = r;
-	e.start_boot_ns = 1000 * SEC;
+	e.start_ms = 1000000;	/* 1000 s */
 	return e;
 }
 
