@@ -17,7 +17,8 @@ void log_init(const char *ident, bool to_stderr, bool to_syslog)
 {
 	int saved = errno;
 
-	snprintf(log_ident, sizeof(log_ident), "%s", ident ? ident : "nfflowd");
+	if (ident)	/* NULL keeps the ident set before (e.g. the config's) */
+		snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_to_stderr = to_stderr;
 	if (log_to_syslog && !to_syslog)
 		closelog();

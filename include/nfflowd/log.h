@@ -8,7 +8,8 @@
 #include <syslog.h>
 
 /* to_stderr: also write to standard error (foreground, client commands);
- * to_syslog: send to syslog with LOG_DAEMON under ident. */
+ * to_syslog: send to syslog with LOG_DAEMON under ident (NULL: keep the
+ * ident already set, "nfflowd" at first). */
 void log_init(const char *ident, bool to_stderr, bool to_syslog);
 
 /* (Re)opens syslog under ident for diagnostics and record lines alike. */
