@@ -17,6 +17,9 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define TTL_DEFAULT 604800u
+/* The live table reads entry ages modulo 2^32 ms and takes 2^31 ms (24.8
+ * days) and more as a start in the future, so a ttl must stay below that. */
+#define TTL_MAX 2000000
 #define FLUSH_INTERVAL_MAX 3600.0
 #define NETLINK_BUFFER_MIN 65536u
 #define NETLINK_BUFFER_MAX 1073741824u
@@ -477,11 +480,8 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 	if (strcmp(key, "args") == 0)
 		return parse_args(v, c, fam_src, fam_col, name, err, errlen);
 	if (strcmp(key, "ttl") == 0) {
-		if (json_is_integer(v) && json_integer_value(v) > UINT32_MAX)
-			return fail(err, errlen, name,
-				    "key 'ttl': must be an integer > 0 and at most %u",
-				    UINT32_MAX);
-		if (get_int(v, key, 1, UINT32_MAX, "an integer > 0", &x,
+		if (get_int(v, key, 1, TTL_MAX,
+			    "an integer 1..2000000 (seconds, about 23 days)", &x,
 			    name, err, errlen) < 0)
 			return -1;
 		c->ttl = (uint32_t)x;

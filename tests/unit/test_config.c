@@ -451,13 +451,15 @@ static void test_ttl(void **state)
 	struct config cfg;
 
 	(void)state;
-	extra_err("\"ttl\": 0", "key 'ttl': must be an integer > 0");
-	extra_err("\"ttl\": -1", "key 'ttl': must be an integer > 0, not -1");
-	extra_err("\"ttl\": 1.5", "key 'ttl': must be an integer > 0, not a fractional number");
-	extra_err("\"ttl\": \"60\"", "key 'ttl': must be an integer > 0, not a string");
-	extra_err("\"ttl\": 4294967296", "key 'ttl': must be an integer > 0 and at most 4294967295");
-	extra_ok("\"ttl\": 4294967295", &cfg);
-	assert_int_equal(cfg.ttl, 4294967295u);
+	extra_err("\"ttl\": 0", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not 0");
+	extra_err("\"ttl\": -1", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not -1");
+	extra_err("\"ttl\": 1.5", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not a fractional number");
+	extra_err("\"ttl\": \"60\"", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not a string");
+	/* the live table's ages are read modulo 2^32 ms: ttl < 2^31 ms */
+	extra_err("\"ttl\": 2000001", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not 2000001");
+	extra_err("\"ttl\": 4294967296", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not 4294967296");
+	extra_ok("\"ttl\": 2000000", &cfg);
+	assert_int_equal(cfg.ttl, 2000000);
 	extra_ok("\"ttl\": 1", &cfg);
 	assert_int_equal(cfg.ttl, 1);
 }
