@@ -19,10 +19,17 @@
 
 #include "nfflowd/ctmsg.h"
 
-/* One receive buffer for events and dumps. The kernel sends each event as
- * its own datagram (well under 1 KiB) and builds dump datagrams of at most
- * 32 KiB, so 64 KiB never truncates a datagram. */
+/* The dump's receive buffer: the kernel builds dump datagrams of at most
+ * 32 KiB, so 64 KiB never truncates one. */
 #define CTSRC_BUF_SIZE (64 * 1024)
+/* Events are read CTSRC_BATCH datagrams per recvmmsg() call, each into a
+ * slot of its own. The kernel sends each event as its own datagram, sized
+ * by ctnetlink_nlmsg_size(): a few hundred bytes plus the security context
+ * and labels, well under 4 KiB. A slot of 16 KiB leaves room to spare;
+ * a datagram that still does not fit is counted (MSG_TRUNC), as before.
+ * Only the first page of a slot is touched by a normal event. */
+#define CTSRC_BATCH 32
+#define CTSRC_SLOT_SIZE (16 * 1024)
 #define CTSRC_DEFAULT_PER_WAKEUP 4096u
 /* A dump that gets no answer for this long is abandoned. */
 #define CTSRC_DUMP_TIMEOUT_S 30
@@ -32,7 +39,11 @@ struct ctsrc {
 	struct mnl_socket *nl;
 	struct event *ev;
 	struct nf_conntrack *scratch;
-	char *buf;
+	char *buf;		/* dumps */
+	char *ring;		/* events: CTSRC_BATCH slots */
+	struct mmsghdr msgs[CTSRC_BATCH];
+	struct iovec iov[CTSRC_BATCH];
+	struct sockaddr_nl addrs[CTSRC_BATCH];
 	unsigned max_per_wakeup;
 	uint32_t rcvbuf;
 	uint32_t dump_seq;
@@ -61,9 +72,25 @@ void ctsrc_now(struct time_pair *tp)
 	tp->boot_ns = (uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec;
 }
 
-/* Receives one datagram; returns its length, 0 for a datagram that was
- * dropped (truncated, or not sent by the kernel: any local process may
- * unicast to our port id), or -1 with errno. */
+/* Whether a received datagram may be walked: not truncated (counted as
+ * an error) and sent by the kernel (any local process may unicast to our
+ * port id; counted as malformed). */
+static bool from_kernel(struct ctsrc *s, const struct msghdr *msg,
+			const struct sockaddr_nl *addr)
+{
+	if (msg->msg_flags & MSG_TRUNC) {
+		s->st.errors++;
+		return false;
+	}
+	if (msg->msg_namelen != sizeof(*addr) || addr->nl_pid != 0) {
+		s->st.malformed++;
+		return false;
+	}
+	return true;
+}
+
+/* Receives one datagram into the dump buffer; returns its length, 0 for a
+ * datagram that was dropped (see from_kernel), or -1 with errno. */
 static ssize_t recv_kernel(struct ctsrc *s, int fd, int flags)
 {
 	struct sockaddr_nl addr;
@@ -79,15 +106,7 @@ static ssize_t recv_kernel(struct ctsrc *s, int fd, int flags)
 	n = recvmsg(fd, &msg, flags);
 	if (n < 0)
 		return -1;
-	if (msg.msg_flags & MSG_TRUNC) {
-		s->st.errors++;
-		return 0;
-	}
-	if (msg.msg_namelen != sizeof(addr) || addr.nl_pid != 0) {
-		s->st.malformed++;
-		return 0;
-	}
-	return n;
+	return from_kernel(s, &msg, &addr) ? n : 0;
 }
 
 /* Reads the errno carried by an NLMSG_ERROR or NLMSG_DONE message. */
@@ -130,10 +149,11 @@ static void handle_ct(struct ctsrc *s, const struct nlmsghdr *nlh, int rem,
 
 /* Walks the messages of one datagram in buf. For a dump (seq != 0) only
  * answers to our request count, and DONE/ERROR end or fail it. */
-static void walk_buf(struct ctsrc *s, size_t len, const struct time_pair *now,
-		     uint32_t seq, uint32_t portid, struct walk *w)
+static void walk_buf(struct ctsrc *s, const char *buf, size_t len,
+		     const struct time_pair *now, uint32_t seq, uint32_t portid,
+		     struct walk *w)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)s->buf;
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	int rem = (int)len;
 	bool dump = seq != 0;
 
@@ -170,16 +190,37 @@ static void walk_buf(struct ctsrc *s, size_t len, const struct time_pair *now,
 	s->delivering = false;
 }
 
-/* Reads and delivers up to max messages; returns true if it stopped
- * because the socket had nothing more to read. */
-static bool read_events(struct ctsrc *s, unsigned max)
+/* Receives up to want event datagrams into the ring with one system
+ * call; returns how many, or -1 with errno. */
+static int recv_batch(struct ctsrc *s, unsigned want)
+{
+	unsigned i;
+
+	for (i = 0; i < want; i++) {
+		/* in-out fields; the rest was set up once in ctsrc_open */
+		s->msgs[i].msg_hdr.msg_namelen = sizeof(s->addrs[i]);
+		s->msgs[i].msg_hdr.msg_flags = 0;
+		s->msgs[i].msg_len = 0;
+	}
+	return recvmmsg(mnl_socket_get_fd(s->nl), s->msgs, want, MSG_DONTWAIT,
+			NULL);
+}
+
+/* Reads and delivers up to max messages, in batches of datagrams with one
+ * clock reading each (records have millisecond resolution). Returns true
+ * if it stopped because the socket had nothing more to read. A short batch
+ * means the queue ran dry (or an error is pending, which the kernel reports
+ * on the next call and which makes the socket readable again), so unless
+ * until_empty is set it ends the wakeup without one more empty read. */
+static bool read_events(struct ctsrc *s, unsigned max, bool until_empty)
 {
 	unsigned count = 0;
 
 	while (count < max) {
 		struct time_pair now;
-		struct walk w = { 0 };
-		ssize_t n = recv_kernel(s, mnl_socket_get_fd(s->nl), MSG_DONTWAIT);
+		unsigned want = max - count < CTSRC_BATCH ? max - count
+							  : CTSRC_BATCH;
+		int i, n = recv_batch(s, want);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -199,8 +240,17 @@ static bool read_events(struct ctsrc *s, unsigned max)
 			return true;
 		}
 		ctsrc_now(&now);
-		walk_buf(s, (size_t)n, &now, 0, 0, &w);
-		count += w.messages ? w.messages : 1;
+		for (i = 0; i < n; i++) {
+			struct walk w = { 0 };
+			const struct mmsghdr *m = &s->msgs[i];
+
+			if (from_kernel(s, &m->msg_hdr, &s->addrs[i]))
+				walk_buf(s, m->msg_hdr.msg_iov->iov_base,
+					 m->msg_len, &now, 0, 0, &w);
+			count += w.messages ? w.messages : 1;
+		}
+		if ((unsigned)n < want && !until_empty)
+			return true;
 	}
 	return false;
 }
@@ -212,14 +262,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct ctsrc *s = arg;
 
 	if (what & EV_READ)
-		read_events(s, s->max_per_wakeup);
+		read_events(s, s->max_per_wakeup, false);
 }
 
 /* Delivers what the kernel has queued for us, e.g. before a clean stop.
  * Bounded so that a busy firewall cannot keep us here for ever. */
 void ctsrc_drain(struct ctsrc *s)
 {
-	read_events(s, CTSRC_DRAIN_MAX);
+	read_events(s, CTSRC_DRAIN_MAX, true);
 }
 
 /* Writes a message with strerror(e) into err. */
@@ -260,6 +310,7 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 			 void *arg, char *err, size_t errlen)
 {
 	struct ctsrc *s;
+	unsigned i;
 	int fd, one = 1;
 
 	if (!base || !o || !on_event) {
@@ -277,10 +328,18 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 	s->max_per_wakeup = o->max_per_wakeup ? o->max_per_wakeup
 					      : CTSRC_DEFAULT_PER_WAKEUP;
 	s->buf = malloc(CTSRC_BUF_SIZE);
+	s->ring = malloc((size_t)CTSRC_BATCH * CTSRC_SLOT_SIZE);
 	s->scratch = nfct_new();
-	if (!s->buf || !s->scratch) {
+	if (!s->buf || !s->ring || !s->scratch) {
 		set_err(err, errlen, "ctsrc_open", ENOMEM);
 		goto fail;
+	}
+	for (i = 0; i < CTSRC_BATCH; i++) {
+		s->iov[i].iov_base = s->ring + (size_t)i * CTSRC_SLOT_SIZE;
+		s->iov[i].iov_len = CTSRC_SLOT_SIZE;
+		s->msgs[i].msg_hdr.msg_name = &s->addrs[i];
+		s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
+		s->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!s->nl) {
@@ -381,7 +440,7 @@ static int dump_once(struct ctsrc *s, char *err, size_t errlen)
 			goto out;
 		}
 		ctsrc_now(&now);
-		walk_buf(s, (size_t)n, &now, seq, portid, &w);
+		walk_buf(s, s->buf, (size_t)n, &now, seq, portid, &w);
 		if (w.error) {
 			rc = w.error;
 			set_err(err, errlen, "conntrack table dump failed", rc);
@@ -443,5 +502,6 @@ void ctsrc_close(struct ctsrc *s)
 	if (s->scratch)
 		nfct_destroy(s->scratch);
 	free(s->buf);
+	free(s->ring);
 	free(s);
 }
