@@ -5,7 +5,7 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang libevent-dev
 libnetfilter-conntrack-dev libmnl-dev libjansson-dev libcmocka-dev
 nfdump tshark conntrack nftables iproute2 iputils-ping ncat python3 procps kmod
-debhelper dpkg-dev fakeroot lintian systemd"
+debhelper dpkg-dev fakeroot lintian systemd valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||

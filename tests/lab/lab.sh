@@ -413,6 +413,11 @@ lab_capture_fields() {
 # ---------------------------------------------------------------- daemon
 
 LAB_NFFLOWD=${LAB_NFFLOWD:-${NFFLOWD:-}}
+# Optional command the daemon runs under (e.g. valgrind and its options),
+# executed inside fw so that the recorded pid is the daemon's own process;
+# and how long (s) lab_daemon_start waits for the ready line.
+[ -n "${LAB_DAEMON_WRAPPER+x}" ] || LAB_DAEMON_WRAPPER=()
+LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-10}
 
 # Write the daemon's configuration to LAB_DIR/nfflowd.json; extra JSON
 # members may be passed as $1 (e.g. '"untranslated_records": true').
@@ -438,14 +443,16 @@ lab_nfflowd() {
 	lab_ns fw timeout 20 "$LAB_NFFLOWD" -c "$LAB_DIR/nfflowd.json" "$@"
 }
 
-# Start `nfflowd -f start` in fw (stdout -> LAB_DIR/nfflowd.out) and wait
-# until it says it is ready (subscribed, table loaded; at most 10 s).
+# Start `nfflowd -f start` in fw (stdout -> LAB_DIR/nfflowd.out), under
+# LAB_DAEMON_WRAPPER if set, and wait until it says it is ready (subscribed,
+# table loaded; at most LAB_READY_TIMEOUT s, default 10).
 lab_daemon_start() {
 	[ -f "$LAB_DIR/nfflowd.json" ] || lab_daemon_config
-	lab_bg nfflowd fw "$LAB_NFFLOWD" -c "$LAB_DIR/nfflowd.json" -f start
+	lab_bg nfflowd fw "${LAB_DAEMON_WRAPPER[@]}" "$LAB_NFFLOWD" \
+		-c "$LAB_DIR/nfflowd.json" -f start
 	local pid
 	pid=$(lab_pid nfflowd)
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 $((LAB_READY_TIMEOUT * 10))); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			lab_log "nfflowd exited during start-up:"
 			cat "$LAB_DIR/nfflowd.err" >&2
@@ -455,7 +462,7 @@ lab_daemon_start() {
 		sleep 0.1
 	done
 	if ! grep -q 'ready (pid' "$LAB_DIR/nfflowd.err" 2>/dev/null; then
-		lab_log "nfflowd was not ready within 10 s"
+		lab_log "nfflowd was not ready within $LAB_READY_TIMEOUT s"
 		return 1
 	fi
 }
