@@ -34,10 +34,23 @@
 /* A dump that gets no answer for this long is abandoned. */
 #define CTSRC_DUMP_TIMEOUT_S 30
 #define CTSRC_DRAIN_MAX (1u << 20)	/* messages read at a stop, at most */
+/* Under load, waking up for every few events costs more than reading them:
+ * after a wakeup that found at least CTSRC_PAUSE_MIN datagrams the socket
+ * is left alone for CTSRC_PAUSE_US and then read on a timer, for as long as
+ * each read finds that many; a quieter read goes back to waiting on the
+ * socket. The queue must hold what arrives meanwhile, so this is done only
+ * with a receive buffer of at least CTSRC_PAUSE_RCVBUF (as SO_RCVBUF
+ * reports it): at 1 ms that is thousands of events, more than the kernel
+ * makes in 1 ms. Records carry millisecond times; 1 ms later is nothing. */
+#define CTSRC_PAUSE_MIN 8u
+#define CTSRC_PAUSE_US 1000
+#define CTSRC_PAUSE_RCVBUF (8u << 20)
 
 struct ctsrc {
 	struct mnl_socket *nl;
 	struct event *ev;
+	struct event *pause_ev;	/* reads while ev is off, see CTSRC_PAUSE_MIN */
+	bool paused;		/* ev is off and pause_ev runs the reading */
 	struct nf_conntrack *scratch;
 	char *buf;		/* dumps */
 	char *ring;		/* events: CTSRC_BATCH slots */
@@ -212,9 +225,12 @@ static int recv_batch(struct ctsrc *s, unsigned want)
  * means the queue ran dry (or an error is pending, which the kernel reports
  * on the next call and which makes the socket readable again), so unless
  * until_empty is set it ends the wakeup without one more empty read. */
-static bool read_events(struct ctsrc *s, unsigned max, bool until_empty)
+static bool read_events(struct ctsrc *s, unsigned max, bool until_empty,
+			unsigned *datagrams)
 {
 	unsigned count = 0;
+
+	*datagrams = 0;
 
 	while (count < max) {
 		struct time_pair now;
@@ -240,6 +256,7 @@ static bool read_events(struct ctsrc *s, unsigned max, bool until_empty)
 			return true;
 		}
 		ctsrc_now(&now);
+		*datagrams += (unsigned)n;
 		for (i = 0; i < n; i++) {
 			struct walk w = { 0 };
 			const struct mmsghdr *m = &s->msgs[i];
@@ -255,21 +272,59 @@ static bool read_events(struct ctsrc *s, unsigned max, bool until_empty)
 	return false;
 }
 
-/* libevent callback: reads up to max_per_wakeup messages, then returns so
- * that timers and other events get their turn. */
+/* One read pass from the event loop: up to max_per_wakeup messages. Then
+ * decides how to wait for the next: on the socket, or (busy) on the pause
+ * timer. When the cap stopped the pass, the next comes as soon as the loop
+ * has served the others. */
+static void read_pass(struct ctsrc *s)
+{
+	static const struct timeval later = { 0, CTSRC_PAUSE_US };
+	static const struct timeval now = { 0, 0 };
+	unsigned datagrams;
+	bool empty = read_events(s, s->max_per_wakeup, false, &datagrams);
+	bool busy = !empty || (datagrams >= CTSRC_PAUSE_MIN &&
+			       s->rcvbuf >= CTSRC_PAUSE_RCVBUF);
+
+	if (busy && !s->paused) {
+		if (!empty || event_del(s->ev) < 0)
+			return;	/* the socket stays readable: called again */
+		s->paused = true;
+	}
+	if (busy) {
+		if (evtimer_add(s->pause_ev, empty ? &later : &now) == 0)
+			return;
+	} else if (!s->paused) {
+		return;
+	}
+	/* quiet again, or the timer failed: back to the socket */
+	if (event_add(s->ev, NULL) == 0)
+		s->paused = false;
+	else
+		s->st.errors++;
+}
+
+/* libevent callback: the socket is readable. */
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctsrc *s = arg;
 
 	if (what & EV_READ)
-		read_events(s, s->max_per_wakeup, false);
+		read_pass(s);
+}
+
+/* libevent callback: the pause is over, read what came meanwhile. */
+static void on_pause(evutil_socket_t fd, short what, void *arg)
+{
+	read_pass(arg);
 }
 
 /* Delivers what the kernel has queued for us, e.g. before a clean stop.
  * Bounded so that a busy firewall cannot keep us here for ever. */
 void ctsrc_drain(struct ctsrc *s)
 {
-	read_events(s, CTSRC_DRAIN_MAX, true);
+	unsigned datagrams;
+
+	read_events(s, CTSRC_DRAIN_MAX, true, &datagrams);
 }
 
 /* Writes a message with strerror(e) into err. */
@@ -369,7 +424,8 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 		goto fail;
 	}
 	s->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, s);
-	if (!s->ev || event_add(s->ev, NULL) < 0) {
+	s->pause_ev = evtimer_new(base, on_pause, s);
+	if (!s->ev || !s->pause_ev || event_add(s->ev, NULL) < 0) {
 		set_err(err, errlen, "cannot watch the conntrack socket", ENOMEM);
 		goto fail;
 	}
@@ -497,6 +553,8 @@ void ctsrc_close(struct ctsrc *s)
 		return;
 	if (s->ev)
 		event_free(s->ev);
+	if (s->pause_ev)
+		event_free(s->pause_ev);
 	if (s->nl)
 		mnl_socket_close(s->nl);
 	if (s->scratch)
