@@ -5,7 +5,6 @@
 . "$(dirname "$0")/common.sh"
 lab_require ss
 
-FAILS=0
 OUT=
 RC=0
 
@@ -34,17 +33,6 @@ expect() {
 	echo "ok: $what"
 }
 
-# check WHAT COMMAND...: a shell condition that must hold.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-	else
-		echo "FAIL: $what"
-		FAILS=$((FAILS + 1))
-	fi
-}
 
 # True if the pid in the pidfile ($1) is alive.
 alive() {

@@ -7,6 +7,8 @@ IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$IT_DIR/../.." && pwd)}
 # shellcheck source=../lab/lab.sh
 . "$NFFLOWD_SRCDIR/tests/lab/lab.sh"
+# shellcheck source=../lab/checks.sh
+. "$NFFLOWD_SRCDIR/tests/lab/checks.sh"
 LAB_NFFLOWD=${NFFLOWD:-}
 # Run the lab's comparison logic.
 it_compare() {

@@ -5,7 +5,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 LL_PY=$NFFLOWD_SRCDIR/tests/lab/lossless.py
-LL_FAILS=0
 declare -A CNT=()
 
 # Run the loss-check helper.
@@ -13,27 +12,14 @@ ll() {
 	"$LAB_PY" "$LL_PY" "$@"
 }
 
-# Record a failed check and print it.
-ll_fail() {
-	echo "FAIL: $*"
-	LL_FAILS=$((LL_FAILS + 1))
-}
-
-# ll_check WHAT COMMAND...: a shell condition that must hold.
-ll_check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-	else
-		ll_fail "$what"
-	fi
-}
+# The shared check/fail of tests/lab/checks.sh under this file's prefix.
+ll_fail() { fail "$@"; }
+ll_check() { check "$@"; }
 
 # Print the verdict and exit with it (diagnostics first on failure).
 ll_finish() {
-	if [ "$LL_FAILS" != 0 ]; then
-		echo "$LL_FAILS check(s) failed"
+	if [ "$FAILS" != 0 ]; then
+		echo "$FAILS check(s) failed"
 		it_show "$LAB_DIR/nfflowd.err" 80
 		it_show "$LAB_DIR/nfcapd.err" 20
 		exit 1

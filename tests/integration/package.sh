@@ -62,18 +62,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-FAILS=0
-# check WHAT COMMAND...: a condition that must hold.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-	else
-		echo "FAIL: $what"
-		FAILS=$((FAILS + 1))
-	fi
-}
+# shellcheck source=../lab/checks.sh
+. "$SRC/tests/lab/checks.sh"
 
 # --- build
 if ! "$SRC/packaging/build-deb.sh" "$WORK/out" >"$WORK/build.log" 2>&1; then

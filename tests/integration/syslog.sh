@@ -29,25 +29,8 @@ fi
 
 SC_PY=$NFFLOWD_SRCDIR/tests/lab/syslogcheck.py
 DEVLOG=$NFFLOWD_SRCDIR/tests/lab/devlog.sh
-FAILS=0
 LOCAL3=19 LOCAL5=21 NOTICE=5 INFO=6
 
-# Record a failed check and print it.
-fail() {
-	echo "FAIL: $*"
-	FAILS=$((FAILS + 1))
-}
-
-# check WHAT COMMAND...: a condition that must hold.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-	else
-		fail "$what"
-	fi
-}
 
 # Run the comparison helper.
 sc() {

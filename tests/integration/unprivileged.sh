@@ -30,18 +30,6 @@ else
 	RUN_GID=$RUN_UID
 fi
 
-FAILS=0
-# check WHAT COMMAND...: a shell condition that must hold.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-	else
-		echo "FAIL: $what"
-		FAILS=$((FAILS + 1))
-	fi
-}
 
 # RUN_DIR plays /run/nfflowd (RuntimeDirectory=, owned by the unit's user);
 # the lab's own files stay root's, readable by the uid.
