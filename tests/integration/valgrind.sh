@@ -284,7 +284,7 @@ ll_check "daemon counter records = $WANT (${CNT[records]:-?})" \
 ll_check "overruns = 0 (${CNT[overruns]:-?})" test "${CNT[overruns]:-x}" = 0
 ll_check "send errors = 0 (${CNT[send_errors]:-?})" test "${CNT[send_errors]:-x}" = 0
 ll_check "live table back to 0 (${CNT[live]:-?})" test "${CNT[live]:-x}" = 0
-if [ "$LL_FAILS" != 0 ]; then
+if [ "$FAILS" != 0 ]; then
 	it_show "$VG_LOG" 200
 fi
 ll_finish
