@@ -139,7 +139,7 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 			"$(kv "$l" table_ns_per_entry)"
 	done
 	echo
-	echo "Target 48 bytes or less per entry at 1,000,000: **$(verdict "$MEMB" le 48)** ($MEMB bytes from RSS). Each entry is a 40-byte struct flow_entry plus its 4-byte index slot at a load of 3/8 to 3/4 (45 to 51 bytes); at exactly 1,000,000 entries the index has just doubled to 2^21 slots (8.4 bytes/entry)."
+	echo "Target 48 bytes or less per entry at 1,000,000: **$(verdict "$MEMB" le 48)** ($MEMB bytes from RSS). Each entry is a 36-byte struct flow_entry plus its 4-byte index slot at a load of 3/8 to 3/4 (41.3 to 46.7 bytes); at exactly 1,000,000 entries the index has just doubled to 2^21 slots (8.4 bytes/entry)."
 	echo
 	echo "Taking over a table of 250,000 existing connections (bench/takeover.sh: bench/ctfill fills the lab firewall's table, then the real daemon starts and is timed until it logs \"ready\"):"
 	echo
