@@ -15,6 +15,24 @@ it_compare() {
 	"$LAB_PY" "$NFFLOWD_SRCDIR/tests/lab/compare.py" "$@"
 }
 
+# Compare what lab_scenario made with the conntrack oracle, field by field:
+# it_compare_scenario COLLECTOR_JSON CSV [compare.py options...]
+it_compare_scenario() {
+	local json=$1 csv=$2
+	shift 2
+	it_compare triplet "$@" \
+		--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out" \
+		--nfdump-json "$json" --csv "$csv" \
+		--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" \
+		--port "$LAB_COLLECTOR_PORT" --require-export-flow \
+		--expect masquerade:tcp:198.51.100.2:80:nat:reply \
+		--expect portforward:tcp:198.51.100.1:8080:nat:reply \
+		--expect udp-answered:udp:198.51.100.2:53:nat:reply \
+		--expect udp-unanswered:udp:198.51.100.2:9:nat:noreply \
+		--expect icmp-echo:icmp:198.51.100.2:2048:nat:reply \
+		--expect icmp-to-fw:icmp:198.51.100.1:2048:nonat:reply
+}
+
 if [ -z "$LAB_NFFLOWD" ] || [ ! -x "$LAB_NFFLOWD" ]; then
 	echo "FAIL: set NFFLOWD to the built nfflowd (got '${LAB_NFFLOWD}')" >&2
 	exit 1

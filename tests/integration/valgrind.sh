@@ -261,17 +261,7 @@ fi
 TZ=UTC nfdump -R "$LAB_DIR/flows" -N -o json >"$LAB_DIR/collector-1.json"
 TZ=UTC nfdump -R "$LAB_DIR/flows2" -q -N -6 -o "$LAB_NFDUMP_FMT" >"$LAB_DIR/collector.txt"
 tail -n +"$((N1 + 1))" "$LAB_DIR/nfflowd.out" >"$LAB_DIR/nfflowd-2.out"
-it_compare triplet \
-	--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out" \
-	--nfdump-json "$LAB_DIR/collector-1.json" --csv "$LAB_DIR/nfflowd-1.out" \
-	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" \
-	--port "$LAB_COLLECTOR_PORT" --require-export-flow \
-	--expect masquerade:tcp:198.51.100.2:80:nat:reply \
-	--expect portforward:tcp:198.51.100.1:8080:nat:reply \
-	--expect udp-answered:udp:198.51.100.2:53:nat:reply \
-	--expect udp-unanswered:udp:198.51.100.2:9:nat:noreply \
-	--expect icmp-echo:icmp:198.51.100.2:2048:nat:reply \
-	--expect icmp-to-fw:icmp:198.51.100.1:2048:nonat:reply ||
+it_compare_scenario "$LAB_DIR/collector-1.json" "$LAB_DIR/nfflowd-1.out" ||
 	ll_fail "the first collector's records against conntrack (above)"
 ll check --nfdump "$LAB_DIR/collector.txt" --csv "$LAB_DIR/nfflowd-2.out" \
 	--storm "$STORM" --client-log "$LAB_DIR/client.log" \
