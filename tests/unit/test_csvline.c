@@ -85,9 +85,9 @@ static void test_field_order_all_distinct(void **state)
 	char buf[CSVLINE_MAX];
 
 	(void)state;
-	r.src = 0x01020304u;
-	r.dst = 0x05060708u;
-	r.nexthop = 0x090A0B0Cu;
+	r.src = 0xC0000201u;	/* 192.0.2.1 */
+	r.dst = 0xC6336402u;	/* 198.51.100.2 */
+	r.nexthop = 0xCB007103u;	/* 203.0.113.3 */
 	r.input = 13;
 	r.output = 14;
 	r.packets = 15;
@@ -103,8 +103,8 @@ static void test_field_order_all_distinct(void **state)
 	h.unix_nsecs = 25;
 	h.sysuptime_ms = 26;
 	assert_true(csvline_format(buf, sizeof(buf), &h, "X", &r) > 0);
-	assert_string_equal(buf, "24,25,26,X,15,16,17,18,1.2.3.4,5.6.7.8,"
-			    "9.10.11.12,13,14,19,20,21,22,23");
+	assert_string_equal(buf, "24,25,26,X,15,16,17,18,192.0.2.1,198.51.100.2,"
+			    "203.0.113.3,13,14,19,20,21,22,23");
 }
 
 static void test_maximum_values(void **state)
