@@ -32,6 +32,9 @@ struct export {
 	struct queued *queue;	/* ring of QUEUE_MAX */
 	unsigned q_head, q_len;
 	unsigned last_records;	/* records in the last datagram sent */
+	struct sockaddr_storage peer;	/* the collector */
+	socklen_t peerlen;
+	bool connected;
 	struct timeval flush_tv;
 	const struct natlog *nlog;
 	uint8_t engine_type, engine_id;
@@ -51,6 +54,17 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 static void count_failure(struct export *x, unsigned records, int err);
 
+/* Connects the socket to the collector. A collector with no route yet (a
+ * firewall booting, a link down) is not fatal: the datagrams of the
+ * meantime are counted as lost and the next one tries again. */
+static int connect_collector(struct export *x)
+{
+	if (connect(x->fd, (const struct sockaddr *)&x->peer, x->peerlen) < 0)
+		return -1;
+	x->connected = true;
+	return 0;
+}
+
 /* Sends one datagram. ECONNREFUSED on a connected UDP socket reports an
  * ICMP port unreachable that answered an earlier datagram, not this one:
  * that one is counted as lost (SPEC §4: a refused datagram costs its
@@ -62,6 +76,8 @@ static int send_datagram(struct export *x, const uint8_t *buf, size_t len,
 {
 	int tries;
 
+	if (!x->connected && connect_collector(x) < 0)
+		return -1;
 	for (tries = 0; tries < 3; tries++) {
 		ssize_t n = send(x->fd, buf, len, MSG_DONTWAIT);
 
@@ -214,11 +230,16 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 			 cfg->source_str, strerror(errno));
 		goto fail;
 	}
-	if (connect(x->fd, (const struct sockaddr *)&cfg->collector,
-		    cfg->addrlen) < 0) {
-		snprintf(err, errlen, "cannot reach collector %s: %s",
+	x->peer = cfg->collector;
+	x->peerlen = cfg->addrlen;
+	if (connect_collector(x) < 0) {
+		if (errno != ENETUNREACH && errno != EHOSTUNREACH) {
+			snprintf(err, errlen, "cannot reach collector %s: %s",
+				 x->collector, strerror(errno));
+			goto fail;
+		}
+		log_warn("no route to collector %s yet (%s): records are counted as lost until there is one",
 			 x->collector, strerror(errno));
-		goto fail;
 	}
 	(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	x->queue = malloc(QUEUE_MAX * sizeof(*x->queue));
