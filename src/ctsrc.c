@@ -296,11 +296,14 @@ static void read_pass(struct ctsrc *s)
 	} else if (!s->paused) {
 		return;
 	}
-	/* quiet again, or the timer failed: back to the socket */
-	if (event_add(s->ev, NULL) == 0)
+	/* quiet again, or the timer failed: back to the socket; should that
+	 * fail too, keep polling rather than never read again */
+	if (event_add(s->ev, NULL) == 0) {
 		s->paused = false;
-	else
-		s->st.errors++;
+		return;
+	}
+	s->st.errors++;
+	evtimer_add(s->pause_ev, &later);
 }
 
 /* libevent callback: the socket is readable. */
