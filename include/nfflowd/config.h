@@ -17,9 +17,34 @@
 /* Default netlink receive buffer: 64 MiB (SO_RCVBUFFORCE). */
 #define CONFIG_DEFAULT_NETLINK_BUFFER (64u << 20)
 
+#define CONFIG_MAX_COLLECTORS 8
+#define CONFIG_DEFAULT_ACTIVE_TIMEOUT 1800
+/* Template refresh defaults for UDP transport, per RFC 6728's
+ * templateRefreshTimeout (600 s) and a packet count in its spirit. */
+#define CONFIG_DEFAULT_TEMPLATE_PACKETS 20
+#define CONFIG_DEFAULT_TEMPLATE_SECONDS 600
+
+/* One collector: where, from where, and which protocol. */
+struct config_collector {
+	char source_str[64];
+	char collector_str[64];
+	struct sockaddr_storage source;		/* port 0 */
+	struct sockaddr_storage collector;	/* with port */
+	socklen_t addrlen;
+	uint16_t port;				/* host order */
+	uint8_t version;			/* 5, 9 or 10 (IPFIX) */
+};
+
 struct config {
-	/* Addresses as given, and parsed. source and collector are of the
-	 * same family; port is in host order. */
+	/* Every collector, in file order: the top-level source/collector/port
+	 * (or args) first when given, as a v5 collector, then the entries of
+	 * `collectors`. At least one. */
+	struct config_collector collectors[CONFIG_MAX_COLLECTORS];
+	unsigned ncollectors;
+
+	/* collectors[0] again, under the names the v5-only code uses.
+	 * source and collector are of the same family; port is in host
+	 * order. */
 	char source_str[64];
 	char collector_str[64];
 	struct sockaddr_storage source;		/* port 0 */
@@ -44,6 +69,11 @@ struct config {
 	bool kernel_setup;
 	uint32_t netlink_buffer;	/* bytes, SO_RCVBUFFORCE */
 	bool netlink_reliable;		/* ask for reliable DESTROY delivery */
+
+	uint32_t active_timeout;	/* seconds, 0 = off */
+	uint32_t template_refresh_packets;	/* v9/IPFIX: every N datagrams, 0 = off */
+	uint32_t template_refresh_seconds;	/* and every T seconds, 0 = off */
+	bool interfaces;		/* ifIndex and next hop by route lookup */
 };
 
 /* Fills cfg with every default; source/collector/port stay unset. */

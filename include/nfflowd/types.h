@@ -7,12 +7,20 @@
 #include <stdint.h>
 
 /* One direction of a conntrack entry. Addresses and ports in host byte
- * order. For ICMP, sport is the ICMP id and dport is type << 8 | code. */
+ * order. For ICMP and ICMPv6, sport is the ICMP id and dport is
+ * type << 8 | code. For IPv6 entries src and dst are 0 here and the
+ * addresses are in struct ct_addr6 (ports stay here). */
 struct ct_tuple {
 	uint32_t src;
 	uint32_t dst;
 	uint16_t sport;
 	uint16_t dport;
+};
+
+/* The addresses of one direction of an IPv6 entry, network byte order. */
+struct ct_addr6 {
+	uint8_t src[16];
+	uint8_t dst[16];
 };
 
 enum ct_event_type {
@@ -25,7 +33,8 @@ enum ct_event_type {
 struct ct_event {
 	enum ct_event_type type;
 	uint32_t id;		/* conntrack id (CTA_ID) */
-	uint8_t proto;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP */
+	uint8_t family;		/* AF_INET or AF_INET6 (nfgen_family) */
+	uint8_t proto;		/* IPPROTO_TCP, _UDP, _ICMP or _ICMPV6 */
 	uint8_t tcp_state;	/* enum tcp_conntrack, 0 when absent */
 	bool has_counters;	/* CTA_COUNTERS_ORIG and _REPLY both present */
 	bool has_start;		/* CTA_TIMESTAMP_START present */
@@ -33,6 +42,8 @@ struct ct_event {
 	uint32_t status;	/* IPS_* bits, 0 when absent */
 	struct ct_tuple orig;
 	struct ct_tuple reply;
+	struct ct_addr6 orig6;	/* AF_INET6 only, else all zero */
+	struct ct_addr6 reply6;
 	uint64_t orig_packets, orig_bytes;
 	uint64_t reply_packets, reply_bytes;
 	uint64_t start_ns;	/* CLOCK_REALTIME ns, valid if has_start */
@@ -44,6 +55,35 @@ struct ct_event {
 struct time_pair {
 	uint64_t real_ns;
 	uint64_t boot_ns;
+};
+
+/* Why a connection is exported now (values of IPFIX flowEndReason, IE 136). */
+enum flow_end {
+	FLOW_END_ACTIVE = 2,	/* interim export: active timeout */
+	FLOW_END_DETECTED = 3,	/* conntrack destroyed the entry */
+};
+
+/* One export of a connection, handed by the pipeline to every collector:
+ * the whole connection at DESTROY, or its counter deltas since the last
+ * export at an active timeout. Each protocol builds its records from it
+ * (record_build_conn for v5, nfx_dirrec_build for v9 and IPFIX). */
+struct flow_conn {
+	const struct ct_event *ev;	/* tuples, family, proto, id */
+	enum flow_end reason;
+	bool has_counters;		/* the deltas below are real */
+	uint64_t orig_packets, orig_bytes;	/* deltas for this export */
+	uint64_t reply_packets, reply_bytes;
+	uint64_t start_boot_ns;		/* interval covered, boot clock */
+	uint64_t end_boot_ns;
+	uint64_t start_real_ms;		/* the same, Unix epoch ms */
+	uint64_t end_real_ms;
+	/* With `interfaces`: ifIndex where the original direction came in
+	 * and went out (the reply travels the other way), and the next hop
+	 * of each direction; network order, IPv4 in the first 4 bytes; all
+	 * zero when unknown or off. */
+	uint32_t in_if, out_if;
+	uint8_t nexthop[16];		/* towards the post-NAT destination */
+	uint8_t rnexthop[16];		/* the reply's, towards the initiator */
 };
 
 /* One NetFlow v5 flow record before encoding. Host byte order throughout;
