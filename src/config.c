@@ -24,6 +24,10 @@
 #define NETLINK_BUFFER_MIN 65536u
 #define NETLINK_BUFFER_MAX 1073741824u
 #define SHOWN_MAX 48		/* longest user text quoted back in a message */
+#define ACTIVE_TIMEOUT_MAX 2000000	/* like TTL_MAX */
+#define TEMPLATE_PACKETS_MAX 1000000
+#define TEMPLATE_SECONDS_MAX 86400
+#define KEY_MAX 64		/* "collectors[N].address" and the like */
 
 struct name_value {
 	const char *name;
@@ -52,7 +56,12 @@ static const char *const top_keys[] = {
 	"source", "collector", "port", "args", "ttl", "flush_interval",
 	"engine_type", "engine_id", "untranslated_records", "syslog",
 	"stdout", "pidfile", "control_socket", "kernel_setup",
-	"netlink_buffer", "netlink_reliable",
+	"netlink_buffer", "netlink_reliable", "collectors", "active_timeout",
+	"template_refresh_packets", "template_refresh_seconds", "interfaces",
+};
+
+static const char *const collector_keys[] = {
+	"address", "port", "source", "version",
 };
 
 static const char *const syslog_keys[] = {
@@ -168,21 +177,26 @@ static const char *nearest_key(const char *key, size_t keylen,
 	return best;
 }
 
-/* Reports an unknown key, with a suggestion when one is close. */
+/* Reports an unknown key, with a suggestion when one is close; owner, when
+ * not NULL, names the object the key was found in. */
 static int fail_unknown(char *err, size_t errlen, const char *name,
-			const char *prefix, const char *key,
+			const char *owner, const char *prefix, const char *key,
 			const char *const *known, size_t nknown)
 {
 	char show[SHOWN_MAX];
+	char where[KEY_MAX + 16] = "";
 	size_t keylen = strlen(key);
 	const char *near = nearest_key(key, keylen, known, nknown);
 
+	if (owner != NULL)
+		snprintf(where, sizeof(where), "key '%s': ", owner);
 	shown(show, sizeof(show), key, keylen);
 	if (near != NULL)
 		return fail(err, errlen, name,
-			    "unknown key '%s%s' (did you mean '%s%s'?)",
-			    prefix, show, prefix, near);
-	return fail(err, errlen, name, "unknown key '%s%s'", prefix, show);
+			    "%sunknown key '%s%s' (did you mean '%s%s'?)",
+			    where, prefix, show, prefix, near);
+	return fail(err, errlen, name, "%sunknown key '%s%s'", where, prefix,
+		    show);
 }
 
 /* Looks a name up in a name/value table; -1 when absent. */
@@ -425,8 +439,9 @@ static int parse_syslog(const json_t *obj, struct config *c, const char *name,
 					    CONFIG_IDENT_MAX - 1, len);
 			memcpy(c->syslog_ident, json_string_value(v), len + 1);
 		} else {
-			return fail_unknown(err, errlen, name, "syslog.", key,
-					    syslog_keys, COUNT(syslog_keys));
+			return fail_unknown(err, errlen, name, NULL, "syslog.",
+					    key, syslog_keys,
+					    COUNT(syslog_keys));
 		}
 	}
 	return 0;
@@ -456,29 +471,74 @@ static int parse_args(const json_t *v, struct config *c, int *fam_src,
 			err, errlen);
 }
 
+/* What the top-level keys said about collectors, for the rules that span
+ * several keys. */
+struct top_state {
+	int fam_src;			/* family of source, -1 when absent */
+	int fam_col;			/* family of collector, -1 when absent */
+	const json_t *collectors;	/* the `collectors` array, or NULL */
+};
+
 /* Validates one top-level key and stores its value in c. */
 static int parse_key(const char *key, const json_t *v, struct config *c,
-		     int *fam_src, int *fam_col, const char *name, char *err,
+		     struct top_state *st, const char *name, char *err,
 		     size_t errlen)
 {
 	json_int_t x = 0;
 
 	if (strcmp(key, "source") == 0) {
-		*fam_src = get_addr(v, key, c->source_str,
-				    sizeof(c->source_str), &c->source, name,
-				    err, errlen);
-		return *fam_src < 0 ? -1 : 0;
+		st->fam_src = get_addr(v, key, c->source_str,
+				       sizeof(c->source_str), &c->source, name,
+				       err, errlen);
+		return st->fam_src < 0 ? -1 : 0;
 	}
 	if (strcmp(key, "collector") == 0) {
-		*fam_col = get_addr(v, key, c->collector_str,
-				    sizeof(c->collector_str), &c->collector,
-				    name, err, errlen);
-		return *fam_col < 0 ? -1 : 0;
+		st->fam_col = get_addr(v, key, c->collector_str,
+				       sizeof(c->collector_str), &c->collector,
+				       name, err, errlen);
+		return st->fam_col < 0 ? -1 : 0;
 	}
 	if (strcmp(key, "port") == 0)
 		return get_port(v, key, false, &c->port, name, err, errlen);
 	if (strcmp(key, "args") == 0)
-		return parse_args(v, c, fam_src, fam_col, name, err, errlen);
+		return parse_args(v, c, &st->fam_src, &st->fam_col, name, err,
+				  errlen);
+	if (strcmp(key, "collectors") == 0) {
+		/* The entries are read after every other key, since they
+		 * default to the top-level source wherever it stands. */
+		if (!json_is_array(v))
+			return fail(err, errlen, name,
+				    "key 'collectors': must be an array of objects {\"address\": ..., \"port\": ...}, not %s",
+				    type_name(v));
+		st->collectors = v;
+		return 0;
+	}
+	if (strcmp(key, "active_timeout") == 0) {
+		if (get_int(v, key, 0, ACTIVE_TIMEOUT_MAX,
+			    "an integer 0..2000000 (seconds, 0 = off)", &x,
+			    name, err, errlen) < 0)
+			return -1;
+		c->active_timeout = (uint32_t)x;
+		return 0;
+	}
+	if (strcmp(key, "template_refresh_packets") == 0) {
+		if (get_int(v, key, 0, TEMPLATE_PACKETS_MAX,
+			    "an integer 0..1000000 (datagrams, 0 = off)", &x,
+			    name, err, errlen) < 0)
+			return -1;
+		c->template_refresh_packets = (uint32_t)x;
+		return 0;
+	}
+	if (strcmp(key, "template_refresh_seconds") == 0) {
+		if (get_int(v, key, 0, TEMPLATE_SECONDS_MAX,
+			    "an integer 0..86400 (seconds, 0 = off)", &x,
+			    name, err, errlen) < 0)
+			return -1;
+		c->template_refresh_seconds = (uint32_t)x;
+		return 0;
+	}
+	if (strcmp(key, "interfaces") == 0)
+		return get_bool(v, key, &c->interfaces, name, err, errlen);
 	if (strcmp(key, "ttl") == 0) {
 		if (get_int(v, key, 1, TTL_MAX,
 			    "an integer 1..2000000 (seconds, about 23 days)", &x,
@@ -540,8 +600,178 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 		c->netlink_buffer = (uint32_t)json_integer_value(v);
 		return 0;
 	}
-	return fail_unknown(err, errlen, name, "", key, top_keys,
+	return fail_unknown(err, errlen, name, NULL, "", key, top_keys,
 			    COUNT(top_keys));
+}
+
+/* Names an address family for messages. */
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
+
+/* Sets the address length and puts the port into the collector address. */
+static void finish_collector(struct config_collector *cc)
+{
+	if (cc->collector.ss_family == AF_INET) {
+		cc->addrlen = sizeof(struct sockaddr_in);
+		((struct sockaddr_in *)&cc->collector)->sin_port =
+			htons(cc->port);
+	} else {
+		cc->addrlen = sizeof(struct sockaddr_in6);
+		((struct sockaddr_in6 *)&cc->collector)->sin6_port =
+			htons(cc->port);
+	}
+}
+
+/* Tells whether two collectors are the same address and port. */
+static bool same_destination(const struct config_collector *a,
+			     const struct config_collector *b)
+{
+	if (a->collector.ss_family != b->collector.ss_family ||
+	    a->port != b->port)
+		return false;
+	if (a->collector.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)&a->collector)->sin_addr,
+			      &((const struct sockaddr_in *)&b->collector)->sin_addr,
+			      sizeof(struct in_addr)) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)&a->collector)->sin6_addr,
+		      &((const struct sockaddr_in6 *)&b->collector)->sin6_addr,
+		      sizeof(struct in6_addr)) == 0;
+}
+
+/* Tells whether key is one of the n names in known. */
+static bool is_known(const char *key, const char *const *known, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(key, known[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Reads entry i of `collectors` into cc; an entry without a source takes
+ * the top-level one from c when fam_top is a family (else it is an error). */
+static int parse_entry(const json_t *e, size_t i, const struct config *c,
+		       int fam_top, struct config_collector *cc,
+		       const char *name, char *err, size_t errlen)
+{
+	char owner[40], key[KEY_MAX];
+	const json_t *addr, *port, *src, *ver;
+	const char *k;
+	json_t *v;
+	int fam_col, fam_src;
+
+	snprintf(owner, sizeof(owner), "collectors[%zu]", i);
+	if (!json_is_object(e))
+		return fail(err, errlen, name,
+			    "key '%s': must be an object {\"address\": ..., \"port\": ...}, not %s",
+			    owner, type_name(e));
+	json_object_foreach((json_t *)e, k, v) {
+		if (!is_known(k, collector_keys, COUNT(collector_keys)))
+			return fail_unknown(err, errlen, name, owner, "", k,
+					    collector_keys,
+					    COUNT(collector_keys));
+	}
+	addr = json_object_get(e, "address");
+	port = json_object_get(e, "port");
+	src = json_object_get(e, "source");
+	ver = json_object_get(e, "version");
+	if (addr == NULL || port == NULL)
+		return fail(err, errlen, name,
+			    "key '%s': missing required key '%s'", owner,
+			    addr == NULL ? "address" : "port");
+	memset(cc, 0, sizeof(*cc));
+	snprintf(key, sizeof(key), "%s.address", owner);
+	fam_col = get_addr(addr, key, cc->collector_str,
+			   sizeof(cc->collector_str), &cc->collector, name,
+			   err, errlen);
+	if (fam_col < 0)
+		return -1;
+	snprintf(key, sizeof(key), "%s.port", owner);
+	if (get_port(port, key, false, &cc->port, name, err, errlen) < 0)
+		return -1;
+	if (src != NULL) {
+		snprintf(key, sizeof(key), "%s.source", owner);
+		fam_src = get_addr(src, key, cc->source_str,
+				   sizeof(cc->source_str), &cc->source, name,
+				   err, errlen);
+		if (fam_src < 0)
+			return -1;
+	} else if (fam_top >= 0) {
+		memcpy(cc->source_str, c->source_str, sizeof(cc->source_str));
+		cc->source = c->source;
+		fam_src = fam_top;
+	} else {
+		return fail(err, errlen, name,
+			    "key '%s': missing required key 'source' (there is no top-level 'source' to default to)",
+			    owner);
+	}
+	cc->version = 5;
+	if (ver != NULL) {
+		json_int_t x = json_is_integer(ver) ? json_integer_value(ver)
+						    : 0;
+
+		if (!json_is_integer(ver))
+			return fail(err, errlen, name,
+				    "key '%s.version': must be 5, 9 or 10 (IPFIX), not %s",
+				    owner, type_name(ver));
+		if (x != 5 && x != 9 && x != 10)
+			return fail(err, errlen, name,
+				    "key '%s.version': must be 5, 9 or 10 (IPFIX), not %" JSON_INTEGER_FORMAT,
+				    owner, x);
+		cc->version = (uint8_t)x;
+	}
+	if (fam_src != fam_col)
+		return fail(err, errlen, name,
+			    "key '%s.address': %s is %s but source %s is %s; both must be of the same family",
+			    owner, cc->collector_str, family_name(fam_col),
+			    cc->source_str, family_name(fam_src));
+	finish_collector(cc);
+	return 0;
+}
+
+/* Reads the entries of `collectors` after the n collectors already in c,
+ * refusing a destination that is already there. */
+static int parse_entries(const json_t *arr, struct config *c, unsigned n,
+			 bool has_top, int fam_top, const char *name,
+			 char *err, size_t errlen)
+{
+	size_t i, total = n + json_array_size(arr);
+	unsigned j;
+
+	if (total > CONFIG_MAX_COLLECTORS)
+		return fail(err, errlen, name,
+			    "key 'collectors': %zu collectors in all%s, at most %d allowed",
+			    total,
+			    has_top ? " (with the top-level 'collector')" : "",
+			    CONFIG_MAX_COLLECTORS);
+	for (i = 0; i < json_array_size(arr); i++, n++) {
+		struct config_collector *cc = &c->collectors[n];
+
+		if (parse_entry(json_array_get(arr, i), i, c, fam_top, cc,
+				name, err, errlen) < 0)
+			return -1;
+		for (j = 0; j < n; j++) {
+			char other[KEY_MAX];
+
+			if (!same_destination(&c->collectors[j], cc))
+				continue;
+			if (has_top && j == 0)
+				snprintf(other, sizeof(other),
+					 "the top-level 'collector'");
+			else
+				snprintf(other, sizeof(other),
+					 "collectors[%u]", j - (has_top ? 1 : 0));
+			return fail(err, errlen, name,
+				    "key 'collectors[%zu]': %s port %u is already a collector (%s)",
+				    i, cc->collector_str, (unsigned)cc->port,
+				    other);
+		}
+	}
+	c->ncollectors = n;
+	return 0;
 }
 
 /* Checks the whole object: every key, then the rules between keys. */
@@ -549,8 +779,11 @@ static int parse_object(const json_t *root, struct config *c,
 			const char *name, char *err, size_t errlen)
 {
 	static const char *const required[] = { "source", "collector", "port" };
-	int fam_src = -1, fam_col = -1;
+	struct top_state st = { -1, -1, NULL };
 	bool has_args = json_object_get(root, "args") != NULL;
+	bool has_top = has_args || json_object_get(root, "collector") != NULL ||
+		       json_object_get(root, "port") != NULL;
+	struct config_collector *first = &c->collectors[0];
 	const char *key;
 	json_t *v;
 	size_t i;
@@ -562,32 +795,56 @@ static int parse_object(const json_t *root, struct config *c,
 			return fail(err, errlen, name,
 				    "key '%s': cannot be combined with 'args' (use either 'args' or source/collector/port)",
 				    key);
-		if (parse_key(key, v, c, &fam_src, &fam_col, name, err,
-			      errlen) < 0)
+		if (parse_key(key, v, c, &st, name, err, errlen) < 0)
 			return -1;
 	}
-	if (!has_args) {
-		for (i = 0; i < COUNT(required); i++)
-			if (json_object_get(root, required[i]) == NULL)
-				return fail(err, errlen, name,
-					    "missing required key '%s'",
-					    required[i]);
-	}
-	if (fam_src != fam_col)
+	if (c->template_refresh_packets == 0 &&
+	    c->template_refresh_seconds == 0)
 		return fail(err, errlen, name,
-			    "key 'collector': %s is %s but source %s is %s; both must be of the same family",
-			    c->collector_str,
-			    fam_col == AF_INET ? "IPv4" : "IPv6",
-			    c->source_str,
-			    fam_src == AF_INET ? "IPv4" : "IPv6");
-	if (fam_src == AF_INET) {
-		c->addrlen = sizeof(struct sockaddr_in);
-		((struct sockaddr_in *)&c->collector)->sin_port = htons(c->port);
-	} else {
-		c->addrlen = sizeof(struct sockaddr_in6);
-		((struct sockaddr_in6 *)&c->collector)->sin6_port =
-			htons(c->port);
+			    "keys 'template_refresh_packets' and 'template_refresh_seconds': cannot both be 0 (a v9 or IPFIX collector started later could never decode the records)");
+	if (!has_top &&
+	    (st.collectors == NULL || json_array_size(st.collectors) == 0))
+		return fail(err, errlen, name,
+			    "no collector: give 'source', 'collector' and 'port', or a non-empty 'collectors' array");
+	c->ncollectors = 0;
+	if (has_top) {
+		if (!has_args) {
+			for (i = 0; i < COUNT(required); i++)
+				if (json_object_get(root, required[i]) == NULL)
+					return fail(err, errlen, name,
+						    "missing required key '%s'",
+						    required[i]);
+		}
+		if (st.fam_src != st.fam_col)
+			return fail(err, errlen, name,
+				    "key 'collector': %s is %s but source %s is %s; both must be of the same family",
+				    c->collector_str,
+				    family_name(st.fam_col), c->source_str,
+				    family_name(st.fam_src));
+		memset(first, 0, sizeof(*first));
+		memcpy(first->source_str, c->source_str,
+		       sizeof(first->source_str));
+		memcpy(first->collector_str, c->collector_str,
+		       sizeof(first->collector_str));
+		first->source = c->source;
+		first->collector = c->collector;
+		first->port = c->port;
+		first->version = 5;
+		finish_collector(first);
+		c->ncollectors = 1;
 	}
+	if (st.collectors != NULL &&
+	    parse_entries(st.collectors, c, c->ncollectors, has_top,
+			  st.fam_src, name, err, errlen) < 0)
+		return -1;
+	/* The v5-only names always describe collectors[0]. */
+	memcpy(c->source_str, first->source_str, sizeof(c->source_str));
+	memcpy(c->collector_str, first->collector_str,
+	       sizeof(c->collector_str));
+	c->source = first->source;
+	c->collector = first->collector;
+	c->addrlen = first->addrlen;
+	c->port = first->port;
 	return 0;
 }
 
@@ -826,6 +1083,11 @@ void config_defaults(struct config *cfg)
 	cfg->kernel_setup = true;
 	cfg->netlink_buffer = CONFIG_DEFAULT_NETLINK_BUFFER;
 	cfg->netlink_reliable = true;
+	cfg->ncollectors = 0;
+	cfg->active_timeout = CONFIG_DEFAULT_ACTIVE_TIMEOUT;
+	cfg->template_refresh_packets = CONFIG_DEFAULT_TEMPLATE_PACKETS;
+	cfg->template_refresh_seconds = CONFIG_DEFAULT_TEMPLATE_SECONDS;
+	cfg->interfaces = false;
 }
 
 /* Parses and validates a whole file's bytes; cfg is untouched on error. */

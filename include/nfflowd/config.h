@@ -19,8 +19,10 @@
 
 #define CONFIG_MAX_COLLECTORS 8
 #define CONFIG_DEFAULT_ACTIVE_TIMEOUT 1800
-/* Template refresh defaults for UDP transport, per RFC 6728's
- * templateRefreshTimeout (600 s) and a packet count in its spirit. */
+/* Template refresh defaults for UDP transport. 600 s is RFC 6728's default
+ * for templateRefreshTimeout; its templateRefreshPacket has no default
+ * (omitted, templates are resent on the timeout only), so the 20 datagrams
+ * are the customary NetFlow v9 exporter default, not the RFC's. */
 #define CONFIG_DEFAULT_TEMPLATE_PACKETS 20
 #define CONFIG_DEFAULT_TEMPLATE_SECONDS 600
 

@@ -101,6 +101,66 @@ static void assert_defaults(const struct config *cfg)
 	assert_true(cfg->kernel_setup);
 	assert_int_equal(cfg->netlink_buffer, 64u << 20);
 	assert_true(cfg->netlink_reliable);
+	assert_int_equal(cfg->active_timeout, 1800);
+	assert_int_equal(cfg->template_refresh_packets, 20);
+	assert_int_equal(cfg->template_refresh_seconds, 600);
+	assert_false(cfg->interfaces);
+}
+
+/* Checks that the v5-only names describe collectors[0]. */
+static void assert_mirror(const struct config *cfg)
+{
+	const struct config_collector *c0 = &cfg->collectors[0];
+
+	assert_true(cfg->ncollectors >= 1);
+	assert_string_equal(cfg->source_str, c0->source_str);
+	assert_string_equal(cfg->collector_str, c0->collector_str);
+	assert_memory_equal(&cfg->source, &c0->source, sizeof(cfg->source));
+	assert_memory_equal(&cfg->collector, &c0->collector,
+			    sizeof(cfg->collector));
+	assert_int_equal(cfg->addrlen, c0->addrlen);
+	assert_int_equal(cfg->port, c0->port);
+}
+
+/* Checks one collector: texts, version, port in host and network order,
+ * families and address length. */
+static void assert_collector(const struct config_collector *cc,
+			     const char *source, const char *collector,
+			     unsigned port, unsigned version)
+{
+	assert_string_equal(cc->source_str, source);
+	assert_string_equal(cc->collector_str, collector);
+	assert_int_equal(cc->port, port);
+	assert_int_equal(cc->version, version);
+	assert_int_equal(cc->source.ss_family, cc->collector.ss_family);
+	if (cc->collector.ss_family == AF_INET) {
+		struct in_addr a;
+
+		assert_int_equal(cc->addrlen, sizeof(struct sockaddr_in));
+		assert_int_equal(((const struct sockaddr_in *)&cc->collector)->sin_port,
+				 htons(port));
+		assert_int_equal(((const struct sockaddr_in *)&cc->source)->sin_port,
+				 0);
+		assert_int_equal(inet_pton(AF_INET, collector, &a), 1);
+		assert_int_equal(((const struct sockaddr_in *)&cc->collector)->sin_addr.s_addr,
+				 a.s_addr);
+		assert_int_equal(inet_pton(AF_INET, source, &a), 1);
+		assert_int_equal(((const struct sockaddr_in *)&cc->source)->sin_addr.s_addr,
+				 a.s_addr);
+	} else {
+		struct in6_addr a;
+
+		assert_int_equal(cc->collector.ss_family, AF_INET6);
+		assert_int_equal(cc->addrlen, sizeof(struct sockaddr_in6));
+		assert_int_equal(((const struct sockaddr_in6 *)&cc->collector)->sin6_port,
+				 htons(port));
+		assert_int_equal(inet_pton(AF_INET6, collector, &a), 1);
+		assert_memory_equal(&((const struct sockaddr_in6 *)&cc->collector)->sin6_addr,
+				    &a, sizeof(a));
+		assert_int_equal(inet_pton(AF_INET6, source, &a), 1);
+		assert_memory_equal(&((const struct sockaddr_in6 *)&cc->source)->sin6_addr,
+				    &a, sizeof(a));
+	}
 }
 
 static void test_defaults_function(void **state)
@@ -135,6 +195,10 @@ static void test_minimal(void **state)
 	assert_int_equal(col->sin_port, htons(2055));
 	inet_pton(AF_INET, "198.51.100.5", &a);
 	assert_int_equal(col->sin_addr.s_addr, a.s_addr);
+	assert_int_equal(cfg.ncollectors, 1);
+	assert_collector(&cfg.collectors[0], "192.0.2.1", "198.51.100.5", 2055,
+			 5);
+	assert_mirror(&cfg);
 }
 
 static void test_minimal_defaults(void **state)
@@ -333,7 +397,9 @@ static void test_missing_required(void **state)
 		  "missing required key 'collector'");
 	parse_err("{\"source\": \"192.0.2.1\", \"collector\": \"198.51.100.5\"}",
 		  "missing required key 'port'");
-	parse_err("{}", "missing required key 'source'");
+	parse_err("{}", "no collector: give 'source', 'collector' and 'port', or a non-empty 'collectors' array");
+	parse_err("{\"source\": \"192.0.2.1\"}", "no collector");
+	parse_err("{\"ttl\": 60, \"interfaces\": true}", "no collector");
 }
 
 static void test_top_level_not_object(void **state)
@@ -414,8 +480,14 @@ static void test_unknown_key_no_suggestion(void **state)
 static void test_unknown_key_is_error_even_if_valid_otherwise(void **state)
 {
 	(void)state;
-	extra_err("\"collectors\": [\"198.51.100.6\"]",
-		  "unknown key 'collectors' (did you mean 'collector'?)");
+	extra_err("\"colector\": \"198.51.100.6\"",
+		  "unknown key 'colector' (did you mean 'collector'?)");
+	extra_err("\"colectors\": []",
+		  "unknown key 'colectors' (did you mean 'collectors'?)");
+	extra_err("\"interface\": true",
+		  "unknown key 'interface' (did you mean 'interfaces'?)");
+	extra_err("\"active-timeout\": 60",
+		  "unknown key 'active-timeout' (did you mean 'active_timeout'?)");
 }
 
 static void test_port_range(void **state)
@@ -949,6 +1021,487 @@ static void test_long_unknown_key_shortened(void **state)
 	assert_true(strlen(errbuf) < 100);
 }
 
+/* The source/collector/port of MIN_V4 plus a `collectors` array. */
+#define TOP_V4 MIN_V4 ", \"collectors\": "
+
+static void test_collectors_with_top_level(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	parse_ok("{" TOP_V4 "[{\"address\": \"198.51.100.6\", \"port\": 9995, "
+		 "\"version\": 9}, {\"address\": \"203.0.113.10\", "
+		 "\"port\": 4739, \"version\": 10, \"source\": \"192.0.2.2\"}]}",
+		 &cfg);
+	assert_int_equal(cfg.ncollectors, 3);
+	assert_collector(&cfg.collectors[0], "192.0.2.1", "198.51.100.5", 2055,
+			 5);
+	assert_collector(&cfg.collectors[1], "192.0.2.1", "198.51.100.6", 9995,
+			 9);
+	assert_collector(&cfg.collectors[2], "192.0.2.2", "203.0.113.10", 4739,
+			 10);
+	assert_mirror(&cfg);
+	assert_string_equal(cfg.collector_str, "198.51.100.5");
+	assert_int_equal(cfg.port, 2055);
+	assert_defaults(&cfg);
+}
+
+static void test_collectors_file_order(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* the top-level collector is first even when written last */
+	parse_ok("{\"collectors\": [{\"address\": \"198.51.100.6\", "
+		 "\"port\": 9995}], \"port\": 2055, \"collector\": "
+		 "\"198.51.100.5\", \"source\": \"192.0.2.1\"}", &cfg);
+	assert_int_equal(cfg.ncollectors, 2);
+	assert_collector(&cfg.collectors[0], "192.0.2.1", "198.51.100.5", 2055,
+			 5);
+	assert_collector(&cfg.collectors[1], "192.0.2.1", "198.51.100.6", 9995,
+			 5);
+	assert_mirror(&cfg);
+}
+
+static void test_collectors_only_default_source(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	parse_ok("{\"source\": \"192.0.2.1\", \"collectors\": ["
+		 "{\"address\": \"203.0.113.10\", \"port\": 4739, "
+		 "\"version\": 10}, {\"address\": \"198.51.100.6\", "
+		 "\"port\": 2055}]}", &cfg);
+	assert_int_equal(cfg.ncollectors, 2);
+	assert_collector(&cfg.collectors[0], "192.0.2.1", "203.0.113.10", 4739,
+			 10);
+	assert_collector(&cfg.collectors[1], "192.0.2.1", "198.51.100.6", 2055,
+			 5);
+	assert_mirror(&cfg);
+	assert_string_equal(cfg.collector_str, "203.0.113.10");
+	assert_int_equal(cfg.port, 4739);
+	assert_int_equal(((struct sockaddr_in *)&cfg.collector)->sin_port,
+			 htons(4739));
+	/* the default source may also come after the array */
+	parse_ok("{\"collectors\": [{\"address\": \"198.51.100.6\", "
+		 "\"port\": 2055}], \"source\": \"192.0.2.3\"}", &cfg);
+	assert_collector(&cfg.collectors[0], "192.0.2.3", "198.51.100.6", 2055,
+			 5);
+	assert_mirror(&cfg);
+}
+
+static void test_collectors_mirror_own_source(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* collectors[0] has a source of its own: the mirror shows it, not
+	 * the top-level default */
+	parse_ok("{\"source\": \"192.0.2.1\", \"collectors\": ["
+		 "{\"address\": \"2001:db8::5\", \"port\": 9995, "
+		 "\"source\": \"2001:db8::1\", \"version\": 9}, "
+		 "{\"address\": \"198.51.100.6\", \"port\": 2055}]}", &cfg);
+	assert_int_equal(cfg.ncollectors, 2);
+	assert_collector(&cfg.collectors[0], "2001:db8::1", "2001:db8::5", 9995,
+			 9);
+	assert_collector(&cfg.collectors[1], "192.0.2.1", "198.51.100.6", 2055,
+			 5);
+	assert_mirror(&cfg);
+	assert_string_equal(cfg.source_str, "2001:db8::1");
+	assert_int_equal(cfg.addrlen, sizeof(struct sockaddr_in6));
+	assert_int_equal(((struct sockaddr_in6 *)&cfg.collector)->sin6_port,
+			 htons(9995));
+}
+
+static void test_collectors_own_sources_only(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	parse_ok("{\"collectors\": [{\"address\": \"198.51.100.6\", "
+		 "\"port\": 2055, \"source\": \"192.0.2.4\"}]}", &cfg);
+	assert_int_equal(cfg.ncollectors, 1);
+	assert_collector(&cfg.collectors[0], "192.0.2.4", "198.51.100.6", 2055,
+			 5);
+	assert_mirror(&cfg);
+	assert_defaults(&cfg);
+}
+
+static void test_collectors_with_args(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* the source of args is the default source of the entries */
+	parse_ok("{\"args\": [\"192.0.2.1\", \"198.51.100.5\", 2055], "
+		 "\"collectors\": [{\"address\": \"198.51.100.6\", "
+		 "\"port\": 9995, \"version\": 9}]}", &cfg);
+	assert_int_equal(cfg.ncollectors, 2);
+	assert_collector(&cfg.collectors[0], "192.0.2.1", "198.51.100.5", 2055,
+			 5);
+	assert_collector(&cfg.collectors[1], "192.0.2.1", "198.51.100.6", 9995,
+			 9);
+	assert_mirror(&cfg);
+}
+
+static void test_collectors_empty_array(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	parse_ok("{" TOP_V4 "[]}", &cfg);
+	assert_int_equal(cfg.ncollectors, 1);
+	assert_collector(&cfg.collectors[0], "192.0.2.1", "198.51.100.5", 2055,
+			 5);
+	assert_mirror(&cfg);
+	parse_err("{\"collectors\": []}", "no collector: give 'source', 'collector' and 'port', or a non-empty 'collectors' array");
+	parse_err("{\"source\": \"192.0.2.1\", \"collectors\": []}",
+		  "no collector");
+}
+
+static void test_collectors_top_level_triple(void **state)
+{
+	static const char entry[] =
+		"\"collectors\": [{\"address\": \"198.51.100.6\", \"port\": 9995, "
+		"\"source\": \"192.0.2.1\"}]";
+	char text[512];
+
+	(void)state;
+	/* collector or port given: the whole triple is required again */
+	snprintf(text, sizeof(text), "{\"source\": \"192.0.2.1\", "
+		 "\"collector\": \"198.51.100.5\", %s}", entry);
+	parse_err(text, "missing required key 'port'");
+	snprintf(text, sizeof(text), "{\"source\": \"192.0.2.1\", "
+		 "\"port\": 2055, %s}", entry);
+	parse_err(text, "missing required key 'collector'");
+	snprintf(text, sizeof(text), "{\"collector\": \"198.51.100.5\", "
+		 "\"port\": 2055, %s}", entry);
+	parse_err(text, "missing required key 'source'");
+	snprintf(text, sizeof(text), "{\"source\": \"192.0.2.1\", "
+		 "\"collector\": \"2001:db8::5\", \"port\": 2055, %s}", entry);
+	parse_err(text, "key 'collector': 2001:db8::5 is IPv6 but source 192.0.2.1 is IPv4; both must be of the same family");
+}
+
+static void test_collectors_wrong_type(void **state)
+{
+	(void)state;
+	extra_err("\"collectors\": {\"address\": \"198.51.100.6\"}",
+		  "key 'collectors': must be an array of objects {\"address\": ..., \"port\": ...}, not an object");
+	extra_err("\"collectors\": \"198.51.100.6\"",
+		  "key 'collectors': must be an array of objects");
+	extra_err("\"collectors\": null", "not null");
+	extra_err("\"collectors\": [\"198.51.100.6\"]",
+		  "key 'collectors[0]': must be an object {\"address\": ..., \"port\": ...}, not a string");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995}, [1]]",
+		  "key 'collectors[1]': must be an object");
+}
+
+static void test_collectors_unknown_key(void **state)
+{
+	(void)state;
+	parse_err("{" TOP_V4 "[{\"address\": \"198.51.100.6\", \"port\": 9995}, "
+		  "{\"adress\": \"198.51.100.7\", \"port\": 9995}]}",
+		  "key 'collectors[1]': unknown key 'adress' (did you mean 'address'?)");
+	assert_string_equal(errbuf, NAME ": key 'collectors[1]': unknown key 'adress' (did you mean 'address'?)");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"vesion\": 9}]",
+		  "key 'collectors[0]': unknown key 'vesion' (did you mean 'version'?)");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"protocol\": \"ipfix\"}]",
+		  "key 'collectors[0]': unknown key 'protocol'");
+	assert_null(strstr(errbuf, "did you mean"));
+	/* a top-level key is not accepted inside an entry */
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"ttl\": 60}]",
+		  "key 'collectors[0]': unknown key 'ttl'");
+}
+
+static void test_collectors_missing_keys(void **state)
+{
+	(void)state;
+	extra_err("\"collectors\": [{\"port\": 9995}]",
+		  "key 'collectors[0]': missing required key 'address'");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\"}]",
+		  "key 'collectors[0]': missing required key 'port'");
+	extra_err("\"collectors\": [{}]",
+		  "key 'collectors[0]': missing required key 'address'");
+	parse_err("{\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995}]}",
+		  "key 'collectors[0]': missing required key 'source' (there is no top-level 'source' to default to)");
+	parse_err("{\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"source\": \"192.0.2.1\"}, "
+		  "{\"address\": \"198.51.100.7\", \"port\": 9995}]}",
+		  "key 'collectors[1]': missing required key 'source'");
+}
+
+static void test_collectors_bad_values(void **state)
+{
+	(void)state;
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", \"port\": 0}]",
+		  "key 'collectors[0].port': must be an integer 1..65535, not 0");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 65536}]",
+		  "key 'collectors[0].port': must be an integer 1..65535, not 65536");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": \"9995\"}]",
+		  "key 'collectors[0].port': must be an integer 1..65535, not a string");
+	extra_err("\"collectors\": [{\"address\": \"collector.example\", "
+		  "\"port\": 9995}]",
+		  "key 'collectors[0].address': 'collector.example' is not an IPv4 or IPv6 address");
+	extra_err("\"collectors\": [{\"address\": 3325256710, \"port\": 9995}]",
+		  "key 'collectors[0].address': must be an IPv4 or IPv6 address string, not an integer");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"source\": \"192.0.2\"}]",
+		  "key 'collectors[0].source': '192.0.2' is not an IPv4 or IPv6 address");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"source\": null}]",
+		  "key 'collectors[0].source': must be an IPv4 or IPv6 address string, not null");
+}
+
+static void test_collectors_version(void **state)
+{
+	static const int good[] = { 5, 9, 10 };
+	struct config cfg;
+	char member[200];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(member, sizeof(member), "\"collectors\": [{\"address\": "
+			 "\"198.51.100.6\", \"port\": 9995, \"version\": %d}]",
+			 good[i]);
+		extra_ok(member, &cfg);
+		assert_int_equal(cfg.collectors[1].version, good[i]);
+		assert_int_equal(cfg.collectors[0].version, 5);
+	}
+	extra_ok("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		 "\"port\": 9995}]", &cfg);
+	assert_int_equal(cfg.collectors[1].version, 5);
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"version\": 7}]",
+		  "key 'collectors[0].version': must be 5, 9 or 10 (IPFIX), not 7");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"version\": 0}]", "not 0");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"version\": 266}]", "not 266");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"version\": \"9\"}]",
+		  "key 'collectors[0].version': must be 5, 9 or 10 (IPFIX), not a string");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"version\": 9.0}]", "not a fractional number");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"version\": \"ipfix\"}]", "not a string");
+}
+
+static void test_collectors_family(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* an IPv6 collector cannot take the IPv4 top-level source */
+	extra_err("\"collectors\": [{\"address\": \"2001:db8::5\", "
+		  "\"port\": 9995}]",
+		  "key 'collectors[0].address': 2001:db8::5 is IPv6 but source 192.0.2.1 is IPv4; both must be of the same family");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"source\": \"2001:db8::1\"}]",
+		  "key 'collectors[0].address': 198.51.100.6 is IPv4 but source 2001:db8::1 is IPv6; both must be of the same family");
+	/* with a source of its own it can: families may differ between
+	 * collectors */
+	extra_ok("\"collectors\": [{\"address\": \"2001:db8::5\", "
+		 "\"port\": 9995, \"source\": \"2001:db8::1\", \"version\": 10}]",
+		 &cfg);
+	assert_int_equal(cfg.ncollectors, 2);
+	assert_collector(&cfg.collectors[0], "192.0.2.1", "198.51.100.5", 2055,
+			 5);
+	assert_collector(&cfg.collectors[1], "2001:db8::1", "2001:db8::5", 9995,
+			 10);
+	assert_mirror(&cfg);
+}
+
+static void test_collectors_duplicate(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.5\", "
+		  "\"port\": 2055, \"version\": 9}]",
+		  "key 'collectors[0]': 198.51.100.5 port 2055 is already a collector (the top-level 'collector')");
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995}, {\"address\": \"198.51.100.7\", "
+		  "\"port\": 9995}, {\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995, \"source\": \"192.0.2.2\"}]",
+		  "key 'collectors[2]': 198.51.100.6 port 9995 is already a collector (collectors[0])");
+	parse_err("{\"source\": \"2001:db8::1\", \"collectors\": ["
+		  "{\"address\": \"2001:db8::5\", \"port\": 4739}, "
+		  "{\"address\": \"2001:db8:0:0::5\", \"port\": 4739}]}",
+		  "key 'collectors[1]': 2001:db8:0:0::5 port 4739 is already a collector (collectors[0])");
+	/* same address on another port, or same port elsewhere: fine */
+	extra_ok("\"collectors\": [{\"address\": \"198.51.100.5\", "
+		 "\"port\": 9995}, {\"address\": \"198.51.100.6\", "
+		 "\"port\": 2055}]", &cfg);
+	assert_int_equal(cfg.ncollectors, 3);
+}
+
+/* Builds a file with the top-level collector (or not) and n entries. */
+static void many_collectors(char *text, size_t len, bool top, unsigned n)
+{
+	size_t o;
+	unsigned i;
+
+	o = (size_t)snprintf(text, len, "{%s\"collectors\": [",
+			     top ? MIN_V4 ", " : "\"source\": \"192.0.2.1\", ");
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(text + o, len - o,
+				      "%s{\"address\": \"198.51.100.%u\", "
+				      "\"port\": 9995, \"version\": 9}",
+				      i ? ", " : "", 10 + i);
+	snprintf(text + o, len - o, "]}");
+}
+
+static void test_collectors_too_many(void **state)
+{
+	struct config cfg;
+	char text[2048];
+
+	(void)state;
+	many_collectors(text, sizeof(text), true, CONFIG_MAX_COLLECTORS - 1);
+	parse_ok(text, &cfg);
+	assert_int_equal(cfg.ncollectors, CONFIG_MAX_COLLECTORS);
+	assert_collector(&cfg.collectors[CONFIG_MAX_COLLECTORS - 1],
+			 "192.0.2.1", "198.51.100.16", 9995, 9);
+	many_collectors(text, sizeof(text), false, CONFIG_MAX_COLLECTORS);
+	parse_ok(text, &cfg);
+	assert_int_equal(cfg.ncollectors, CONFIG_MAX_COLLECTORS);
+	assert_mirror(&cfg);
+	many_collectors(text, sizeof(text), true, CONFIG_MAX_COLLECTORS);
+	parse_err(text, "key 'collectors': 9 collectors in all (with the top-level 'collector'), at most 8 allowed");
+	many_collectors(text, sizeof(text), false, CONFIG_MAX_COLLECTORS + 1);
+	parse_err(text, "key 'collectors': 9 collectors in all, at most 8 allowed");
+}
+
+static void test_collectors_error_leaves_config(void **state)
+{
+	static const char bad[] =
+		"{\"source\": \"192.0.2.7\", \"collectors\": [{\"address\": "
+		"\"198.51.100.9\", \"port\": 9995}, {\"address\": "
+		"\"198.51.100.9\", \"port\": 9995}]}";
+	struct config cfg;
+
+	(void)state;
+	parse_ok("{" MIN_V4 "}", &cfg);
+	assert_int_equal(config_parse(bad, strlen(bad), NAME, &cfg, errbuf,
+				      sizeof(errbuf)), -1);
+	assert_int_equal(cfg.ncollectors, 1);
+	assert_string_equal(cfg.collectors[0].collector_str, "198.51.100.5");
+	assert_string_equal(cfg.source_str, "192.0.2.1");
+}
+
+static void test_active_timeout(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	extra_ok("\"active_timeout\": 0", &cfg);
+	assert_int_equal(cfg.active_timeout, 0);
+	extra_ok("\"active_timeout\": 60", &cfg);
+	assert_int_equal(cfg.active_timeout, 60);
+	extra_ok("\"active_timeout\": 2000000", &cfg);
+	assert_int_equal(cfg.active_timeout, 2000000);
+	extra_err("\"active_timeout\": 2000001",
+		  "key 'active_timeout': must be an integer 0..2000000 (seconds, 0 = off), not 2000001");
+	extra_err("\"active_timeout\": -1", "key 'active_timeout': must be an integer 0..2000000 (seconds, 0 = off), not -1");
+	extra_err("\"active_timeout\": 4294967297", "not 4294967297");
+	extra_err("\"active_timeout\": 1.5", "key 'active_timeout': must be an integer 0..2000000 (seconds, 0 = off), not a fractional number");
+	extra_err("\"active_timeout\": \"30m\"", "not a string");
+	extra_err("\"active_timeout\": false", "not false");
+}
+
+static void test_template_refresh(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	extra_ok("\"template_refresh_packets\": 0", &cfg);
+	assert_int_equal(cfg.template_refresh_packets, 0);
+	assert_int_equal(cfg.template_refresh_seconds, 600);
+	extra_ok("\"template_refresh_seconds\": 0", &cfg);
+	assert_int_equal(cfg.template_refresh_packets, 20);
+	assert_int_equal(cfg.template_refresh_seconds, 0);
+	extra_ok("\"template_refresh_packets\": 1000000, "
+		 "\"template_refresh_seconds\": 86400", &cfg);
+	assert_int_equal(cfg.template_refresh_packets, 1000000);
+	assert_int_equal(cfg.template_refresh_seconds, 86400);
+	extra_ok("\"template_refresh_packets\": 1, "
+		 "\"template_refresh_seconds\": 1", &cfg);
+	assert_int_equal(cfg.template_refresh_packets, 1);
+	assert_int_equal(cfg.template_refresh_seconds, 1);
+	extra_err("\"template_refresh_packets\": 0, "
+		  "\"template_refresh_seconds\": 0",
+		  "keys 'template_refresh_packets' and 'template_refresh_seconds': cannot both be 0");
+	extra_err("\"template_refresh_packets\": 1000001",
+		  "key 'template_refresh_packets': must be an integer 0..1000000 (datagrams, 0 = off), not 1000001");
+	extra_err("\"template_refresh_packets\": -5", "not -5");
+	extra_err("\"template_refresh_packets\": \"20\"",
+		  "key 'template_refresh_packets': must be an integer 0..1000000 (datagrams, 0 = off), not a string");
+	extra_err("\"template_refresh_seconds\": 86401",
+		  "key 'template_refresh_seconds': must be an integer 0..86400 (seconds, 0 = off), not 86401");
+	extra_err("\"template_refresh_seconds\": 0.5",
+		  "key 'template_refresh_seconds': must be an integer 0..86400 (seconds, 0 = off), not a fractional number");
+	extra_err("\"template_refresh_seconds\": null", "not null");
+}
+
+static void test_interfaces(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	extra_ok("\"interfaces\": true", &cfg);
+	assert_true(cfg.interfaces);
+	extra_ok("\"interfaces\": false", &cfg);
+	assert_false(cfg.interfaces);
+	extra_err("\"interfaces\": \"yes\"",
+		  "key 'interfaces': must be true or false, not a string");
+	extra_err("\"interfaces\": 1",
+		  "key 'interfaces': must be true or false, not an integer");
+}
+
+static void test_collectors_example_file(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	if (config_load(TEST_DATA_DIR "/../../../config/nfflowd-collectors.conf",
+			&cfg, errbuf, sizeof(errbuf)) != 0)
+		fail_msg("%s", errbuf);
+	assert_int_equal(cfg.ncollectors, 3);
+	assert_int_equal(cfg.collectors[0].version, 5);
+	assert_int_equal(cfg.collectors[1].version, 9);
+	assert_int_equal(cfg.collectors[2].version, 10);
+	assert_mirror(&cfg);
+	assert_true(cfg.interfaces);
+}
+
+static void test_load_paths_broken_collectors(void **state)
+{
+	static const char text[] =
+		"{\"source\": \"192.0.2.1\", \"pidfile\": \"/tmp/b.pid\", "
+		"\"collectors\": [{\"adress\": \"198.51.100.6\"}], "
+		"\"control_socket\": \"/tmp/b.sock\"}";
+	struct config cfg;
+	char *path = temp_file(text, sizeof(text) - 1);
+
+	(void)state;
+	assert_int_equal(config_load(path, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "unknown key 'adress'"));
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(config_load_paths(path, &cfg), 0);
+	assert_string_equal(cfg.pidfile, "/tmp/b.pid");
+	assert_string_equal(cfg.control_socket, "/tmp/b.sock");
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1011,6 +1564,28 @@ int main(void)
 		cmocka_unit_test(test_priority_names),
 		cmocka_unit_test(test_key_order_independent),
 		cmocka_unit_test(test_long_unknown_key_shortened),
+		cmocka_unit_test(test_collectors_with_top_level),
+		cmocka_unit_test(test_collectors_file_order),
+		cmocka_unit_test(test_collectors_only_default_source),
+		cmocka_unit_test(test_collectors_mirror_own_source),
+		cmocka_unit_test(test_collectors_own_sources_only),
+		cmocka_unit_test(test_collectors_with_args),
+		cmocka_unit_test(test_collectors_empty_array),
+		cmocka_unit_test(test_collectors_top_level_triple),
+		cmocka_unit_test(test_collectors_wrong_type),
+		cmocka_unit_test(test_collectors_unknown_key),
+		cmocka_unit_test(test_collectors_missing_keys),
+		cmocka_unit_test(test_collectors_bad_values),
+		cmocka_unit_test(test_collectors_version),
+		cmocka_unit_test(test_collectors_family),
+		cmocka_unit_test(test_collectors_duplicate),
+		cmocka_unit_test(test_collectors_too_many),
+		cmocka_unit_test(test_collectors_error_leaves_config),
+		cmocka_unit_test(test_active_timeout),
+		cmocka_unit_test(test_template_refresh),
+		cmocka_unit_test(test_interfaces),
+		cmocka_unit_test(test_collectors_example_file),
+		cmocka_unit_test(test_load_paths_broken_collectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
