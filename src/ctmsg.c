@@ -96,7 +96,7 @@ static bool nest_ok(const struct nlattr *attr)
 	return mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0;
 }
 
-/* Collects CTA_IP_* of a CTA_TUPLE_IP nest, checking IPv4 address sizes. */
+/* Collects CTA_IP_* of a CTA_TUPLE_IP nest, checking address sizes. */
 static int ip_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
@@ -106,6 +106,9 @@ static int ip_cb(const struct nlattr *attr, void *data)
 		return MNL_CB_OK;
 	if ((type == CTA_IP_V4_SRC || type == CTA_IP_V4_DST) &&
 	    !payload_is(attr, sizeof(uint32_t)))
+		return MNL_CB_ERROR;
+	if ((type == CTA_IP_V6_SRC || type == CTA_IP_V6_DST) &&
+	    !payload_is(attr, 16))
 		return MNL_CB_ERROR;
 	tb[type] = attr;
 	return MNL_CB_OK;
@@ -123,12 +126,15 @@ static int proto_cb(const struct nlattr *attr, void *data)
 	case CTA_PROTO_NUM:
 	case CTA_PROTO_ICMP_TYPE:
 	case CTA_PROTO_ICMP_CODE:
+	case CTA_PROTO_ICMPV6_TYPE:
+	case CTA_PROTO_ICMPV6_CODE:
 		if (!payload_is(attr, sizeof(uint8_t)))
 			return MNL_CB_ERROR;
 		break;
 	case CTA_PROTO_SRC_PORT:
 	case CTA_PROTO_DST_PORT:
 	case CTA_PROTO_ICMP_ID:
+	case CTA_PROTO_ICMPV6_ID:
 		if (!payload_is(attr, sizeof(uint16_t)))
 			return MNL_CB_ERROR;
 		break;
@@ -277,9 +283,18 @@ static int top_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-/* Fills the addresses of t; false when either is missing. */
-static bool decode_addrs(const struct tuple_attrs *a, struct ct_tuple *t)
+/* Fills the addresses of one direction for the message's family (v4 into
+ * t, v6 into a6); false when either is missing. */
+static bool decode_addrs(const struct tuple_attrs *a, uint8_t family,
+			 struct ct_tuple *t, struct ct_addr6 *a6)
 {
+	if (family == AF_INET6) {
+		if (!a->ip[CTA_IP_V6_SRC] || !a->ip[CTA_IP_V6_DST])
+			return false;
+		memcpy(a6->src, mnl_attr_get_payload(a->ip[CTA_IP_V6_SRC]), 16);
+		memcpy(a6->dst, mnl_attr_get_payload(a->ip[CTA_IP_V6_DST]), 16);
+		return true;
+	}
 	if (!a->ip[CTA_IP_V4_SRC] || !a->ip[CTA_IP_V4_DST])
 		return false;
 	t->src = get_be32(a->ip[CTA_IP_V4_SRC]);
@@ -287,7 +302,8 @@ static bool decode_addrs(const struct tuple_attrs *a, struct ct_tuple *t)
 	return true;
 }
 
-/* Fills the ports (or ICMP id and type/code) of t; false when missing. */
+/* Fills the ports (or ICMP/ICMPv6 id and type/code) of t; false when
+ * missing. */
 static bool decode_ports(const struct tuple_attrs *a, uint8_t proto,
 			 struct ct_tuple *t)
 {
@@ -300,6 +316,15 @@ static bool decode_ports(const struct tuple_attrs *a, uint8_t proto,
 		t->sport = get_be16(p[CTA_PROTO_ICMP_ID]);
 		t->dport = (uint16_t)(get_u8(p[CTA_PROTO_ICMP_TYPE]) << 8 |
 				      get_u8(p[CTA_PROTO_ICMP_CODE]));
+		return true;
+	}
+	if (proto == IPPROTO_ICMPV6) {
+		if (!p[CTA_PROTO_ICMPV6_ID] || !p[CTA_PROTO_ICMPV6_TYPE] ||
+		    !p[CTA_PROTO_ICMPV6_CODE])
+			return false;
+		t->sport = get_be16(p[CTA_PROTO_ICMPV6_ID]);
+		t->dport = (uint16_t)(get_u8(p[CTA_PROTO_ICMPV6_TYPE]) << 8 |
+				      get_u8(p[CTA_PROTO_ICMPV6_CODE]));
 		return true;
 	}
 	if (!p[CTA_PROTO_SRC_PORT] || !p[CTA_PROTO_DST_PORT])
@@ -339,8 +364,8 @@ static enum ctmsg_result decode(const struct msg_attrs *m, struct ct_event *ev)
 	if (!m->top[CTA_TUPLE_ORIG] || !m->top[CTA_TUPLE_REPLY] ||
 	    !m->top[CTA_ID])
 		return CTMSG_MALFORMED;
-	if (!decode_addrs(&m->orig, &ev->orig) ||
-	    !decode_addrs(&m->reply, &ev->reply))
+	if (!decode_addrs(&m->orig, ev->family, &ev->orig, &ev->orig6) ||
+	    !decode_addrs(&m->reply, ev->family, &ev->reply, &ev->reply6))
 		return CTMSG_MALFORMED;
 	onum = m->orig.proto[CTA_PROTO_NUM];
 	rnum = m->reply.proto[CTA_PROTO_NUM];
@@ -348,7 +373,7 @@ static enum ctmsg_result decode(const struct msg_attrs *m, struct ct_event *ev)
 		return CTMSG_MALFORMED;
 	ev->proto = get_u8(onum);
 	if (ev->proto != IPPROTO_TCP && ev->proto != IPPROTO_UDP &&
-	    ev->proto != IPPROTO_ICMP)
+	    ev->proto != (ev->family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
 		return CTMSG_IGNORED;
 	if (!decode_ports(&m->orig, ev->proto, &ev->orig) ||
 	    !decode_ports(&m->reply, ev->proto, &ev->reply))
@@ -403,7 +428,7 @@ enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg))
 		return CTMSG_MALFORMED;
 	nfg = mnl_nlmsg_get_payload(nlh);
-	if (nfg->nfgen_family != AF_INET)
+	if (nfg->nfgen_family != AF_INET && nfg->nfgen_family != AF_INET6)
 		return CTMSG_IGNORED;
 
 	/* An exact payload length: mnl_attr_parse() would bound the walk by
@@ -415,6 +440,7 @@ enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 		return CTMSG_MALFORMED;
 
 	memset(&ev, 0, sizeof(ev));
+	ev.family = nfg->nfgen_family;
 	if (msg == IPCTNL_MSG_CT_DELETE)
 		ev.type = CT_EVENT_DESTROY;
 	else if (nlh->nlmsg_flags & NLM_F_CREATE)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
@@ -16,11 +17,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Checks what a successful parse promises; traps otherwise. */
 static void check_event(const struct ct_event *ev)
 {
+	static const struct ct_addr6 zero6;
+
 	if (ev->type != CT_EVENT_NEW && ev->type != CT_EVENT_UPDATE &&
 	    ev->type != CT_EVENT_DESTROY)
 		__builtin_trap();
-	if (ev->proto != 1 && ev->proto != 6 && ev->proto != 17)
+	if (ev->proto != 6 && ev->proto != 17 &&
+	    ev->proto != (ev->family == AF_INET6 ? 58 : 1))
 		__builtin_trap();
+	if (ev->family == AF_INET) {
+		if (memcmp(&ev->orig6, &zero6, sizeof(zero6)) ||
+		    memcmp(&ev->reply6, &zero6, sizeof(zero6)))
+			__builtin_trap();
+	} else if (ev->family == AF_INET6) {
+		if (ev->orig.src || ev->orig.dst || ev->reply.src ||
+		    ev->reply.dst)
+			__builtin_trap();
+	} else {
+		__builtin_trap();
+	}
 	if (ev->proto != 6 && ev->tcp_state != 0)
 		__builtin_trap();
 	if (!ev->has_counters && (ev->orig_packets || ev->orig_bytes ||

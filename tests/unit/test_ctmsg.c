@@ -34,6 +34,8 @@ struct spec {
 	uint8_t family;
 	uint8_t proto;
 	struct ct_tuple orig, reply;
+	struct ct_addr6 orig6, reply6;	/* used when family is AF_INET6 */
+	bool v4_addrs;	/* IPv4 address attributes even in an AF_INET6 message */
 	uint8_t icmp_type, icmp_code, rtype, rcode;
 	bool no_orig, no_reply, no_id, no_ports, no_protonum;
 	bool counters_orig, counters_reply, counters32;
@@ -62,17 +64,50 @@ static struct spec tcp_spec(void)
 	return s;
 }
 
+/* Writes 2001:db8::X (documentation prefix, RFC 3849) into a. */
+static void doc6(uint8_t a[16], uint16_t x)
+{
+	memset(a, 0, 16);
+	a[0] = 0x20;
+	a[1] = 0x01;
+	a[2] = 0x0d;
+	a[3] = 0xb8;
+	a[14] = (uint8_t)(x >> 8);
+	a[15] = (uint8_t)x;
+}
+
+/* An IPv6 TCP connection 2001:db8::2 port 1000 -> 2001:db8::80 port 443,
+ * no address translation. */
+static struct spec tcp6_spec(void)
+{
+	struct spec s = tcp_spec();
+
+	s.family = AF_INET6;
+	s.orig = (struct ct_tuple){ 0, 0, 1000, 443 };
+	s.reply = (struct ct_tuple){ 0, 0, 443, 1000 };
+	doc6(s.orig6.src, 2);
+	doc6(s.orig6.dst, 0x80);
+	doc6(s.reply6.src, 0x80);
+	doc6(s.reply6.dst, 2);
+	return s;
+}
+
 /* Puts one tuple nest. */
 static void put_tuple(struct nlmsghdr *nlh, uint16_t type,
 		      const struct spec *s, const struct ct_tuple *t,
-		      uint8_t itype, uint8_t icode)
+		      const struct ct_addr6 *a6, uint8_t itype, uint8_t icode)
 {
 	struct nlattr *tn, *n;
 
 	tn = mnl_attr_nest_start(nlh, type);
 	n = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-	mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, htonl(t->src));
-	mnl_attr_put_u32(nlh, CTA_IP_V4_DST, htonl(t->dst));
+	if (s->family == AF_INET6 && !s->v4_addrs) {
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, a6->src);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, a6->dst);
+	} else {
+		mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, htonl(t->src));
+		mnl_attr_put_u32(nlh, CTA_IP_V4_DST, htonl(t->dst));
+	}
 	mnl_attr_nest_end(nlh, n);
 	n = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
 	if (!s->no_protonum)
@@ -81,6 +116,10 @@ static void put_tuple(struct nlmsghdr *nlh, uint16_t type,
 		mnl_attr_put_u16(nlh, CTA_PROTO_ICMP_ID, htons(t->sport));
 		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_TYPE, itype);
 		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_CODE, icode);
+	} else if (!s->no_ports && s->proto == IPPROTO_ICMPV6) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_ICMPV6_ID, htons(t->sport));
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMPV6_TYPE, itype);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMPV6_CODE, icode);
 	} else if (!s->no_ports) {
 		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
 		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
@@ -137,11 +176,11 @@ static size_t build(const struct spec *s)
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(42));
 	}
 	if (!s->no_orig)
-		put_tuple(nlh, CTA_TUPLE_ORIG, s, &s->orig, s->icmp_type,
-			  s->icmp_code);
+		put_tuple(nlh, CTA_TUPLE_ORIG, s, &s->orig, &s->orig6,
+			  s->icmp_type, s->icmp_code);
 	if (!s->no_reply)
-		put_tuple(nlh, CTA_TUPLE_REPLY, s, &s->reply, s->rtype,
-			  s->rcode);
+		put_tuple(nlh, CTA_TUPLE_REPLY, s, &s->reply, &s->reply6,
+			  s->rtype, s->rcode);
 	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(s->status));
 	if (s->tcp_state) {
 		struct nlattr *t;
@@ -184,6 +223,23 @@ static enum ctmsg_result parse(size_t len, struct ct_event *ev)
 
 	assert_non_null(scratch);
 	r = ctmsg_parse((const struct nlmsghdr *)BUF, len, scratch, ev);
+	nfct_destroy(scratch);
+	return r;
+}
+
+/* Copies BUF into an exact-size heap block (so a sanitizer sees any read
+ * past it) and parses it as len bytes. */
+static enum ctmsg_result parse_exact(size_t len, struct ct_event *ev)
+{
+	struct nf_conntrack *scratch = nfct_new();
+	enum ctmsg_result r;
+	void *p = malloc(len ? len : 1);
+
+	assert_non_null(p);
+	assert_non_null(scratch);
+	memcpy(p, BUF, len);
+	r = ctmsg_parse(p, len, scratch, ev);
+	free(p);
 	nfct_destroy(scratch);
 	return r;
 }
@@ -428,17 +484,170 @@ static void test_udp(void **state)
 	assert_tuple(&ev.reply, &s.reply);
 }
 
-/* Not IPv4: ignored, whatever the attributes say. */
-static void test_ipv6_ignored(void **state)
+/* Families other than IPv4 and IPv6: ignored, whatever the attributes say. */
+static void test_other_families_ignored(void **state)
 {
 	struct spec s = tcp_spec();
 	struct ct_event ev;
 
 	(void)state;
-	s.family = AF_INET6;
-	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
 	s.family = AF_UNSPEC;
 	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	s.family = AF_BRIDGE;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+}
+
+/* An IPv4 event says so in family and leaves the IPv6 addresses zero. */
+static void test_ipv4_family(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+	struct ct_addr6 zero;
+
+	(void)state;
+	memset(&zero, 0, sizeof(zero));
+	memset(&ev, 0x5a, sizeof(ev));
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.family, AF_INET);
+	assert_memory_equal(&ev.orig6, &zero, sizeof(zero));
+	assert_memory_equal(&ev.reply6, &zero, sizeof(zero));
+}
+
+/* Checks an IPv6 event's addresses against the spec's, and that the IPv4
+ * fields stay zero. */
+static void assert_addrs6(const struct ct_event *ev, const struct spec *s)
+{
+	assert_int_equal(ev->family, AF_INET6);
+	assert_memory_equal(ev->orig6.src, s->orig6.src, 16);
+	assert_memory_equal(ev->orig6.dst, s->orig6.dst, 16);
+	assert_memory_equal(ev->reply6.src, s->reply6.src, 16);
+	assert_memory_equal(ev->reply6.dst, s->reply6.dst, 16);
+	assert_int_equal(ev->orig.src, 0);
+	assert_int_equal(ev->orig.dst, 0);
+	assert_int_equal(ev->reply.src, 0);
+	assert_int_equal(ev->reply.dst, 0);
+}
+
+/* An IPv6 TCP DESTROY with counters, timestamps and TCP state. */
+static void test_ipv6_tcp(void **state)
+{
+	struct spec s = tcp6_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.flags = 0;
+	s.counters_orig = s.counters_reply = true;
+	s.op = 12;
+	s.ob = 3400;
+	s.rp = 10;
+	s.rb = 56000;
+	s.ts_start = s.ts_stop = true;
+	s.start = 1700000000000000000ULL;
+	s.stop = 1700000001000000000ULL;
+	memset(&ev, 0x5a, sizeof(ev));
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_DESTROY);
+	assert_int_equal(ev.proto, IPPROTO_TCP);
+	assert_int_equal(ev.id, 0xdeadbeef);
+	assert_int_equal(ev.tcp_state, TCP_CONNTRACK_ESTABLISHED);
+	assert_addrs6(&ev, &s);
+	assert_tuple(&ev.orig, &s.orig);
+	assert_tuple(&ev.reply, &s.reply);
+	assert_true(ev.has_counters);
+	assert_int_equal(ev.orig_bytes, 3400);
+	assert_int_equal(ev.reply_bytes, 56000);
+	assert_true(ev.has_start && ev.has_stop);
+	assert_true(ev.stop_ns == 1700000001000000000ULL);
+}
+
+/* An IPv6 UDP NEW with NAT: the reply goes to a translated address and
+ * port, which only the reply tuple shows. */
+static void test_ipv6_udp_nat(void **state)
+{
+	struct spec s = tcp6_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.proto = IPPROTO_UDP;
+	s.tcp_state = false;
+	s.orig = (struct ct_tuple){ 0, 0, 5353, 53 };
+	s.reply = (struct ct_tuple){ 0, 0, 53, 61000 };
+	doc6(s.orig6.src, 0x11);
+	doc6(s.orig6.dst, 0x53);
+	doc6(s.reply6.src, 0x53);
+	doc6(s.reply6.dst, 0xfe01);	/* the firewall's outside address */
+	s.status = IPS_SRC_NAT | IPS_CONFIRMED;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_NEW);
+	assert_int_equal(ev.proto, IPPROTO_UDP);
+	assert_int_equal(ev.tcp_state, 0);
+	assert_int_equal(ev.status, IPS_SRC_NAT | IPS_CONFIRMED);
+	assert_addrs6(&ev, &s);
+	assert_int_equal(ev.reply6.dst[15], 0x01);
+	assert_int_equal(ev.reply6.dst[14], 0xfe);
+	assert_tuple(&ev.orig, &s.orig);
+	assert_tuple(&ev.reply, &s.reply);
+}
+
+/* ICMPv6 echo: id in sport, type << 8 | code in dport, per direction. */
+static void test_icmpv6_echo(void **state)
+{
+	struct spec s = tcp6_spec();
+	struct ct_event ev;
+
+	(void)state;
+	s.proto = IPPROTO_ICMPV6;
+	s.tcp_state = false;
+	s.orig = (struct ct_tuple){ 0, 0, 0x4321, 0 };
+	s.reply = (struct ct_tuple){ 0, 0, 0x4321, 0 };
+	s.icmp_type = 128;	/* echo request */
+	s.icmp_code = 0;
+	s.rtype = 129;		/* echo reply */
+	s.rcode = 3;		/* not real, but shows the code lands */
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.proto, IPPROTO_ICMPV6);
+	assert_addrs6(&ev, &s);
+	assert_int_equal(ev.orig.sport, 0x4321);
+	assert_int_equal(ev.orig.dport, 128 << 8);
+	assert_int_equal(ev.reply.sport, 0x4321);
+	assert_int_equal(ev.reply.dport, 129 << 8 | 3);
+
+	/* without its id, type or code attributes it is malformed */
+	s.no_ports = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+}
+
+/* Mixed families: IPv4 address attributes in an IPv6 message and the other
+ * way round are malformed; ICMP in IPv6 and ICMPv6 in IPv4 are ignored.
+ * Each is parsed from an exact-size heap copy so nothing reads past. */
+static void test_mixed_family(void **state)
+{
+	struct spec s = tcp6_spec();
+	struct nfgenmsg *nfg;
+	struct ct_event ev;
+	size_t n;
+
+	(void)state;
+	s.v4_addrs = true;
+	assert_int_equal(parse_exact(build(&s), &ev), CTMSG_MALFORMED);
+
+	/* a v6 tuple in a v4 message: build it as v6, then relabel */
+	s = tcp6_spec();
+	nfg = mnl_nlmsg_get_payload((struct nlmsghdr *)BUF);
+	n = build(&s);
+	nfg->nfgen_family = AF_INET;
+	assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+
+	s = tcp6_spec();
+	s.proto = IPPROTO_ICMP;
+	s.tcp_state = false;
+	assert_int_equal(parse_exact(build(&s), &ev), CTMSG_IGNORED);
+
+	s = tcp_spec();
+	s.proto = IPPROTO_ICMPV6;
+	s.tcp_state = false;
+	assert_int_equal(parse_exact(build(&s), &ev), CTMSG_IGNORED);
 }
 
 /* Protocols other than TCP, UDP, ICMP are ignored, even without ports. */
@@ -486,35 +695,16 @@ static void test_other_messages_ignored(void **state)
 	assert_int_equal(parse(NLMSG_HDRLEN, &ev), CTMSG_IGNORED);
 }
 
-/* Copies BUF into an exact-size heap block (so a sanitizer sees any read
- * past it) and parses it as len bytes. */
-static enum ctmsg_result parse_exact(size_t len, struct ct_event *ev)
-{
-	struct nf_conntrack *scratch = nfct_new();
-	enum ctmsg_result r;
-	void *p = malloc(len ? len : 1);
-
-	assert_non_null(p);
-	assert_non_null(scratch);
-	memcpy(p, BUF, len);
-	r = ctmsg_parse(p, len, scratch, ev);
-	free(p);
-	nfct_destroy(scratch);
-	return r;
-}
-
-/* Every truncation of a full DESTROY message, once with the header still
+/* Every truncation of a full DESTROY message built from s, once with the header still
  * claiming the full length (always MALFORMED) and once with the header
  * shortened to match (MALFORMED, or a parse with the original id and
  * tuples); never a crash or a read past the end. */
-static void test_every_truncation(void **state)
+static void check_every_truncation(struct spec s)
 {
-	struct spec s = tcp_spec();
 	struct ct_event full, ev;
 	size_t n, cut;
 	unsigned ok = 0, bad = 0;
 
-	(void)state;
 	s.msg = IPCTNL_MSG_CT_DELETE;
 	s.counters_orig = s.counters_reply = true;
 	s.op = s.ob = s.rp = s.rb = 1;
@@ -538,9 +728,14 @@ static void test_every_truncation(void **state)
 		if (r == CTMSG_OK) {
 			ok++;
 			assert_int_equal(ev.type, CT_EVENT_DESTROY);
+			assert_int_equal(ev.family, full.family);
 			assert_int_equal(ev.id, full.id);
 			assert_tuple(&ev.orig, &full.orig);
 			assert_tuple(&ev.reply, &full.reply);
+			assert_memory_equal(&ev.orig6, &full.orig6,
+					    sizeof(full.orig6));
+			assert_memory_equal(&ev.reply6, &full.reply6,
+					    sizeof(full.reply6));
 			if (ev.has_counters)
 				assert_int_equal(ev.reply_bytes, 1);
 			if (ev.has_stop)
@@ -553,6 +748,14 @@ static void test_every_truncation(void **state)
 	/* cuts inside the timestamp nest still leave the id and tuples */
 	assert_true(ok > 0);
 	assert_true(bad > 0);
+}
+
+/* Every truncation of an IPv4 and of an IPv6 DESTROY message. */
+static void test_every_truncation(void **state)
+{
+	(void)state;
+	check_every_truncation(tcp_spec());
+	check_every_truncation(tcp6_spec());
 }
 
 /* A header that claims more than the buffer holds, or less than itself. */
@@ -641,6 +844,65 @@ static void test_wrong_attribute_length(void **state)
 	assert_int_equal(parse(n, &ev), CTMSG_MALFORMED);
 }
 
+/* IPv6 attributes whose lengths lie: addresses of 15, 17 and 4 bytes, an
+ * ICMPv6 id of 1 byte and type of 2 bytes, an address running past its
+ * nest. Parsed from exact-size copies. */
+static void test_wrong_attribute_length_ipv6(void **state)
+{
+	struct spec s = tcp6_spec();
+	struct ct_event ev;
+	struct nlattr *a;
+	size_t n;
+
+	(void)state;
+	n = build(&s);
+	a = find_attr(n, CTA_IP_V6_SRC, 20);
+	assert_non_null(a);
+	a->nla_len = 19;	/* 15 bytes, the walk stays aligned */
+	assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+
+	n = build(&s);
+	a = find_attr(n, CTA_IP_V6_DST, 20);
+	assert_non_null(a);
+	a->nla_len = 21;	/* 17 bytes: runs into the next attribute */
+	assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+
+	n = build(&s);
+	a = find_attr(n, CTA_IP_V6_DST, 20);
+	assert_non_null(a);
+	a->nla_len = 200;	/* past the end of the nest and message */
+	assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+
+	/* a 4-byte address under the IPv6 type: the IPv4 size is no excuse */
+	n = build(&s);
+	a = find_attr(n, CTA_IP_V6_SRC, 20);
+	assert_non_null(a);
+	a->nla_len = 8;
+	memset((char *)a + 8, 0, 12);	/* a zero-length attribute follows */
+	a = (struct nlattr *)((char *)a + 8);
+	a->nla_len = 12;		/* fill the gap: unknown type 0 */
+	a->nla_type = 0;
+	assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+
+	s.proto = IPPROTO_ICMPV6;
+	s.tcp_state = false;
+	s.icmp_type = 128;
+	n = build(&s);
+	a = find_attr(n, CTA_PROTO_ICMPV6_ID, 6);
+	assert_non_null(a);
+	a->nla_len = 5;
+	assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+
+	n = build(&s);
+	a = find_attr(n, CTA_PROTO_ICMPV6_TYPE, 5);
+	assert_non_null(a);
+	a->nla_len = 6;
+	assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+
+	n = build(&s);
+	assert_int_equal(parse_exact(n, &ev), CTMSG_OK);
+}
+
 /* No reply tuple, no orig tuple: malformed. */
 static void test_missing_tuples(void **state)
 {
@@ -698,8 +960,12 @@ static void test_out_untouched_on_failure(void **state)
 	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
 	assert_memory_equal(&ev, &before, sizeof(ev));
 	s.no_id = false;
-	s.family = AF_INET6;
+	s.family = AF_UNSPEC;
 	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	assert_memory_equal(&ev, &before, sizeof(ev));
+	s.family = AF_INET6;
+	s.v4_addrs = true;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
 	assert_memory_equal(&ev, &before, sizeof(ev));
 }
 
@@ -807,13 +1073,13 @@ static void test_kernel_udp_snat_new(void **state)
 	assert_false(ev.has_start);
 }
 
-/* A kernel dump datagram: two IPv6 entries ignored, one IPv4 entry as an
- * update, walked the way ctsrc walks it. */
+/* A kernel dump datagram: an IPv6 TCP entry, an IPv6 UDP entry and an IPv4
+ * UDP entry, all updates, walked the way ctsrc walks it. */
 static void test_kernel_dump_walk(void **state)
 {
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)BUF;
-	enum ctmsg_result want[] = { CTMSG_IGNORED, CTMSG_IGNORED, CTMSG_OK };
-	struct ct_event ev;
+	struct ct_event ev[3];
+	uint8_t a6[16];
 	unsigned i = 0;
 	int rem;
 
@@ -821,15 +1087,57 @@ static void test_kernel_dump_walk(void **state)
 	rem = (int)load(CAPTURED("dump-ipv6-and-ipv4"));
 	while (ctmsg_walk_ok(nlh, rem)) {
 		assert_true(i < 3);
-		assert_int_equal(ctmsg_parse(nlh, (size_t)rem, NULL, &ev),
-				 want[i]);
+		assert_int_equal(ctmsg_parse(nlh, (size_t)rem, NULL, &ev[i]),
+				 CTMSG_OK);
+		assert_int_equal(ev[i].type, CT_EVENT_UPDATE);
 		i++;
 		nlh = mnl_nlmsg_next(nlh, &rem);
 	}
 	assert_int_equal(i, 3);
 	assert_int_equal(rem, 0);
-	assert_int_equal(ev.type, CT_EVENT_UPDATE);
-	assert_int_equal(ev.reply.dst, IP(203, 0, 113, 1));
+
+	assert_int_equal(ev[0].family, AF_INET6);
+	assert_int_equal(ev[0].proto, IPPROTO_TCP);
+	assert_int_equal(ev[0].id, 0x438d1f69);
+	doc6(a6, 5);
+	assert_memory_equal(ev[0].orig6.src, a6, 16);
+	assert_memory_equal(ev[0].reply6.dst, a6, 16);
+	doc6(a6, 6);
+	assert_memory_equal(ev[0].orig6.dst, a6, 16);
+	assert_memory_equal(ev[0].reply6.src, a6, 16);
+	assert_int_equal(ev[0].orig.sport, 1);
+	assert_int_equal(ev[0].orig.dport, 2);
+	assert_int_equal(ev[0].orig.src, 0);
+
+	assert_int_equal(ev[1].family, AF_INET6);
+	assert_int_equal(ev[1].proto, IPPROTO_UDP);
+	doc6(a6, 1);
+	assert_memory_equal(ev[1].orig6.src, a6, 16);
+
+	assert_int_equal(ev[2].family, AF_INET);
+	assert_int_equal(ev[2].reply.dst, IP(203, 0, 113, 1));
+}
+
+/* A kernel NEW event of an IPv6 TCP connection 2001:db8::5 -> ::6. */
+static void test_kernel_ipv6_tcp_new(void **state)
+{
+	struct ct_event ev;
+	uint8_t a6[16];
+
+	(void)state;
+	assert_int_equal(parse_exact(load(CAPTURED("event-ipv6-tcp-new")), &ev),
+			 CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_NEW);
+	assert_int_equal(ev.family, AF_INET6);
+	assert_int_equal(ev.proto, IPPROTO_TCP);
+	doc6(a6, 5);
+	assert_memory_equal(ev.orig6.src, a6, 16);
+	doc6(a6, 6);
+	assert_memory_equal(ev.orig6.dst, a6, 16);
+	assert_int_equal(ev.orig.sport, 1);
+	assert_int_equal(ev.orig.dport, 2);
+	assert_int_equal(ev.reply.sport, 2);
+	assert_int_equal(ev.reply.dport, 1);
 }
 
 /* The walk guard: a whole message, and no nlmsg_len of 2^31 or more (which
@@ -864,12 +1172,18 @@ int main(void)
 		cmocka_unit_test(test_counters32),
 		cmocka_unit_test(test_icmp_echo),
 		cmocka_unit_test(test_udp),
-		cmocka_unit_test(test_ipv6_ignored),
+		cmocka_unit_test(test_other_families_ignored),
+		cmocka_unit_test(test_ipv4_family),
+		cmocka_unit_test(test_ipv6_tcp),
+		cmocka_unit_test(test_ipv6_udp_nat),
+		cmocka_unit_test(test_icmpv6_echo),
+		cmocka_unit_test(test_mixed_family),
 		cmocka_unit_test(test_gre_ignored),
 		cmocka_unit_test(test_other_messages_ignored),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_bad_nlmsg_len),
 		cmocka_unit_test(test_wrong_attribute_length),
+		cmocka_unit_test(test_wrong_attribute_length_ipv6),
 		cmocka_unit_test(test_missing_tuples),
 		cmocka_unit_test(test_missing_id),
 		cmocka_unit_test(test_missing_l4),
@@ -879,6 +1193,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_icmp_destroy),
 		cmocka_unit_test(test_kernel_udp_snat_new),
 		cmocka_unit_test(test_kernel_dump_walk),
+		cmocka_unit_test(test_kernel_ipv6_tcp_new),
 		cmocka_unit_test(test_walk_guard),
 	};
 
