@@ -438,7 +438,7 @@ fail:
 	return NULL;
 }
 
-/* Sends the dump request for IPv4 entries on nl with sequence seq. */
+/* Sends the dump request for all entries on nl with sequence seq. */
 static int send_dump_request(struct mnl_socket *nl, uint32_t seq)
 {
 	uint32_t req[64];	/* aligned room for nlmsghdr + nfgenmsg */
@@ -451,7 +451,7 @@ static int send_dump_request(struct mnl_socket *nl, uint32_t seq)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_INET;
+	nfg->nfgen_family = AF_UNSPEC;	/* IPv4 and IPv6 */
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 	return mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 : 0;
@@ -513,7 +513,7 @@ out:
 	return rc;
 }
 
-/* Dumps the IPv4 conntrack table; an overrun of the dump socket (ENOBUFS)
+/* Dumps the conntrack table (both families); an overrun of the dump socket (ENOBUFS)
  * restarts it once, re-delivering what the first attempt had delivered. */
 long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen)
 {

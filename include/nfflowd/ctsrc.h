@@ -44,7 +44,7 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 			 ctsrc_event_fn on_event, ctsrc_overrun_fn on_overrun,
 			 void *arg, char *err, size_t errlen);
 
-/* Dumps the current IPv4 conntrack table synchronously on a separate
+/* Dumps the current conntrack table (IPv4 and IPv6) synchronously on a separate
  * socket, delivering each entry with from_dump = true. Returns the number
  * of entries or -1 (err written). */
 long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen);
