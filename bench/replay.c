@@ -258,9 +258,9 @@ static int stream_build(struct stream *st, uint32_t pairs, uint32_t live,
 	return 0;
 }
 
-static void emit_record(const struct flow_record *r, void *arg)
+static void emit_conn(const struct flow_conn *c, void *arg)
 {
-	export_add(arg, r);
+	export_conn(arg, c);
 }
 
 /* ctsrc.c handle_ct: parse one message, count it, deliver it. */
@@ -414,8 +414,9 @@ int main(int argc, char **argv)
 	}
 	natlog_configure(&nlog, &cfg);
 	base = event_base_new();
-	p.exp = base ? export_new(base, &cfg, &nlog, err, sizeof(err)) : NULL;
-	if (!p.exp || pipeline_init(&p.pl, 0, emit_record, p.exp) < 0) {
+	p.exp = base ? export_new(base, &cfg, &cfg.collectors[0], &nlog, err,
+				 sizeof(err)) : NULL;
+	if (!p.exp || pipeline_init(&p.pl, 0, emit_conn, p.exp) < 0) {
 		fprintf(stderr, "setup: %s\n", base ? err : "no event base");
 		return 1;
 	}
@@ -460,7 +461,7 @@ int main(int argc, char **argv)
 	       (double)(c1 - c0) / 1e9,
 	       (double)done * 1e9 / (double)(t1 - t0),
 	       (double)(t1 - t0) / (double)done,
-	       (double)(c1 - c0) / (double)done, p.pl.st.records, xs->datagrams,
+	       (double)(c1 - c0) / (double)done, xs->records, xs->datagrams,
 	       xs->sent, xs->send_errors,
 	       __atomic_load_n(&udp.datagrams, __ATOMIC_RELAXED), a1 - a0,
 	       (double)(a1 - a0) / (double)done, p.ev_new, p.ev_destroy,

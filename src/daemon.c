@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "nfflowd/control.h"
+#include "nfflowd/ctquery.h"
 #include "nfflowd/ctsrc.h"
 #include "nfflowd/daemon.h"
 #include "nfflowd/export.h"
@@ -20,11 +21,16 @@
 #include "nfflowd/notify.h"
 #include "nfflowd/pipeline.h"
 #include "nfflowd/pidfile.h"
+#include "nfflowd/route.h"
 
 #define TICK_SECONDS 1
 #define STATUS_EVERY_TICKS 5
 #define RESYNC_MIN_GAP_NS 1000000000u
 #define LOST_GRACE_NS 2000000000u
+/* Active timeout: counter readings asked for per tick, at most. A table
+ * whose entries all come due at once (a restart on a busy firewall) is
+ * read at this pace: 250,000 entries in about a minute. */
+#define QUERY_BUDGET 4096
 
 struct daemon_stats {
 	uint64_t ttl_expired;		/* entries dropped by the TTL sweep */
@@ -41,7 +47,14 @@ struct daemon {
 	struct natlog nlog;
 	struct pipeline pl;		/* live table, records */
 	struct ctsrc *src;
-	struct export *exp;
+	struct export *exps[CONFIG_MAX_COLLECTORS];	/* one per collector */
+	unsigned nexp;
+	bool logged_by_v5;		/* a v5 exporter writes the local copy */
+	uint64_t log_sequence;		/* local copy without a v5 collector */
+	uint64_t records_no_counters;	/* v5 records without accounting */
+	struct ctquery *query;		/* active timeout readings */
+	struct ct_query *due;		/* QUERY_BUDGET */
+	struct route *route;		/* interfaces: true */
 	struct control *ctl;
 	uint64_t started_boot_ns;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
@@ -58,11 +71,55 @@ struct daemon {
 
 static void schedule_resync(struct daemon *d);
 
-static void emit_record(const struct flow_record *r, void *arg)
+/* The local copy when no v5 collector carries it: the v5 records, with
+ * the header of the moment they are made. */
+static void log_without_v5(struct daemon *d, const struct flow_conn *c)
+{
+	struct flow_record recs[RECORD_MAX_PER_EVENT];
+	struct nf5_header h;
+	struct time_pair now;
+	unsigned n;
+
+	if (!d->nlog.to_syslog && !d->nlog.to_stdout)
+		return;
+	n = record_build_conn(c, d->cfg.untranslated_records, recs);
+	if (n == 0)
+		return;
+	ctsrc_now(&now);
+	nf5_header_init(&h, &now, (uint32_t)d->log_sequence, d->cfg.engine_type,
+			d->cfg.engine_id);
+	d->log_sequence += n;
+	natlog_datagram(&d->nlog, &h, recs, n);
+}
+
+/* One export of a connection to every collector. */
+static void emit_conn(const struct flow_conn *conn, void *arg)
+{
+	struct daemon *d = arg;
+	struct flow_conn c = *conn;
+	unsigned i;
+
+	if (d->route)
+		route_fill(d->route, &c);
+	if (!c.has_counters) {
+		struct flow_record recs[RECORD_MAX_PER_EVENT];
+
+		d->records_no_counters += record_build_conn(&c,
+			d->cfg.untranslated_records, recs);
+	}
+	for (i = 0; i < d->nexp; i++)
+		export_conn(d->exps[i], &c);
+	if (!d->logged_by_v5)
+		log_without_v5(d, &c);
+}
+
+/* A counter reading for the active timeout. */
+static void on_answer(const struct ct_event *ev, const struct time_pair *now,
+		      void *arg)
 {
 	struct daemon *d = arg;
 
-	export_add(d->exp, r);
+	pipeline_interim(&d->pl, ev, now);
 }
 
 static void on_event(const struct ct_event *ev, const struct time_pair *now,
@@ -150,22 +207,29 @@ static void on_overrun(void *arg)
 static void collect_counters(const struct daemon *d, struct state_counters *c)
 {
 	const struct ctsrc_stats *cs = ctsrc_stats(d->src);
-	const struct export_stats *xs = export_stats(d->exp);
 	struct time_pair now;
+	unsigned i;
 
 	ctsrc_now(&now);
 	memset(c, 0, sizeof(*c));
+	for (i = 0; i < d->nexp; i++) {
+		const struct export_stats *xs = export_stats(d->exps[i]);
+
+		c->records += xs->records;
+		c->datagrams += xs->datagrams;
+		c->send_errors += xs->send_errors;
+		c->records_lost += xs->records_lost;
+		c->skipped_ipv6 += xs->skipped_ipv6;
+	}
+	c->interim = d->pl.st.interim;
+	c->ipv6 = d->pl.st.ipv6;
 	c->pid = (uint64_t)getpid();
 	c->uptime_s = (now.boot_ns - d->started_boot_ns) / 1000000000u;
 	c->events_new = cs->ev_new;
 	c->events_destroy = cs->ev_destroy;
 	c->events_ignored = cs->ignored + d->pl.st.self_ignored;
 	c->events_malformed = cs->malformed;
-	c->records = xs->records;
-	c->records_no_counters = d->pl.st.records_no_counters;
-	c->datagrams = xs->datagrams;
-	c->send_errors = xs->send_errors;
-	c->records_lost = xs->records_lost;
+	c->records_no_counters = d->records_no_counters;
 	c->overruns = cs->overruns;
 	c->resyncs = d->st.resyncs;
 	c->lost_entries = d->st.lost_entries;
@@ -229,6 +293,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	ctsrc_now(&now);
 	check_lost(d, now.boot_ns);
+	if (d->query) {
+		size_t due = pipeline_due(&d->pl, now.boot_ns, d->due, QUERY_BUDGET);
+
+		if (due > 0)
+			ctquery_send(d->query, d->due, due);
+	}
 	n = flowtab_sweep(d->pl.tab, now.boot_ns, (uint64_t)d->cfg.ttl * 1000000000u);
 	if (n > 0) {
 		d->st.ttl_expired += n;
@@ -300,38 +370,114 @@ static void kernel_setup(const struct config *cfg)
 	}
 }
 
-/* Re-reads the configuration; swaps it in only when it is valid and the
+/* One exporter per collector of cfg. The local copy goes with the first
+ * v5 collector's datagrams. Returns 0, or -1 with err (none left open). */
+static int open_exporters(struct daemon *d, const struct config *cfg,
+			  struct export **out, bool *logged_by_v5, char *err,
+			  size_t errlen)
+{
+	const struct natlog *nlog = &d->nlog;
+	unsigned i;
+
+	*logged_by_v5 = false;
+	for (i = 0; i < cfg->ncollectors; i++) {
+		out[i] = export_new(d->base, cfg, &cfg->collectors[i], nlog, err,
+				    errlen);
+		if (!out[i]) {
+			while (i-- > 0)
+				export_free(out[i]);
+			return -1;
+		}
+		if (cfg->collectors[i].version == 5 && nlog) {
+			*logged_by_v5 = true;
+			nlog = NULL;
+		}
+	}
+	return 0;
+}
+
+/* The old exporter whose sequence and counters new exporter i continues:
+ * the one to the same collector, else the one in the same position with
+ * the same protocol (a collector moved to another address continues its
+ * sequence, as with a single collector). -1 for none. */
+static int predecessor(const struct daemon *d, struct export **nx, unsigned i)
+{
+	unsigned j;
+
+	for (j = 0; j < d->nexp; j++)
+		if (d->exps[j] && export_same(nx[i], &d->cfg.collectors[j]))
+			return (int)j;
+	if (i < d->nexp && d->exps[i] &&
+	    d->cfg.collectors[i].version == export_version(nx[i]))
+		return (int)i;
+	return -1;
+}
+
+/* Replaces the exporters, continuing sequences where it can; templates go
+ * out at once. */
+static void swap_exporters(struct daemon *d, struct export **nx, unsigned n)
+{
+	unsigned i, j;
+	int k;
+
+	for (j = 0; j < d->nexp; j++)
+		export_flush(d->exps[j]);
+	for (i = 0; i < n; i++) {
+		k = predecessor(d, nx, i);
+		if (k >= 0) {
+			export_take_over(nx[i], d->exps[k]);
+			export_free(d->exps[k]);
+			d->exps[k] = NULL;
+		}
+	}
+	for (i = 0; i < n; i++)
+		export_start(nx[i]);
+	for (j = 0; j < d->nexp; j++)
+		export_free(d->exps[j]);
+	memcpy(d->exps, nx, n * sizeof(nx[0]));
+	d->nexp = n;
+}
+
+/* Route lookups exactly when `interfaces` is on. */
+static void setup_route(struct daemon *d)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (!d->cfg.interfaces) {
+		route_free(d->route);
+		d->route = NULL;
+	} else if (!d->route) {
+		d->route = route_new(d->base, err, sizeof(err));
+		if (!d->route)
+			log_warn("interfaces: %s; exporting 0 for them", err);
+	}
+}
+
+/* Re-reads the configuration; swaps it in only when it is valid and every
  * new exporter could be opened. The table and netlink socket stay. */
 static void reload(struct daemon *d)
 {
 	struct config nc;
-	struct export *nx;
+	struct export *nx[CONFIG_MAX_COLLECTORS];
 	struct timespec ts;
 	char err[CONFIG_ERR_MAX], msg[96];
+	bool logged_by_v5;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
 		 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
 	notify_send(msg);
-	if (config_load(d->config_path, &nc, err, sizeof(err)) < 0) {
-		log_err("reload failed, keeping the running configuration: %s", err);
-		d->st.reloads_failed++;
-		notify_send("READY=1");
-		return;
-	}
-	nx = export_new(d->base, &nc, &d->nlog, err, sizeof(err));
-	if (!nx) {
+	if (config_load(d->config_path, &nc, err, sizeof(err)) < 0 ||
+	    open_exporters(d, &nc, nx, &logged_by_v5, err, sizeof(err)) < 0) {
 		log_err("reload failed, keeping the running configuration: %s", err);
 		d->st.reloads_failed++;
 		notify_send("READY=1");
 		return;
 	}
 	/* Records already queued leave under the settings they were made
-	 * with; the new exporter continues the sequence. */
-	export_flush(d->exp);
-	export_take_over(nx, d->exp);
-	export_free(d->exp);
-	d->exp = nx;
+	 * with; an exporter to the same collector continues the sequence. */
+	swap_exporters(d, nx, nc.ncollectors);
+	d->logged_by_v5 = logged_by_v5;
 	if (strcmp(nc.pidfile, d->cfg.pidfile) != 0 ||
 	    strcmp(nc.control_socket, d->cfg.control_socket) != 0) {
 		log_warn("pidfile and control_socket changes take effect at restart");
@@ -344,6 +490,7 @@ static void reload(struct daemon *d)
 	d->cfg = nc;
 	natlog_configure(&d->nlog, &d->cfg);
 	pipeline_configure(&d->pl, &d->cfg);
+	setup_route(d);
 	if (d->cfg.kernel_setup)
 		kernel_setup(&d->cfg);
 	d->st.reloads_ok++;
@@ -376,6 +523,7 @@ static int daemon_open(struct daemon *d)
 	};
 	struct timeval tick = { TICK_SECONDS, 0 };
 	char err[CONFIG_ERR_MAX];
+	unsigned i;
 	long n;
 
 	d->base = event_base_new();
@@ -384,16 +532,27 @@ static int daemon_open(struct daemon *d)
 		return -1;
 	}
 	natlog_configure(&d->nlog, &d->cfg);
-	d->exp = export_new(d->base, &d->cfg, &d->nlog, err, sizeof(err));
-	if (!d->exp) {
+	if (open_exporters(d, &d->cfg, d->exps, &d->logged_by_v5, err,
+			   sizeof(err)) < 0) {
 		log_err("%s", err);
 		return -1;
 	}
-	if (pipeline_init(&d->pl, 0, emit_record, d) < 0) {
+	d->nexp = d->cfg.ncollectors;
+	for (i = 0; i < d->nexp; i++)
+		export_start(d->exps[i]);
+	if (pipeline_init(&d->pl, 0, emit_conn, d) < 0) {
 		log_err("cannot allocate the live table");
 		return -1;
 	}
 	pipeline_configure(&d->pl, &d->cfg);
+	setup_route(d);
+	d->due = calloc(QUERY_BUDGET, sizeof(*d->due));
+	d->query = d->due ? ctquery_open(d->base, on_answer, d, err, sizeof(err))
+			  : NULL;
+	if (!d->query) {
+		log_err("%s", d->due ? err : "out of memory");
+		return -1;
+	}
 	d->src = ctsrc_open(d->base, &o, on_event, on_overrun, d, err, sizeof(err));
 	if (!d->src) {
 		log_err("%s", err);
@@ -405,9 +564,18 @@ static int daemon_open(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
-	log_info("loaded %ld existing connections; exporting from %s to %s port %u; netlink buffer %" PRIu32 " bytes, reliable delivery %s",
+	log_info("loaded %ld existing connections; exporting from %s to %s port %u%s; netlink buffer %" PRIu32 " bytes, reliable delivery %s",
 		 n, d->cfg.source_str, d->cfg.collector_str, d->cfg.port,
+		 d->cfg.ncollectors > 1 ? " and more collectors" : "",
 		 ctsrc_rcvbuf(d->src), d->cfg.netlink_reliable ? "on" : "off");
+	for (i = 0; i < d->cfg.ncollectors; i++) {
+		const struct config_collector *cc = &d->cfg.collectors[i];
+
+		log_info("collector %u: %s port %u from %s, %s", i + 1,
+			 cc->collector_str, cc->port, cc->source_str,
+			 cc->version == 5 ? "NetFlow v5" :
+			 cc->version == 9 ? "NetFlow v9" : "IPFIX");
+	}
 
 	if (add_signal(d, &d->ev_term, SIGTERM, on_stop) < 0 ||
 	    add_signal(d, &d->ev_int, SIGINT, on_stop) < 0 ||
@@ -460,8 +628,15 @@ static void daemon_close(struct daemon *d)
 	if (d->ctl)
 		control_close(d->ctl);
 	d->ctl = NULL;
-	export_free(d->exp);
-	d->exp = NULL;
+	for (i = 0; i < d->nexp; i++)
+		export_free(d->exps[i]);
+	d->nexp = 0;
+	ctquery_close(d->query);
+	d->query = NULL;
+	free(d->due);
+	d->due = NULL;
+	route_free(d->route);
+	d->route = NULL;
 	if (d->src)
 		ctsrc_close(d->src);
 	d->src = NULL;
@@ -541,7 +716,8 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 
 	notify_send("STOPPING=1");
 	ctsrc_drain(d.src);
-	export_flush(d.exp);
+	for (unsigned i = 0; i < d.nexp; i++)
+		export_flush(d.exps[i]);
 	format_counters(&d, counters, sizeof(counters));
 	log_info("stopped: %s", counters);
 	rc = 0;

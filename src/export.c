@@ -1,4 +1,5 @@
-/* NetFlow v5 sender: fills one datagram, sends it full or on a timer. */
+/* One collector's sender: fills one datagram (v5 records, or a v9/IPFIX
+ * message with templates when due), sends it full or on a timer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -13,16 +14,21 @@
 #include "nfflowd/export.h"
 #include "nfflowd/log.h"
 #include "nfflowd/nf5.h"
+#include "nfflowd/nfx.h"
+#include "nfflowd/record.h"
 
 /* Datagrams the kernel could not take at once (EAGAIN): kept in order and
  * sent when the socket is writable again; beyond this many, dropped. */
 #define QUEUE_MAX 256
 #define EXPORT_SNDBUF (1 << 20)
+#define MAX_DATAGRAM (NF5_MAX_DATAGRAM > NFX_MAX_DATAGRAM ? NF5_MAX_DATAGRAM \
+							  : NFX_MAX_DATAGRAM)
+#define NS_PER_S 1000000000u
 
 struct queued {
 	uint16_t len;
 	uint16_t records;
-	uint8_t bytes[NF5_MAX_DATAGRAM];
+	uint8_t bytes[MAX_DATAGRAM];
 };
 
 struct export {
@@ -38,10 +44,19 @@ struct export {
 	struct timeval flush_tv;
 	const struct natlog *nlog;
 	uint8_t engine_type, engine_id;
-	uint32_t sequence;
-	unsigned pending;
-	struct flow_record recs[NF5_MAX_RECORDS];
-	uint8_t buf[NF5_MAX_DATAGRAM];
+	uint8_t version;	/* 5, 9 or 10 */
+	bool untranslated;
+	bool interfaces;
+	struct config_collector cc;	/* who we export to */
+	uint32_t sequence;	/* v5, IPFIX: records; v9: datagrams */
+	unsigned pending;	/* records in the open datagram */
+	struct flow_record recs[NF5_MAX_RECORDS];	/* v5 */
+	struct nfx_msg msg;	/* v9/IPFIX, open when pending > 0 */
+	uint32_t tmpl_packets;	/* template refresh: every N datagrams */
+	uint64_t tmpl_ns;	/* and every T (boot clock ns) */
+	uint32_t since_tmpl;	/* datagrams since templates went out */
+	uint64_t tmpl_boot_ns;	/* when they last went out, 0 never */
+	uint8_t buf[MAX_DATAGRAM];
 	struct export_stats st;
 	struct log_rate send_rate;
 	char collector[80];
@@ -152,35 +167,69 @@ static void enqueue(struct export *x, size_t len, unsigned records)
 		event_add(x->write_ev, NULL);
 }
 
-/* Encodes and sends the open datagram; flow_sequence advances either way. */
-void export_flush(struct export *x)
+/* Hands one encoded datagram in buf to the socket, or to the queue when
+ * the socket is busy or others wait; a failure costs its records. */
+static void emit(struct export *x, size_t len, unsigned records)
+{
+	x->st.datagrams++;
+	x->st.records += records;
+	if (x->q_len > 0)
+		enqueue(x, len, records);	/* keep the order */
+	else if (send_datagram(x, x->buf, len, records) == 0)
+		x->st.sent++;
+	else if (errno == EAGAIN)
+		enqueue(x, len, records);
+	else
+		count_failure(x, records, errno);
+}
+
+/* v5: flow_sequence counts records before this datagram. */
+static void flush_v5(struct export *x, const struct time_pair *now)
 {
 	struct nf5_header h;
-	struct time_pair now;
 	size_t len;
+
+	nf5_header_init(&h, now, x->sequence, x->engine_type, x->engine_id);
+	len = nf5_encode(x->buf, sizeof(x->buf), &h, x->recs, x->pending);
+	x->sequence += x->pending;
+	emit(x, len, x->pending);
+	natlog_datagram(x->nlog, &h, x->recs, x->pending);
+}
+
+/* v9: the sequence counts datagrams; IPFIX: data records. Both carry the
+ * engine type and id as source id / observation domain. */
+static void flush_nfx(struct export *x, const struct time_pair *now)
+{
+	struct nfx_header h = {
+		.export_secs = (uint32_t)(now->real_ns / NS_PER_S),
+		.sysuptime_ms = record_uptime_ms(now->boot_ns),
+		.sequence = x->sequence,
+		.domain = (uint32_t)x->engine_type << 8 | x->engine_id,
+	};
+	size_t len = nfx_finish(&x->msg, &h);
+
+	memcpy(x->buf, x->msg.buf, len);
+	x->sequence += x->version == NFX_VERSION_V9 ? 1 : x->msg.records;
+	emit(x, len, x->msg.records);
+}
+
+/* Encodes and sends the open datagram; the sequence advances either way. */
+void export_flush(struct export *x)
+{
+	struct time_pair now;
 
 	if (x->pending == 0)
 		return;
 	evtimer_del(x->flush_ev);
 	ctsrc_now(&now);
-	nf5_header_init(&h, &now, x->sequence, x->engine_type, x->engine_id);
-	len = nf5_encode(x->buf, sizeof(x->buf), &h, x->recs, x->pending);
-	x->st.datagrams++;
-	x->st.records += x->pending;
-	x->sequence += x->pending;
-	if (x->q_len > 0)
-		enqueue(x, len, x->pending);	/* keep the order */
-	else if (send_datagram(x, x->buf, len, x->pending) == 0)
-		x->st.sent++;
-	else if (errno == EAGAIN)
-		enqueue(x, len, x->pending);
+	if (x->version == NF5_VERSION)
+		flush_v5(x, &now);
 	else
-		count_failure(x, x->pending, errno);
-	natlog_datagram(x->nlog, &h, x->recs, x->pending);
+		flush_nfx(x, &now);
 	x->pending = 0;
 }
 
-/* Queues one record. */
+/* Queues one v5 record. */
 void export_add(struct export *x, const struct flow_record *r)
 {
 	x->recs[x->pending++] = *r;
@@ -190,16 +239,107 @@ void export_add(struct export *x, const struct flow_record *r)
 		evtimer_add(x->flush_ev, &x->flush_tv);
 }
 
-static void format_collector(char *buf, size_t len, const struct config *cfg)
+/* True when the next message must carry the templates: the first one,
+ * and then every tmpl_packets datagrams or tmpl_ns, whichever comes first. */
+static bool templates_due(const struct export *x, uint64_t now_boot_ns)
 {
-	if (cfg->collector.ss_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", cfg->collector_str, cfg->port);
+	if (x->tmpl_boot_ns == 0)
+		return true;
+	if (x->tmpl_packets != 0 && x->since_tmpl >= x->tmpl_packets)
+		return true;
+	return x->tmpl_ns != 0 && now_boot_ns - x->tmpl_boot_ns >= x->tmpl_ns;
+}
+
+/* Starts the next v9/IPFIX message, with templates when due. */
+static void begin_nfx(struct export *x)
+{
+	struct time_pair now;
+	bool tmpl;
+
+	ctsrc_now(&now);
+	tmpl = templates_due(x, now.boot_ns);
+	nfx_begin(&x->msg, x->version, x->interfaces, tmpl);
+	if (tmpl) {
+		x->st.templates++;
+		x->since_tmpl = 0;
+		x->tmpl_boot_ns = now.boot_ns;
+	}
+	x->since_tmpl++;
+}
+
+/* Appends one direction record to the open message, sending a full one. */
+static void add_nfx(struct export *x, const struct nfx_rec *r)
+{
+	if (x->pending == 0)
+		begin_nfx(x);
+	if (!nfx_add(&x->msg, r)) {
+		export_flush(x);
+		begin_nfx(x);
+		if (!nfx_add(&x->msg, r))
+			return;	/* cannot happen: one record always fits */
+	}
+	if (x->pending++ == 0)
+		evtimer_add(x->flush_ev, &x->flush_tv);
+}
+
+void export_conn(struct export *x, const struct flow_conn *c)
+{
+	unsigned i, n;
+
+	if (x->version == NF5_VERSION) {
+		struct flow_record recs[RECORD_MAX_PER_EVENT];
+
+		if (c->ev->family == AF_INET6) {
+			x->st.skipped_ipv6++;
+			return;
+		}
+		n = record_build_conn(c, x->untranslated, recs);
+		for (i = 0; i < n; i++)
+			export_add(x, &recs[i]);
+	} else {
+		struct nfx_rec recs[2];
+
+		n = nfx_rec_build(c, recs);
+		for (i = 0; i < n; i++)
+			add_nfx(x, &recs[i]);
+	}
+}
+
+/* A template-only message right away, so that a collector can decode the
+ * first data without waiting (also after a reload or collector change). */
+static void send_templates(struct export *x)
+{
+	struct time_pair now;
+
+	begin_nfx(x);
+	ctsrc_now(&now);
+	x->pending = 1;	/* a message to finish, with no data record */
+	flush_nfx(x, &now);
+	x->pending = 0;
+}
+
+static void format_collector(char *buf, size_t len,
+			     const struct config_collector *cc)
+{
+	const char *v = cc->version == 5 ? "v5" : cc->version == 9 ? "v9" : "IPFIX";
+
+	if (cc->collector.ss_family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u (%s)", cc->collector_str, cc->port, v);
 	else
-		snprintf(buf, len, "%s:%u", cfg->collector_str, cfg->port);
+		snprintf(buf, len, "%s:%u (%s)", cc->collector_str, cc->port, v);
+}
+
+bool export_same(const struct export *x, const struct config_collector *cc)
+{
+	return x->cc.version == cc->version && x->cc.port == cc->port &&
+	       x->cc.addrlen == cc->addrlen &&
+	       memcmp(&x->cc.collector, &cc->collector, cc->addrlen) == 0 &&
+	       memcmp(&x->cc.source, &cc->source, cc->addrlen) == 0;
 }
 
 /* Opens the socket and the flush timer. */
 struct export *export_new(struct event_base *base, const struct config *cfg,
+			  const struct config_collector *cc,
 			  const struct natlog *nlog, char *err, size_t errlen)
 {
 	struct export *x = calloc(1, sizeof(*x));
@@ -211,27 +351,33 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 		return NULL;
 	}
 	x->fd = -1;
-	x->nlog = nlog;
+	x->nlog = cc->version == NF5_VERSION ? nlog : NULL;
 	x->engine_type = cfg->engine_type;
 	x->engine_id = cfg->engine_id;
+	x->version = cc->version;
+	x->untranslated = cfg->untranslated_records;
+	x->interfaces = cfg->interfaces;
+	x->cc = *cc;
+	x->tmpl_packets = cfg->template_refresh_packets;
+	x->tmpl_ns = (uint64_t)cfg->template_refresh_seconds * NS_PER_S;
 	x->send_rate = (struct log_rate)LOG_RATE_INIT(10);
 	x->flush_tv.tv_sec = (time_t)secs;
 	x->flush_tv.tv_usec = (suseconds_t)((secs - (double)x->flush_tv.tv_sec) * 1e6);
-	format_collector(x->collector, sizeof(x->collector), cfg);
+	format_collector(x->collector, sizeof(x->collector), cc);
 
-	x->fd = socket(cfg->collector.ss_family,
+	x->fd = socket(cc->collector.ss_family,
 		       SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (x->fd < 0) {
 		snprintf(err, errlen, "export socket: %s", strerror(errno));
 		goto fail;
 	}
-	if (bind(x->fd, (const struct sockaddr *)&cfg->source, cfg->addrlen) < 0) {
+	if (bind(x->fd, (const struct sockaddr *)&cc->source, cc->addrlen) < 0) {
 		snprintf(err, errlen, "cannot send from source %s: %s",
-			 cfg->source_str, strerror(errno));
+			 cc->source_str, strerror(errno));
 		goto fail;
 	}
-	x->peer = cfg->collector;
-	x->peerlen = cfg->addrlen;
+	x->peer = cc->collector;
+	x->peerlen = cc->addrlen;
 	if (connect_collector(x) < 0) {
 		if (errno != ENETUNREACH && errno != EHOSTUNREACH) {
 			snprintf(err, errlen, "cannot reach collector %s: %s",
@@ -267,6 +413,17 @@ void export_take_over(struct export *x, const struct export *old)
 {
 	x->sequence = old->sequence;
 	x->st = old->st;
+}
+
+uint8_t export_version(const struct export *x)
+{
+	return x->version;
+}
+
+void export_start(struct export *x)
+{
+	if (x->version != NF5_VERSION)
+		send_templates(x);
 }
 
 const struct export_stats *export_stats(const struct export *x)

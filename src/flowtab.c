@@ -15,11 +15,17 @@
  * against 48 to 96 for entries stored in the probe table itself at load
  * 3/8..3/4. The entry is 36 bytes, not 40, because the start is kept as a
  * 32-bit millisecond count (see flowtab_age_ms) rather than 64-bit ns.
- * Pointers to entries stay valid until the next remove or sweep. */
+ * Pointers to entries stay valid until the next remove or sweep.
+ *
+ * Side records (IPv6 addresses, active-timeout state) live in a second,
+ * small open-addressing table keyed by id, records stored in the slots,
+ * at most half full; only entries flagged FLOW_F_SIDE look there, so the
+ * IPv4 path never touches it. */
 #include "nfflowd/flowtab.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define CHUNK_SHIFT 10
 #define CHUNK_LEN (1u << CHUNK_SHIFT)
@@ -32,7 +38,16 @@
 _Static_assert(sizeof(struct flow_entry) == 36,
 	       "flow_entry is 36 bytes: 4 + 1 + 1 + 2 + 12 + 12 + 4, no padding");
 
+struct side_slot {
+	uint32_t id;
+	uint32_t used;
+	struct flow_side s;
+};
+
 struct flowtab {
+	struct side_slot *side;	/* scap slots */
+	size_t scap;		/* power of two, or 0 */
+	size_t scount;
 	struct flow_entry **chunks;
 	size_t nchunks;		/* chunks allocated */
 	size_t chunks_cap;	/* length of the chunks array */
@@ -130,6 +145,106 @@ static void index_delete(struct flowtab *t, size_t i)
 	t->index[i] = 0;
 }
 
+/* The side slot of id, or scap when it has none. */
+static size_t side_find(const struct flowtab *t, uint32_t id)
+{
+	size_t mask = t->scap - 1, i;
+
+	if (t->scap == 0)
+		return 0;
+	for (i = mix32(id) & mask; t->side[i].used; i = (i + 1) & mask)
+		if (t->side[i].id == id)
+			return i;
+	return t->scap;
+}
+
+/* Moves the side records into a table of ncap slots. */
+static bool side_resize(struct flowtab *t, size_t ncap)
+{
+	struct side_slot *ns = calloc(ncap, sizeof(*ns));
+	size_t i, j;
+
+	if (ns == NULL)
+		return false;
+	for (i = 0; i < t->scap; i++) {
+		if (!t->side[i].used)
+			continue;
+		for (j = mix32(t->side[i].id) & (ncap - 1); ns[j].used;
+		     j = (j + 1) & (ncap - 1))
+			;
+		ns[j] = t->side[i];
+	}
+	free(t->side);
+	t->side = ns;
+	t->scap = ncap;
+	return true;
+}
+
+/* Drops the side record of id, if any, closing the probe run behind it. */
+static void side_del(struct flowtab *t, uint32_t id)
+{
+	size_t mask, i = side_find(t, id), j, k;
+
+	if (i >= t->scap)
+		return;
+	mask = t->scap - 1;
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (!t->side[j].used)
+			break;
+		k = mix32(t->side[j].id) & mask;
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			t->side[i] = t->side[j];
+			i = j;
+		}
+	}
+	memset(&t->side[i], 0, sizeof(t->side[i]));
+	t->scount--;
+	if (t->scount == 0) {
+		free(t->side);
+		t->side = NULL;
+		t->scap = 0;
+	}
+}
+
+const struct flow_side *flowtab_side(const struct flowtab *t,
+				     const struct flow_entry *e)
+{
+	size_t i;
+
+	if (!(e->flags & FLOW_F_SIDE))
+		return NULL;
+	i = side_find(t, e->id);
+	return i < t->scap ? &t->side[i].s : NULL;
+}
+
+struct flow_side *flowtab_side_get(struct flowtab *t, struct flow_entry *e)
+{
+	size_t i = side_find(t, e->id);
+
+	if (i < t->scap && t->side[i].used) {
+		e->flags |= FLOW_F_SIDE;
+		return &t->side[i].s;
+	}
+	if ((t->scount + 1) * 2 > t->scap &&
+	    !side_resize(t, t->scap == 0 ? 16 : t->scap * 2))
+		return NULL;
+	for (i = mix32(e->id) & (t->scap - 1); t->side[i].used;
+	     i = (i + 1) & (t->scap - 1))
+		;
+	memset(&t->side[i], 0, sizeof(t->side[i]));
+	t->side[i].id = e->id;
+	t->side[i].used = 1;
+	t->scount++;
+	e->flags |= FLOW_F_SIDE;
+	return &t->side[i].s;
+}
+
+size_t flowtab_side_count(const struct flowtab *t)
+{
+	return t->scount;
+}
+
 struct flowtab *flowtab_new(size_t max_entries)
 {
 	struct flowtab *t = calloc(1, sizeof(*t));
@@ -150,6 +265,7 @@ void flowtab_free(struct flowtab *t)
 		free(t->chunks[c]);
 	free(t->chunks);
 	free(t->index);
+	free(t->side);
 	free(t);
 }
 
@@ -185,9 +301,19 @@ static bool reserve_one(struct flowtab *t)
 	return true;
 }
 
-/* True when the event describes the same connection as the entry. */
-static bool same_conn(const struct flow_entry *e, const struct ct_event *ev)
+bool flowtab_same_conn(const struct flowtab *t, const struct flow_entry *e,
+		       const struct ct_event *ev)
 {
+	if (ev->family == AF_INET6) {
+		const struct flow_side *sd = flowtab_side(t, e);
+
+		if (!(e->flags & FLOW_F_INET6) || sd == NULL ||
+		    memcmp(&sd->orig6, &ev->orig6, sizeof(sd->orig6)) != 0 ||
+		    memcmp(&sd->reply6, &ev->reply6, sizeof(sd->reply6)) != 0)
+			return false;
+	} else if (e->flags & FLOW_F_INET6) {
+		return false;
+	}
 	return e->proto == ev->proto &&
 	       e->orig.src == ev->orig.src && e->orig.dst == ev->orig.dst &&
 	       e->orig.sport == ev->orig.sport &&
@@ -196,6 +322,8 @@ static bool same_conn(const struct flow_entry *e, const struct ct_event *ev)
 	       e->reply.sport == ev->reply.sport &&
 	       e->reply.dport == ev->reply.dport;
 }
+
+static void remove_slot(struct flowtab *t, size_t slot);
 
 /* Writes a fresh entry for the event. */
 static void fill(struct flow_entry *e, const struct ct_event *ev,
@@ -211,6 +339,23 @@ static void fill(struct flow_entry *e, const struct ct_event *ev,
 	e->start_ms = (uint32_t)(start_boot_ns / NS_PER_MS);
 }
 
+/* Gives a fresh IPv6 entry its addresses. False when out of memory. */
+static bool fill_side(struct flowtab *t, struct flow_entry *e,
+		      const struct ct_event *ev)
+{
+	struct flow_side *sd;
+
+	if (ev->family != AF_INET6)
+		return true;
+	sd = flowtab_side_get(t, e);
+	if (sd == NULL)
+		return false;
+	e->flags |= FLOW_F_INET6;
+	sd->orig6 = ev->orig6;
+	sd->reply6 = ev->reply6;
+	return true;
+}
+
 /* A reused id (same id, other tuple) is a new connection: the entry is
  * rewritten and *created is true. A refresh keeps start and flags and only
  * takes the TCP state when the event carries one. */
@@ -224,8 +369,14 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 
 	if (slot < t->icap) {
 		e = at(t, t->index[slot] - 1);
-		if (!same_conn(e, ev)) {
+		if (!flowtab_same_conn(t, e, ev)) {
+			if (e->flags & FLOW_F_SIDE)
+				side_del(t, e->id);
 			fill(e, ev, start_boot_ns, flags);
+			if (!fill_side(t, e, ev)) {
+				remove_slot(t, slot);
+				return NULL;
+			}
 			isnew = true;
 		} else if (ev->tcp_state != 0) {
 			e->tcp_state = ev->tcp_state;
@@ -238,6 +389,10 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 		fill(e, ev, start_boot_ns, flags);
 		index_put(t->index, t->icap, ev->id, t->count);
 		t->count++;
+		if (!fill_side(t, e, ev)) {
+			remove_slot(t, find_slot(t, ev->id));
+			return NULL;
+		}
 		isnew = true;
 	}
 	if (created != NULL)
@@ -258,6 +413,8 @@ static void remove_slot(struct flowtab *t, size_t slot)
 {
 	size_t pos = t->index[slot] - 1, last = t->count - 1;
 
+	if (at(t, pos)->flags & FLOW_F_SIDE)
+		side_del(t, at(t, pos)->id);
 	index_delete(t, slot);
 	if (pos != last) {
 		struct flow_entry *moved = at(t, last);
@@ -276,14 +433,25 @@ static void remove_slot(struct flowtab *t, size_t slot)
 	}
 }
 
-bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out)
+bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
+		    struct flow_side *side)
 {
 	size_t slot = find_slot(t, id);
+	const struct flow_entry *e;
 
 	if (slot >= t->icap)
 		return false;
+	e = at(t, t->index[slot] - 1);
 	if (out != NULL)
-		*out = *at(t, t->index[slot] - 1);
+		*out = *e;
+	if (side != NULL) {
+		const struct flow_side *sd = flowtab_side(t, e);
+
+		if (sd != NULL)
+			*side = *sd;
+		else
+			memset(side, 0, sizeof(*side));
+	}
 	remove_slot(t, slot);
 	return true;
 }
@@ -405,5 +573,5 @@ size_t flowtab_memory(const struct flowtab *t)
 {
 	return sizeof(*t) + t->chunks_cap * sizeof(*t->chunks) +
 	       t->nchunks * CHUNK_LEN * sizeof(struct flow_entry) +
-	       t->icap * sizeof(*t->index);
+	       t->icap * sizeof(*t->index) + t->scap * sizeof(*t->side);
 }

@@ -26,7 +26,7 @@ void natlog_datagram(const struct natlog *n, const struct nf5_header *h,
 	char line[CSVLINE_MAX];
 	unsigned i;
 
-	if (!n->to_syslog && !n->to_stdout)
+	if (n == NULL || (!n->to_syslog && !n->to_stdout))
 		return;
 	for (i = 0; i < count; i++) {
 		size_t len = csvline_format(line, sizeof(line), h, n->exaddr,

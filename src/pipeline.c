@@ -1,10 +1,13 @@
-/* One conntrack event through the live table into records. */
+/* One conntrack event through the live table into exports. */
 #include "nfflowd/pipeline.h"
 
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
-/* Creates the table and remembers where records go. */
+#define NS_PER_S 1000000000u
+
+/* Creates the table and remembers where exports go. */
 int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
 		  void *emit_arg)
 {
@@ -15,28 +18,55 @@ int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
 	return p->tab ? 0 : -1;
 }
 
-/* The daemon's own export flow in host order, and the record options. A
- * changed flow goes in front; the oldest falls off. */
+/* One collector's export flow as record_is_self compares it. */
+static void self_of(struct record_self *self, const struct config_collector *cc)
+{
+	memset(self, 0, sizeof(*self));
+	self->port = cc->port;
+	if (cc->source.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&cc->source;
+		const struct sockaddr_in6 *c = (const struct sockaddr_in6 *)&cc->collector;
+
+		self->family = AF_INET6;
+		memcpy(self->source6, &s->sin6_addr, 16);
+		memcpy(self->collector6, &c->sin6_addr, 16);
+	} else {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&cc->source;
+		const struct sockaddr_in *c = (const struct sockaddr_in *)&cc->collector;
+
+		self->family = AF_INET;
+		self->source = ntohl(s->sin_addr.s_addr);
+		self->collector = ntohl(c->sin_addr.s_addr);
+	}
+}
+
+/* Puts a flow in front of the list, once; the oldest falls off. */
+static void self_add(struct pipeline *p, const struct record_self *self)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nself; i++)
+		if (memcmp(&p->self[i], self, sizeof(*self)) == 0)
+			break;
+	if (i == p->nself && p->nself < PIPELINE_SELF_MAX)
+		p->nself++;
+	if (i == PIPELINE_SELF_MAX)
+		i = PIPELINE_SELF_MAX - 1;
+	memmove(&p->self[1], &p->self[0], i * sizeof(p->self[0]));
+	p->self[0] = *self;
+}
+
+/* Every collector's export flow, and the active timeout. */
 void pipeline_configure(struct pipeline *p, const struct config *cfg)
 {
-	struct record_self self = { 0, 0, 0 };
+	struct record_self self;
+	unsigned i = cfg->ncollectors;
 
-	if (cfg->source.ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)&cfg->source;
-		const struct sockaddr_in *c = (const struct sockaddr_in *)&cfg->collector;
-
-		self.source = ntohl(s->sin_addr.s_addr);
-		self.collector = ntohl(c->sin_addr.s_addr);
-		self.port = cfg->port;
+	while (i-- > 0) {
+		self_of(&self, &cfg->collectors[i]);
+		self_add(p, &self);
 	}
-	if (p->nself == 0 || memcmp(&self, &p->self[0], sizeof(self)) != 0) {
-		memmove(&p->self[1], &p->self[0],
-			(PIPELINE_SELF_MAX - 1) * sizeof(p->self[0]));
-		p->self[0] = self;
-		if (p->nself < PIPELINE_SELF_MAX)
-			p->nself++;
-	}
-	p->untranslated = cfg->untranslated_records;
+	p->active_ns = (uint64_t)cfg->active_timeout * NS_PER_S;
 }
 
 static bool is_self(const struct pipeline *p, const struct ct_event *ev)
@@ -49,33 +79,60 @@ static bool is_self(const struct pipeline *p, const struct ct_event *ev)
 	return false;
 }
 
-static bool same_tuple(const struct ct_tuple *a, const struct ct_tuple *b)
+/* What was counted since the previous reading: a counter below what was
+ * already exported was reset (conntrack -Z), so all of it is new. */
+static uint64_t delta(uint64_t now, uint64_t sent)
 {
-	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
-	       a->dport == b->dport;
+	return now >= sent ? now - sent : now;
 }
 
-/* Takes the entry out and emits its records. Without an entry (the
+/* Turns the whole-connection counters of c into what is left after the
+ * interim exports recorded in sd, covering the time since the last. */
+static void take_remainder(struct flow_conn *c, const struct flow_side *sd,
+		      const struct time_pair *now)
+{
+	c->orig_packets = delta(c->orig_packets, sd->sent_orig_packets);
+	c->orig_bytes = delta(c->orig_bytes, sd->sent_orig_bytes);
+	c->reply_packets = delta(c->reply_packets, sd->sent_reply_packets);
+	c->reply_bytes = delta(c->reply_bytes, sd->sent_reply_bytes);
+	if (sd->last_end_ns > c->start_boot_ns) {
+		c->start_boot_ns = sd->last_end_ns;
+		if (c->end_boot_ns < c->start_boot_ns)
+			c->end_boot_ns = c->start_boot_ns;
+		c->start_real_ms = record_boot_to_real_ms(now, c->start_boot_ns);
+		c->end_real_ms = record_boot_to_real_ms(now, c->end_boot_ns);
+	}
+}
+
+/* Takes the entry out and exports the connection. Without an entry (the
  * connection began before we listened and was not in the dump, or its id
  * was reused) the start is the DESTROY itself unless the kernel stamped it. */
 static void destroy(struct pipeline *p, const struct ct_event *ev,
 		    const struct time_pair *now)
 {
-	struct flow_record recs[RECORD_MAX_PER_EVENT];
+	struct flow_conn c;
 	struct flow_entry e;
+	struct flow_side sd;
 	uint64_t start = now->boot_ns;
-	unsigned i, n;
+	bool known = false;
 
-	if (flowtab_remove(p->tab, ev->id, &e) && same_tuple(&e.orig, &ev->orig))
+	if (flowtab_lookup(p->tab, ev->id) != NULL) {
+		known = flowtab_same_conn(p->tab, flowtab_lookup(p->tab, ev->id), ev);
+		flowtab_remove(p->tab, ev->id, &e, &sd);
+	}
+	if (known)
 		start = flowtab_start_ns(&e, now->boot_ns);
 	else
 		p->st.destroy_unknown++;
-	n = record_build(ev, start, now, p->untranslated, recs);
-	p->st.records += n;
+	record_conn_init(&c, ev, start, now);
+	if (known && sd.exports > 0 && ev->has_counters)
+		take_remainder(&c, &sd, now);
+	p->st.exports++;
 	if (!ev->has_counters)
-		p->st.records_no_counters += n;
-	for (i = 0; i < n; i++)
-		p->emit(&recs[i], p->emit_arg);
+		p->st.exports_no_counters++;
+	if (ev->family == AF_INET6)
+		p->st.ipv6++;
+	p->emit(&c, p->emit_arg);
 }
 
 /* Every insert and refresh sets FLOW_F_SEEN: a resync (see daemon.c)
@@ -103,6 +160,95 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 		p->st.table_full++;
 	else
 		e->flags |= FLOW_F_SEEN;
+}
+
+/* The query that reads one entry's counters. */
+static void query_of(const struct flowtab *t, const struct flow_entry *e,
+		     struct ct_query *q)
+{
+	const struct flow_side *sd = flowtab_side(t, e);
+
+	memset(q, 0, sizeof(*q));
+	q->id = e->id;
+	q->proto = e->proto;
+	q->orig = e->orig;
+	q->family = AF_INET;
+	if ((e->flags & FLOW_F_INET6) && sd != NULL) {
+		q->family = AF_INET6;
+		q->orig6 = sd->orig6;
+	}
+}
+
+/* An entry is due when it has lived a whole timeout without an interim
+ * export, or a timeout has passed since its last reading was scheduled. */
+size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
+		    struct ct_query *out, size_t max)
+{
+	const struct flow_entry *ce;
+	size_t cursor = 0, n = 0;
+	uint64_t active_ms = p->active_ns / 1000000u;
+
+	if (p->active_ns == 0 || max == 0)
+		return 0;
+	while (n < max && (ce = flowtab_next(p->tab, &cursor)) != NULL) {
+		const struct flow_side *sd;
+		struct flow_entry *e;
+		struct flow_side *w;
+
+		if (flowtab_age_ms(ce, now_boot_ns) < active_ms)
+			continue;
+		sd = flowtab_side(p->tab, ce);
+		if (sd != NULL && sd->next_query_ns != 0 &&
+		    now_boot_ns < sd->next_query_ns)
+			continue;
+		e = flowtab_lookup(p->tab, ce->id);
+		w = flowtab_side_get(p->tab, e);
+		if (w == NULL)
+			break;	/* out of memory: try again next time */
+		w->next_query_ns = now_boot_ns + p->active_ns;
+		query_of(p->tab, e, &out[n++]);
+	}
+	p->st.queries += n;
+	return n;
+}
+
+void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
+		      const struct time_pair *now)
+{
+	struct flow_entry *e = flowtab_lookup(p->tab, ev->id);
+	struct flow_side *sd;
+	struct flow_conn c;
+
+	if (e == NULL || !flowtab_same_conn(p->tab, e, ev) || !ev->has_counters ||
+	    (sd = flowtab_side_get(p->tab, e)) == NULL) {
+		p->st.query_stale++;
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.ev = ev;
+	c.reason = FLOW_END_ACTIVE;
+	c.has_counters = true;
+	c.orig_packets = delta(ev->orig_packets, sd->sent_orig_packets);
+	c.orig_bytes = delta(ev->orig_bytes, sd->sent_orig_bytes);
+	c.reply_packets = delta(ev->reply_packets, sd->sent_reply_packets);
+	c.reply_bytes = delta(ev->reply_bytes, sd->sent_reply_bytes);
+	if (c.orig_packets == 0 && c.reply_packets == 0)
+		return;	/* idle since the last export: nothing to say */
+	c.start_boot_ns = sd->last_end_ns != 0 ? sd->last_end_ns
+					       : flowtab_start_ns(e, now->boot_ns);
+	c.end_boot_ns = now->boot_ns;
+	if (c.end_boot_ns < c.start_boot_ns)
+		c.end_boot_ns = c.start_boot_ns;
+	c.start_real_ms = record_boot_to_real_ms(now, c.start_boot_ns);
+	c.end_real_ms = record_boot_to_real_ms(now, c.end_boot_ns);
+	sd->sent_orig_packets = ev->orig_packets;
+	sd->sent_orig_bytes = ev->orig_bytes;
+	sd->sent_reply_packets = ev->reply_packets;
+	sd->sent_reply_bytes = ev->reply_bytes;
+	sd->last_end_ns = c.end_boot_ns;
+	sd->exports++;
+	p->st.interim++;
+	p->emit(&c, p->emit_arg);
 }
 
 /* Frees the table. */

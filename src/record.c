@@ -2,6 +2,7 @@
 #include "nfflowd/record.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #define PROTO_ICMP 1
 #define PROTO_TCP 6
@@ -63,36 +64,66 @@ static bool translated(const struct ct_event *ev)
 	return r->dport != o->sport || r->sport != o->dport;
 }
 
-unsigned record_build(const struct ct_event *ev, uint64_t start_boot_ns,
-		      const struct time_pair *now, bool untranslated,
-		      struct flow_record out[RECORD_MAX_PER_EVENT])
+uint64_t record_boot_to_real_ms(const struct time_pair *now, uint64_t boot_ns)
 {
+	uint64_t ago = boot_ns >= now->boot_ns ? 0 : now->boot_ns - boot_ns;
+
+	if (ago > now->real_ns)
+		return 0;
+	return (now->real_ns - ago) / 1000000u;
+}
+
+void record_conn_init(struct flow_conn *c, const struct ct_event *ev,
+		      uint64_t start_boot_ns, const struct time_pair *now)
+{
+	memset(c, 0, sizeof(*c));
+	c->ev = ev;
+	c->reason = FLOW_END_DETECTED;
+	c->has_counters = ev->has_counters;
+	if (ev->has_counters) {
+		c->orig_packets = ev->orig_packets;
+		c->orig_bytes = ev->orig_bytes;
+		c->reply_packets = ev->reply_packets;
+		c->reply_bytes = ev->reply_bytes;
+	}
+	c->start_boot_ns = ev->has_start ? record_real_to_boot(now, ev->start_ns)
+					 : start_boot_ns;
+	c->end_boot_ns = ev->has_stop ? record_real_to_boot(now, ev->stop_ns)
+				      : now->boot_ns;
+	if (c->end_boot_ns < c->start_boot_ns)
+		c->end_boot_ns = c->start_boot_ns;
+	c->start_real_ms = record_boot_to_real_ms(now, c->start_boot_ns);
+	c->end_real_ms = record_boot_to_real_ms(now, c->end_boot_ns);
+}
+
+/* A next hop as a host-order IPv4 address. */
+static uint32_t hop4(const uint8_t a[16])
+{
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+	       (uint32_t)a[2] << 8 | a[3];
+}
+
+unsigned record_build_conn(const struct flow_conn *c, bool untranslated,
+			   struct flow_record out[RECORD_MAX_PER_EVENT])
+{
+	const struct ct_event *ev = c->ev;
 	const struct ct_tuple *o = &ev->orig, *r = &ev->reply;
-	uint64_t start, end;
 	uint32_t first, last, opkts = 0, obytes = 0, rpkts = 0, rbytes = 0;
 	uint16_t osport, odport, rsport, rdport;
 	bool icmp = ev->proto == PROTO_ICMP;
-	unsigned n = 0;
+	unsigned n = 0, i;
 
-	if (ev->type != CT_EVENT_DESTROY)
+	if (ev->family == AF_INET6)
 		return 0;
 	if (ev->proto != PROTO_TCP && ev->proto != PROTO_UDP && !icmp)
 		return 0;
-
-	start = ev->has_start ? record_real_to_boot(now, ev->start_ns)
-			      : start_boot_ns;
-	end = ev->has_stop ? record_real_to_boot(now, ev->stop_ns)
-			   : now->boot_ns;
-	if (end < start)
-		end = start;
-	first = record_uptime_ms(start);
-	last = record_uptime_ms(end);
-
-	if (ev->has_counters) {
-		opkts = saturate32(ev->orig_packets);
-		obytes = saturate32(ev->orig_bytes);
-		rpkts = saturate32(ev->reply_packets);
-		rbytes = saturate32(ev->reply_bytes);
+	first = record_uptime_ms(c->start_boot_ns);
+	last = record_uptime_ms(c->end_boot_ns);
+	if (c->has_counters) {
+		opkts = saturate32(c->orig_packets);
+		obytes = saturate32(c->orig_bytes);
+		rpkts = saturate32(c->reply_packets);
+		rbytes = saturate32(c->reply_bytes);
 	}
 
 	if (icmp) {
@@ -114,14 +145,43 @@ unsigned record_build(const struct ct_event *ev, uint64_t start_boot_ns,
 		fill(&out[n++], r->dst, r->src, icmp ? 0 : rdport,
 		     icmp ? odport : rsport, opkts, obytes, first, last,
 		     ev->proto);
-	if (!ev->has_counters || ev->reply_packets != 0)
-		fill(&out[n++], r->src, r->dst, rsport, rdport, rpkts, rbytes,
+	for (i = 0; i < n; i++) {
+		out[i].input = (uint16_t)c->in_if;
+		out[i].output = (uint16_t)c->out_if;
+		out[i].nexthop = hop4(c->nexthop);
+	}
+	if (!c->has_counters || c->reply_packets != 0) {
+		fill(&out[n], r->src, r->dst, rsport, rdport, rpkts, rbytes,
 		     first, last, ev->proto);
+		out[n].input = (uint16_t)c->out_if;
+		out[n].output = (uint16_t)c->in_if;
+		out[n].nexthop = hop4(c->rnexthop);
+		n++;
+	}
 	return n;
+}
+
+unsigned record_build(const struct ct_event *ev, uint64_t start_boot_ns,
+		      const struct time_pair *now, bool untranslated,
+		      struct flow_record out[RECORD_MAX_PER_EVENT])
+{
+	struct flow_conn c;
+
+	if (ev->type != CT_EVENT_DESTROY)
+		return 0;
+	record_conn_init(&c, ev, start_boot_ns, now);
+	return record_build_conn(&c, untranslated, out);
 }
 
 bool record_is_self(const struct ct_event *ev, const struct record_self *self)
 {
-	return ev->proto == PROTO_UDP && ev->orig.src == self->source &&
-	       ev->orig.dst == self->collector && ev->orig.dport == self->port;
+	uint8_t family = ev->family == AF_INET6 ? AF_INET6 : AF_INET;
+
+	if (ev->proto != PROTO_UDP || ev->orig.dport != self->port ||
+	    family != self->family)
+		return false;
+	if (ev->family == AF_INET6)
+		return memcmp(ev->orig6.src, self->source6, 16) == 0 &&
+		       memcmp(ev->orig6.dst, self->collector6, 16) == 0;
+	return ev->orig.src == self->source && ev->orig.dst == self->collector;
 }

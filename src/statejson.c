@@ -124,12 +124,15 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		",\"records_lost\":%" PRIu64 ",\"overruns\":%" PRIu64
 		",\"resyncs\":%" PRIu64 ",\"lost_entries\":%" PRIu64
 		",\"ttl_expired\":%" PRIu64 ",\"live\":%" PRIu64
-		",\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "}}\n",
+		",\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "}"
+		",\"interim\":%" PRIu64 ",\"ipv6\":%" PRIu64
+		",\"skipped_ipv6\":%" PRIu64 "}\n",
 		c->pid, c->uptime_s, c->events_new, c->events_destroy,
 		c->events_ignored, c->events_malformed, c->records,
 		c->records_no_counters, c->datagrams, c->send_errors,
 		c->records_lost, c->overruns, c->resyncs, c->lost_entries,
-		c->ttl_expired, c->live, c->reloads_ok, c->reloads_failed));
+		c->ttl_expired, c->live, c->reloads_ok, c->reloads_failed,
+		c->interim, c->ipv6, c->skipped_ipv6));
 }
 
 size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,

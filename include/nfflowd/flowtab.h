@@ -23,6 +23,24 @@ struct flow_entry {
 #define FLOW_F_FROM_DUMP 0x1	/* first seen in a table dump, not a NEW */
 #define FLOW_F_KERNEL_START 0x2	/* the start came from a kernel stamp */
 #define FLOW_F_SEEN 0x4		/* listed by the current resync dump */
+#define FLOW_F_INET6 0x8	/* IPv6: the addresses are in the side record */
+#define FLOW_F_SIDE 0x10	/* has a side record (flowtab_side) */
+
+/* What only some entries need, kept apart so that the common IPv4 entry
+ * stays 36 bytes: the addresses of IPv6 entries, and the export state of
+ * connections that outlived the active timeout. */
+struct flow_side {
+	struct ct_addr6 orig6;		/* FLOW_F_INET6 entries */
+	struct ct_addr6 reply6;
+	uint64_t sent_orig_packets;	/* exported by interim exports so far */
+	uint64_t sent_orig_bytes;
+	uint64_t sent_reply_packets;
+	uint64_t sent_reply_bytes;
+	uint64_t last_end_ns;		/* boot clock: end of the last interim
+					 * export, 0 before the first */
+	uint64_t next_query_ns;		/* boot clock: counters read next */
+	uint32_t exports;		/* interim exports so far */
+};
 
 struct flowtab;
 
@@ -40,9 +58,26 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 
 struct flow_entry *flowtab_lookup(const struct flowtab *t, uint32_t id);
 
-/* Removes the entry with this id; copies it to *out when out is non-NULL.
- * Returns false if there was none. */
-bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out);
+/* Removes the entry with this id; copies it to *out when out is non-NULL,
+ * and its side record to *side (all zero when it had none) when side is
+ * non-NULL. Returns false if there was none. */
+bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
+		    struct flow_side *side);
+
+/* The entry's side record, or NULL when it has none. Valid until the next
+ * change to the table. */
+const struct flow_side *flowtab_side(const struct flowtab *t,
+				     const struct flow_entry *e);
+
+/* The entry's side record, created all zero if it had none (sets
+ * FLOW_F_SIDE). NULL when out of memory. Valid until the next change. */
+struct flow_side *flowtab_side_get(struct flowtab *t, struct flow_entry *e);
+
+/* True when the event describes the connection of the entry (same
+ * protocol and tuples, IPv6 addresses included): a different one under
+ * the same id means the id was reused. */
+bool flowtab_same_conn(const struct flowtab *t, const struct flow_entry *e,
+		       const struct ct_event *ev);
 
 /* Entry ages are taken in whole milliseconds mod 2^32 (49.7 days): an age
  * of 2^31 ms (24.8 days) or more means the start lies after now (a kernel
@@ -82,5 +117,8 @@ const struct flow_entry *flowtab_next(const struct flowtab *t, size_t *cursor);
 
 /* Bytes of heap the table uses now (for the README and the benchmarks). */
 size_t flowtab_memory(const struct flowtab *t);
+
+/* Side records held now. */
+size_t flowtab_side_count(const struct flowtab *t);
 
 #endif

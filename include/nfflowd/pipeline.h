@@ -1,11 +1,14 @@
 /* What happens to one conntrack event (pure): the live table takes NEW and
- * dump entries; a DESTROY leaves it and becomes the records of SPEC §3,
- * handed to an emit callback (the exporter in the daemon, a sink in the
- * benchmarks and tests). */
+ * dump entries; a DESTROY leaves it and becomes one export of the whole
+ * connection (struct flow_conn), handed to an emit callback (the exporters
+ * in the daemon, a sink in the benchmarks and tests). With an active
+ * timeout, connections that live longer are exported in the interim from
+ * fresh counter readings, and the final export carries the remainder. */
 #ifndef NFFLOWD_PIPELINE_H
 #define NFFLOWD_PIPELINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nfflowd/config.h"
@@ -13,26 +16,30 @@
 #include "nfflowd/record.h"
 #include "nfflowd/types.h"
 
-typedef void (*pipeline_emit_fn)(const struct flow_record *r, void *arg);
+typedef void (*pipeline_emit_fn)(const struct flow_conn *c, void *arg);
 
 struct pipeline_stats {
 	uint64_t self_ignored;		/* events of our own export flow */
 	uint64_t destroy_unknown;	/* DESTROY for an id not in the table */
-	uint64_t records;		/* records emitted */
-	uint64_t records_no_counters;	/* emitted without accounting */
+	uint64_t exports;		/* connections exported (final) */
+	uint64_t exports_no_counters;	/* of those, without accounting */
+	uint64_t interim;		/* interim exports (active timeout) */
+	uint64_t queries;		/* counter readings asked for */
+	uint64_t query_stale;		/* answers for an entry since gone */
+	uint64_t ipv6;			/* IPv6 connections exported (final) */
 	uint64_t table_full;		/* entries not stored: table full */
 };
 
 /* Export flows of this and earlier configurations: after a reload to
  * another collector the old flow lingers in conntrack until it times out,
  * and it is ours too (SPEC §3: never export our own export traffic). */
-#define PIPELINE_SELF_MAX 4
+#define PIPELINE_SELF_MAX (2 * CONFIG_MAX_COLLECTORS)
 
 struct pipeline {
 	struct flowtab *tab;
-	struct record_self self[PIPELINE_SELF_MAX];	/* [0]: current */
+	struct record_self self[PIPELINE_SELF_MAX];	/* newest first */
 	unsigned nself;
-	bool untranslated;
+	uint64_t active_ns;		/* active timeout, 0 = off */
 	pipeline_emit_fn emit;
 	void *emit_arg;
 	struct pipeline_stats st;
@@ -42,13 +49,26 @@ struct pipeline {
 int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
 		  void *emit_arg);
 
-/* Takes the settings that shape records from cfg (no pointer is kept);
- * the previous export flow stays recognised as ours. */
+/* Takes the settings that shape exports from cfg (no pointer is kept);
+ * the export flows of earlier configurations stay recognised as ours. */
 void pipeline_configure(struct pipeline *p, const struct config *cfg);
 
 /* Applies one event received at now (from_dump: listed by a table dump). */
 void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 		    const struct time_pair *now, bool from_dump);
+
+/* Active timeout: writes to out up to max entries whose counters are due
+ * to be read (alive longer than the timeout since their start or their
+ * last interim export), and schedules their next reading one timeout
+ * later (so an unanswered query is retried then). Returns how many. */
+size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
+		    struct ct_query *out, size_t max);
+
+/* A fresh reading of an entry's counters (the answer to a query, an
+ * UPDATE with counters): exports what was counted since the last export,
+ * as an interim export, when it is more than nothing. */
+void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
+		      const struct time_pair *now);
 
 void pipeline_free(struct pipeline *p);
 

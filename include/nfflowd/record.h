@@ -17,6 +17,25 @@ uint32_t record_uptime_ms(uint64_t boot_ns);
  * predates boot or lies in the future. */
 uint64_t record_real_to_boot(const struct time_pair *now, uint64_t real_ns);
 
+/* Fills c with the whole connection ended by a DESTROY event: its
+ * counters, reason FLOW_END_DETECTED, and its interval (start from the
+ * kernel's stamp, else start_boot_ns; end from the kernel's stop stamp,
+ * else now; never before the start) on both clocks. Interfaces and next
+ * hops are zero. */
+void record_conn_init(struct flow_conn *c, const struct ct_event *ev,
+		      uint64_t start_boot_ns, const struct time_pair *now);
+
+/* Unix epoch ms of a boot-clock instant, by the pair read at now. */
+uint64_t record_boot_to_real_ms(const struct time_pair *now, uint64_t boot_ns);
+
+/* Builds the v5 records (SPEC §3) of one export of a connection: the
+ * triplet rule applied to its counters (deltas for an interim export),
+ * FIRST/LAST from its interval. Records 1 and 2 carry in_if, out_if and
+ * nexthop, record 3 the reverse. Returns 0 for IPv6 (v5 cannot carry it)
+ * and for protocols other than TCP, UDP and ICMP. */
+unsigned record_build_conn(const struct flow_conn *c, bool untranslated,
+			   struct flow_record out[RECORD_MAX_PER_EVENT]);
+
 /* Builds the records for a DESTROY event.
  *   start_boot_ns: the entry's start on the boot clock when the kernel gave
  *                  no start timestamp (NEW event or first sight), else any;
@@ -29,12 +48,15 @@ unsigned record_build(const struct ct_event *ev, uint64_t start_boot_ns,
 		      const struct time_pair *now, bool untranslated,
 		      struct flow_record out[RECORD_MAX_PER_EVENT]);
 
-/* The daemon's own export flow: UDP from source to collector:port (ports
- * and addresses host order). */
+/* The daemon's own export flow: UDP from source to collector:port (port
+ * and IPv4 addresses host order, IPv6 addresses network order). */
 struct record_self {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint16_t port;
 	uint32_t source;
 	uint32_t collector;
-	uint16_t port;
+	uint8_t source6[16];
+	uint8_t collector6[16];
 };
 
 /* True if the event is the daemon's own export traffic and must not be

@@ -196,7 +196,7 @@ static void child_churn(evutil_socket_t fd, short what, void *arg)
 		e = flowtab_next(child_tab, &cursor);
 		if (e == NULL)
 			break;
-		flowtab_remove(child_tab, e->id, NULL);
+		flowtab_remove(child_tab, e->id, NULL, NULL);
 		add_entry(child_tab, churn_next_id++);
 	}
 }

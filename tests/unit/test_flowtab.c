@@ -79,13 +79,13 @@ static void test_insert_lookup_remove(void **state)
 	assert_null(flowtab_lookup(t, 8));
 
 	memset(&out, 0, sizeof(out));
-	assert_true(flowtab_remove(t, 7, &out));
+	assert_true(flowtab_remove(t, 7, &out, NULL));
 	assert_entry(&out, 7, 0);
 	assert_int_equal(out.start_ms, 5000);
 	assert_int_equal(flowtab_count(t), 0);
 	assert_null(flowtab_lookup(t, 7));
-	assert_false(flowtab_remove(t, 7, &out));
-	assert_false(flowtab_remove(t, 7, NULL));
+	assert_false(flowtab_remove(t, 7, &out, NULL));
+	assert_false(flowtab_remove(t, 7, NULL, NULL));
 	flowtab_free(t);
 }
 
@@ -96,7 +96,7 @@ static void test_empty_table(void **state)
 	(void)state;
 	assert_null(flowtab_lookup(t, 0));
 	assert_null(flowtab_lookup(t, UINT32_MAX));
-	assert_false(flowtab_remove(t, 0, NULL));
+	assert_false(flowtab_remove(t, 0, NULL, NULL));
 	assert_int_equal(flowtab_sweep(t, 100 * SEC, SEC), 0);
 	assert_int_equal(flowtab_count(t), 0);
 	assert_true(flowtab_memory(t) > 0);
@@ -122,7 +122,7 @@ static void test_id_zero_and_max(void **state)
 	assert_non_null(flowtab_upsert(t, &e0, 99 * MS, 0, &created));
 	assert_false(created);
 	assert_int_equal(flowtab_count(t), 2);
-	assert_true(flowtab_remove(t, 0, NULL));
+	assert_true(flowtab_remove(t, 0, NULL, NULL));
 	assert_null(flowtab_lookup(t, 0));
 	assert_entry(flowtab_lookup(t, UINT32_MAX), UINT32_MAX, 2);
 	flowtab_free(t);
@@ -212,7 +212,7 @@ static void test_max_entries(void **state)
 	assert_non_null(flowtab_upsert(t, &ev, 9, 0, &created));
 	assert_true(created);
 	/* room again after a removal */
-	assert_true(flowtab_remove(t, 0, NULL));
+	assert_true(flowtab_remove(t, 0, NULL, NULL));
 	ev = ev_for(3, 0);
 	assert_non_null(flowtab_upsert(t, &ev, 3, 0, &created));
 	assert_true(created);
@@ -478,7 +478,7 @@ static void test_remove_half_rest_found(void **state)
 		assert_non_null(flowtab_upsert(t, &ev, i * MS, 0, NULL));
 	}
 	for (i = 1; i < BIG; i += 2) {
-		assert_true(flowtab_remove(t, scatter(i), &out));
+		assert_true(flowtab_remove(t, scatter(i), &out, NULL));
 		assert_entry(&out, scatter(i), i);
 		assert_int_equal(out.start_ms, i);
 	}
@@ -495,7 +495,7 @@ static void test_remove_half_rest_found(void **state)
 	}
 	/* then the other half */
 	for (i = 0; i < BIG; i += 2)
-		assert_true(flowtab_remove(t, scatter(i), NULL));
+		assert_true(flowtab_remove(t, scatter(i), NULL, NULL));
 	assert_int_equal(flowtab_count(t), 0);
 	for (i = 0; i < BIG; i += 997)
 		assert_null(flowtab_lookup(t, scatter(i)));
@@ -536,7 +536,7 @@ static void test_foreach_visits_each_once(void **state)
 		assert_non_null(flowtab_upsert(t, &ev, 0, 0, NULL));
 	}
 	for (i = 0; i < v.n; i += 3)
-		assert_true(flowtab_remove(t, i, NULL));
+		assert_true(flowtab_remove(t, i, NULL, NULL));
 	flowtab_foreach(t, visit, &v);
 	assert_int_equal(v.calls, flowtab_count(t));
 	for (i = 0; i < v.n; i++)
@@ -562,7 +562,7 @@ static void test_next_resumable(void **state)
 		assert_non_null(flowtab_upsert(t, &ev, 0, 0, NULL));
 	}
 	for (i = 0; i < 3000; i += 2)
-		assert_true(flowtab_remove(t, i, NULL));
+		assert_true(flowtab_remove(t, i, NULL, NULL));
 	memset(seen, 0, sizeof(seen));
 	/* resume from a copy of the cursor, as a chunked dump would */
 	for (;;) {
@@ -623,7 +623,7 @@ static void test_against_model(void **state)
 				live++;
 			gen[id] = (int32_t)g;
 		} else {
-			assert_int_equal(flowtab_remove(t, id, NULL),
+			assert_int_equal(flowtab_remove(t, id, NULL, NULL),
 					 gen[id] >= 0);
 			if (gen[id] >= 0)
 				live--;
@@ -660,7 +660,7 @@ static void test_sequential_ids_cluster(void **state)
 		assert_non_null(flowtab_upsert(t, &ev, 0, 0, NULL));
 	}
 	for (i = 0; i < 20000; i += 2)
-		assert_true(flowtab_remove(t, i << 16, NULL));
+		assert_true(flowtab_remove(t, i << 16, NULL, NULL));
 	for (i = 0; i < 20000; i++) {
 		if (i % 2)
 			assert_entry(flowtab_lookup(t, i << 16), i << 16, 0);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "nfflowd/pipeline.h"
@@ -12,17 +13,24 @@
 #define SEC 1000000000ull
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
+/* What the exports became as v5 records, and the exports themselves. */
 struct sink {
+	bool untranslated;
 	unsigned n;
 	struct flow_record r[16];
+	unsigned nc;
+	struct flow_conn c[8];
 };
 
-static void collect(const struct flow_record *r, void *arg)
+static void collect(const struct flow_conn *c, void *arg)
 {
 	struct sink *s = arg;
 
-	assert_true(s->n < 16);
-	s->r[s->n++] = *r;
+	assert_true(s->nc < 8);
+	s->c[s->nc] = *c;
+	s->c[s->nc++].ev = NULL;	/* not valid after the call */
+	assert_true(s->n + RECORD_MAX_PER_EVENT <= 16);
+	s->n += record_build_conn(c, s->untranslated, &s->r[s->n]);
 }
 
 /* A masqueraded TCP connection 192.0.2.2:40000 -> 198.51.100.2:80. */
@@ -82,7 +90,11 @@ static void test_new_then_destroy_uses_new_time(void **state)
 	assert_int_equal(s.r[0].last, 60000);
 	assert_int_equal(s.r[1].src, IP(198, 51, 100, 1));
 	assert_int_equal(s.r[2].packets, 4);
-	assert_int_equal(p.st.records, 3);
+	assert_int_equal(p.st.exports, 1);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].reason, FLOW_END_DETECTED);
+	assert_int_equal(s.c[0].start_real_ms, 1000000);
+	assert_int_equal(s.c[0].end_real_ms, 1010000);
 	assert_int_equal(p.st.destroy_unknown, 0);
 	pipeline_free(&p);
 }
@@ -178,7 +190,7 @@ static void test_previous_export_flow_stays_ignored(void **state)
 	d.proto = 17;
 	d.orig = (struct ct_tuple){ IP(198, 51, 100, 1), IP(198, 51, 100, 2), 41000, 2055 };
 	d.reply = (struct ct_tuple){ IP(198, 51, 100, 2), IP(198, 51, 100, 1), 2055, 41000 };
-	cfg.port = 2056;
+	cfg.port = cfg.collectors[0].port = 2056;
 	pipeline_configure(&p, &cfg);
 	pipeline_configure(&p, &cfg);	/* same again: no new slot */
 	pipeline_event(&p, &d, &t, false);
@@ -188,7 +200,7 @@ static void test_previous_export_flow_stays_ignored(void **state)
 	assert_int_equal(s.n, 0);
 	/* only the last PIPELINE_SELF_MAX flows are remembered */
 	for (i = 0; i < PIPELINE_SELF_MAX; i++) {
-		cfg.port = (uint16_t)(3000 + i);
+		cfg.port = cfg.collectors[0].port = (uint16_t)(3000 + i);
 		pipeline_configure(&p, &cfg);
 	}
 	pipeline_event(&p, &d, &t, false);
@@ -230,7 +242,8 @@ static void test_no_counters_are_counted(void **state)
 	pipeline_event(&p, &d, &t, false);
 	assert_int_equal(s.n, 3);
 	assert_int_equal(s.r[0].packets, 0);
-	assert_int_equal(p.st.records_no_counters, 3);
+	assert_int_equal(p.st.exports_no_counters, 1);
+	assert_false(s.c[0].has_counters);
 	pipeline_free(&p);
 }
 
@@ -246,10 +259,155 @@ static void test_untranslated_option(void **state)
 	d.reply.dst = d.orig.src;	/* no NAT */
 	pipeline_event(&p, &d, &t, false);
 	assert_int_equal(s.n, 2);
-	cfg.untranslated_records = true;
+	s.untranslated = true;
 	pipeline_configure(&p, &cfg);
 	pipeline_event(&p, &d, &t, false);
 	assert_int_equal(s.n, 5);
+	pipeline_free(&p);
+}
+
+/* A counter reading of entry id: an UPDATE with these totals. */
+static struct ct_event reading(uint32_t id, uint64_t op, uint64_t ob,
+			       uint64_t rp, uint64_t rb)
+{
+	struct ct_event ev = conn(CT_EVENT_UPDATE, id);
+
+	ev.has_counters = true;
+	ev.orig_packets = op;
+	ev.orig_bytes = ob;
+	ev.reply_packets = rp;
+	ev.reply_bytes = rb;
+	return ev;
+}
+
+static struct pipeline active_pl(struct sink *s, unsigned timeout)
+{
+	struct pipeline p;
+	struct config cfg = base_config();
+
+	cfg.active_timeout = timeout;
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(pipeline_init(&p, 0, collect, s), 0);
+	pipeline_configure(&p, &cfg);
+	return p;
+}
+
+/* Interim exports carry the deltas; the final one the remainder, and the
+ * intervals follow each other. */
+static void test_active_timeout_deltas_add_up(void **state)
+{
+	struct sink s;
+	struct pipeline p = active_pl(&s, 10);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC };
+	struct time_pair t1 = { 1011 * SEC, 61 * SEC };
+	struct time_pair t2 = { 1022 * SEC, 72 * SEC };
+	struct time_pair t3 = { 1025 * SEC, 75 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), r, d = conn(CT_EVENT_DESTROY, 7);
+	struct ct_query q[4];
+
+	pipeline_event(&p, &n, &t0, false);
+	assert_int_equal(pipeline_due(&p, 55 * SEC, q, 4), 0);
+	assert_int_equal(pipeline_due(&p, t1.boot_ns, q, 4), 1);
+	assert_int_equal(q[0].id, 7);
+	assert_int_equal(q[0].proto, 6);
+	assert_int_equal(q[0].orig.src, IP(192, 0, 2, 2));
+	assert_int_equal(q[0].orig.dport, 80);
+	/* asked once: not again before another timeout */
+	assert_int_equal(pipeline_due(&p, t1.boot_ns + SEC, q, 4), 0);
+	r = reading(7, 2, 120, 1, 500);
+	pipeline_interim(&p, &r, &t1);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].reason, FLOW_END_ACTIVE);
+	assert_int_equal(s.c[0].orig_packets, 2);
+	assert_int_equal(s.c[0].reply_bytes, 500);
+	assert_int_equal(s.c[0].start_boot_ns, 50 * SEC);
+	assert_int_equal(s.c[0].end_boot_ns, 61 * SEC);
+
+	assert_int_equal(pipeline_due(&p, t2.boot_ns, q, 4), 1);
+	r = reading(7, 4, 240, 3, 1500);
+	pipeline_interim(&p, &r, &t2);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[1].orig_packets, 2);
+	assert_int_equal(s.c[1].reply_packets, 2);
+	assert_int_equal(s.c[1].reply_bytes, 1000);
+	assert_int_equal(s.c[1].start_boot_ns, 61 * SEC);
+	assert_int_equal(p.st.interim, 2);
+
+	pipeline_event(&p, &d, &t3, false);	/* totals 5/300, 4/2000 */
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[2].reason, FLOW_END_DETECTED);
+	assert_int_equal(s.c[2].orig_packets, 1);
+	assert_int_equal(s.c[2].orig_bytes, 60);
+	assert_int_equal(s.c[2].reply_packets, 1);
+	assert_int_equal(s.c[2].reply_bytes, 500);
+	assert_int_equal(s.c[2].start_boot_ns, 72 * SEC);
+	assert_int_equal(s.c[2].end_boot_ns, 75 * SEC);
+	assert_int_equal(flowtab_side_count(p.tab), 0);
+	pipeline_free(&p);
+}
+
+/* No traffic since the last export: no interim export; a reading for an
+ * entry that is gone or was replaced is stale; 0 turns it off. */
+static void test_active_timeout_idle_and_stale(void **state)
+{
+	struct sink s;
+	struct pipeline p = active_pl(&s, 10);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1011 * SEC, 61 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), r = reading(7, 0, 0, 0, 0);
+	struct ct_event other = reading(8, 1, 1, 1, 1);
+	struct ct_query q[4];
+
+	pipeline_event(&p, &n, &t0, false);
+	pipeline_interim(&p, &r, &t1);
+	assert_int_equal(s.nc, 0);
+	pipeline_interim(&p, &other, &t1);
+	assert_int_equal(p.st.query_stale, 1);
+	pipeline_free(&p);
+
+	p = active_pl(&s, 0);
+	pipeline_event(&p, &n, &t0, false);
+	assert_int_equal(pipeline_due(&p, 5000 * SEC, q, 4), 0);
+	pipeline_free(&p);
+}
+
+/* IPv6 entries keep their addresses and are exported once, with them. */
+static void test_ipv6_connection(void **state)
+{
+	struct sink s;
+	struct pipeline p = active_pl(&s, 10);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1011 * SEC, 61 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 11), d;
+	struct ct_query q[2];
+	static const uint8_t lan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 2 };
+	static const uint8_t wan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 2 };
+	static const uint8_t fw[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 };
+
+	n.family = AF_INET6;
+	n.orig.src = n.orig.dst = n.reply.src = n.reply.dst = 0;
+	memcpy(n.orig6.src, lan, 16);
+	memcpy(n.orig6.dst, wan, 16);
+	memcpy(n.reply6.src, wan, 16);
+	memcpy(n.reply6.dst, fw, 16);
+	pipeline_event(&p, &n, &t0, false);
+	assert_int_equal(flowtab_side_count(p.tab), 1);
+	assert_int_equal(pipeline_due(&p, t1.boot_ns, q, 2), 1);
+	assert_int_equal(q[0].family, AF_INET6);
+	assert_memory_equal(q[0].orig6.src, lan, 16);
+	assert_memory_equal(q[0].orig6.dst, wan, 16);
+	d = n;
+	d.type = CT_EVENT_DESTROY;
+	d.has_counters = true;
+	d.orig_packets = 3;
+	d.reply_packets = 2;
+	pipeline_event(&p, &d, &t1, false);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.n, 0);	/* v5 cannot carry it */
+	assert_int_equal(s.c[0].orig_packets, 3);
+	assert_int_equal(s.c[0].start_boot_ns, 50 * SEC);
+	assert_int_equal(p.st.ipv6, 1);
+	assert_int_equal(p.st.destroy_unknown, 0);
+	assert_int_equal(flowtab_count(p.tab), 0);
+	assert_int_equal(flowtab_side_count(p.tab), 0);
 	pipeline_free(&p);
 }
 
@@ -265,6 +423,9 @@ int main(void)
 		cmocka_unit_test(test_dump_entries_are_flagged),
 		cmocka_unit_test(test_no_counters_are_counted),
 		cmocka_unit_test(test_untranslated_option),
+		cmocka_unit_test(test_active_timeout_deltas_add_up),
+		cmocka_unit_test(test_active_timeout_idle_and_stale),
+		cmocka_unit_test(test_ipv6_connection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "nfflowd/record.h"
@@ -503,8 +504,9 @@ static void test_non_exportable(void **state)
 
 static void test_self_filter(void **state)
 {
-	struct record_self self = { IP(192, 0, 2, 1), IP(198, 51, 100, 5),
-				    2055 };
+	struct record_self self = { .family = AF_INET, .port = 2055,
+				    .source = IP(192, 0, 2, 1),
+				    .collector = IP(198, 51, 100, 5) };
 	struct ct_tuple o = { IP(192, 0, 2, 1), IP(198, 51, 100, 5), 45000,
 			      2055 };
 	struct ct_tuple r = { IP(198, 51, 100, 5), IP(192, 0, 2, 1), 2055,

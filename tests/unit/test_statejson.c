@@ -187,6 +187,7 @@ static void test_counters_line(void **state)
 		.resyncs = 11, .lost_entries = 12, .ttl_expired = 13,
 		.live = 14, .reloads_ok = 15,
 		.reloads_failed = 18446744073709551615ull,
+		.interim = 19, .ipv6 = 20, .skipped_ipv6 = 21,
 	};
 	const char *want =
 		"{\"type\":\"counters\",\"pid\":1234,\"uptime\":10921,"
@@ -195,7 +196,8 @@ static void test_counters_line(void **state)
 		"\"datagrams\":7,\"send_errors\":8,\"records_lost\":9,"
 		"\"overruns\":10,\"resyncs\":11,\"lost_entries\":12,"
 		"\"ttl_expired\":13,\"live\":14,"
-		"\"reloads\":{\"ok\":15,\"failed\":18446744073709551615}}\n";
+		"\"reloads\":{\"ok\":15,\"failed\":18446744073709551615},"
+		"\"interim\":19,\"ipv6\":20,\"skipped_ipv6\":21}\n";
 	char buf[1024];
 
 	(void)state;

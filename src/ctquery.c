@@ -1,0 +1,217 @@
+/* Counter readings of single conntrack entries, asked by original tuple. */
+#include "nfflowd/ctquery.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "nfflowd/ctmsg.h"
+#include "nfflowd/ctsrc.h"
+
+/* Requests per datagram, and answers read per wakeup at most. */
+#define CTQUERY_BATCH 64
+#define CTQUERY_BUF (64 * 1024)
+#define CTQUERY_RCVBUF (8 << 20)
+#define CTQUERY_READS_PER_WAKEUP 256
+
+struct ctquery {
+	struct mnl_socket *nl;
+	struct event *ev;
+	ctquery_answer_fn fn;
+	void *arg;
+	uint32_t seq;
+	char *buf;
+	struct ctquery_stats st;
+};
+
+/* The protocol part of the original tuple. */
+static void put_proto(struct nlmsghdr *nlh, const struct ct_query *q)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	uint8_t type = (uint8_t)(q->orig.dport >> 8), code = (uint8_t)q->orig.dport;
+
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, q->proto);
+	if (q->proto == IPPROTO_ICMP) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_ICMP_ID, htons(q->orig.sport));
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_TYPE, type);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_CODE, code);
+	} else if (q->proto == IPPROTO_ICMPV6) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_ICMPV6_ID, htons(q->orig.sport));
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMPV6_TYPE, type);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMPV6_CODE, code);
+	} else {
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(q->orig.sport));
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(q->orig.dport));
+	}
+	mnl_attr_nest_end(nlh, nest);
+}
+
+size_t ctquery_encode(void *buf, const struct ct_query *q, uint32_t seq)
+{
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	struct nlattr *tuple, *ip;
+
+	memset(buf, 0, CTQUERY_REQUEST_MAX);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = q->family == AF_INET6 ? AF_INET6 : AF_INET;
+	nfg->version = NFNETLINK_V0;
+	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	if (q->family == AF_INET6) {
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, q->orig6.src);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, q->orig6.dst);
+	} else {
+		mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, htonl(q->orig.src));
+		mnl_attr_put_u32(nlh, CTA_IP_V4_DST, htonl(q->orig.dst));
+	}
+	mnl_attr_nest_end(nlh, ip);
+	put_proto(nlh, q);
+	mnl_attr_nest_end(nlh, tuple);
+	return nlh->nlmsg_len;
+}
+
+/* One answer or error message from the kernel. */
+static void answer(struct ctquery *cq, const struct nlmsghdr *nlh, int len,
+		   const struct time_pair *now)
+{
+	struct ct_event ev;
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+			cq->st.errors++;
+		else if (e->error == -ENOENT)
+			cq->st.gone++;
+		else if (e->error != 0)
+			cq->st.errors++;
+		return;
+	}
+	if (ctmsg_parse(nlh, (size_t)len, NULL, &ev) != CTMSG_OK) {
+		cq->st.errors++;
+		return;
+	}
+	cq->st.answers++;
+	cq->fn(&ev, now, cq->arg);
+}
+
+/* Reads what the kernel answered so far. */
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctquery *cq = arg;
+	unsigned reads;
+
+	for (reads = 0; reads < CTQUERY_READS_PER_WAKEUP; reads++) {
+		struct sockaddr_nl addr;
+		struct iovec iov = { cq->buf, CTQUERY_BUF };
+		struct msghdr msg = {
+			.msg_name = &addr, .msg_namelen = sizeof(addr),
+			.msg_iov = &iov, .msg_iovlen = 1,
+		};
+		const struct nlmsghdr *nlh;
+		struct time_pair now;
+		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+		int rem;
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				cq->st.errors++;	/* ENOBUFS: answers lost */
+			if (errno != EINTR && errno != ENOBUFS)
+				return;
+			continue;
+		}
+		if ((msg.msg_flags & MSG_TRUNC) || addr.nl_pid != 0) {
+			cq->st.errors++;
+			continue;
+		}
+		ctsrc_now(&now);
+		rem = (int)n;
+		for (nlh = (const struct nlmsghdr *)cq->buf; ctmsg_walk_ok(nlh, rem);
+		     nlh = mnl_nlmsg_next(nlh, &rem))
+			answer(cq, nlh, rem, &now);
+	}
+}
+
+struct ctquery *ctquery_open(struct event_base *base, ctquery_answer_fn fn,
+			     void *arg, char *err, size_t errlen)
+{
+	struct ctquery *cq = calloc(1, sizeof(*cq));
+	int rcvbuf = CTQUERY_RCVBUF;
+
+	if (!cq || !(cq->buf = malloc(CTQUERY_BUF))) {
+		snprintf(err, errlen, "conntrack query socket: out of memory");
+		goto fail;
+	}
+	cq->fn = fn;
+	cq->arg = arg;
+	cq->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!cq->nl || mnl_socket_bind(cq->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errlen, "conntrack query socket: %s", strerror(errno));
+		goto fail;
+	}
+	if (setsockopt(mnl_socket_get_fd(cq->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(mnl_socket_get_fd(cq->nl), SOL_SOCKET,
+				 SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	cq->ev = event_new(base, mnl_socket_get_fd(cq->nl), EV_READ | EV_PERSIST,
+			   on_readable, cq);
+	if (!cq->ev || event_add(cq->ev, NULL) < 0) {
+		snprintf(err, errlen, "conntrack query socket: cannot watch it");
+		goto fail;
+	}
+	return cq;
+fail:
+	ctquery_close(cq);
+	return NULL;
+}
+
+size_t ctquery_send(struct ctquery *cq, const struct ct_query *q, size_t n)
+{
+	uint32_t out[CTQUERY_BATCH * CTQUERY_REQUEST_MAX / 4];
+	size_t done = 0;
+
+	while (done < n) {
+		size_t len = 0, k;
+
+		for (k = 0; k < CTQUERY_BATCH && done + k < n; k++)
+			len += ctquery_encode((char *)out + len, &q[done + k], ++cq->seq);
+		if (mnl_socket_sendto(cq->nl, out, len) < 0) {
+			cq->st.errors++;
+			break;
+		}
+		cq->st.sent += k;
+		done += k;
+	}
+	return done;
+}
+
+const struct ctquery_stats *ctquery_stats(const struct ctquery *cq)
+{
+	return &cq->st;
+}
+
+void ctquery_close(struct ctquery *cq)
+{
+	if (!cq)
+		return;
+	if (cq->ev)
+		event_free(cq->ev);
+	if (cq->nl)
+		mnl_socket_close(cq->nl);
+	free(cq->buf);
+	free(cq);
+}
