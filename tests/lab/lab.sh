@@ -521,3 +521,147 @@ lab_scenario() {
 	lab_oracle_stop
 	TZ=UTC nfdump -R "$LAB_DIR/flows" -N -o json >"$LAB_DIR/collector.json"
 }
+
+# ---------------------------------------------------------------- IPv6 layer
+
+# Opt-in, after lab_up: the same three hosts with IPv6 addresses from the
+# documentation prefix 2001:db8::/32.
+#
+#   lan (2001:db8:1::2/64) --- (2001:db8:1::1) fw (2001:db8:2::1) ---
+#   wan (2001:db8:2::2/64)
+#
+# fw forwards, masquerades 2001:db8:1::/64 leaving fw-wan (NAT66) and
+# forwards [2001:db8:2::1]:8080 to [2001:db8:1::2]:80.
+LAB_LAN6_IP=2001:db8:1::2
+LAB_FW_LAN6_IP=2001:db8:1::1
+LAB_FW_WAN6_IP=2001:db8:2::1
+LAB_WAN6_IP=2001:db8:2::2
+LAB_UP6=0
+
+# Add the IPv6 addresses (without duplicate address detection, so that they
+# are usable at once), routes, forwarding and the ip6 nat table.
+lab_up6() {
+	[ "$LAB_UP" = 1 ] || { lab_log "lab_up6 needs lab_up first"; return 1; }
+	ip -n "$LAB_LAN" addr add "$LAB_LAN6_IP/64" dev lan0 nodad
+	ip -n "$LAB_LAN" -6 route add default via "$LAB_FW_LAN6_IP"
+	ip -n "$LAB_FW" addr add "$LAB_FW_LAN6_IP/64" dev fw-lan nodad
+	ip -n "$LAB_FW" addr add "$LAB_FW_WAN6_IP/64" dev fw-wan nodad
+	ip -n "$LAB_WAN" addr add "$LAB_WAN6_IP/64" dev wan0 nodad
+	ip -n "$LAB_WAN" -6 route add default via "$LAB_FW_WAN6_IP"
+	lab_ns fw nft -f - <<-EOF
+		table ip6 nfflab6 {
+			chain pre {
+				type nat hook prerouting priority dstnat; policy accept;
+				ip6 daddr $LAB_FW_WAN6_IP tcp dport 8080 dnat to [$LAB_LAN6_IP]:80
+			}
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "fw-wan" ip6 saddr 2001:db8:1::/64 masquerade
+			}
+		}
+	EOF
+	# The TCP and UDP timeouts lab_up shortened are shared by both
+	# families; ICMPv6 has a timeout of its own.
+	lab_ns fw sysctl -q -w \
+		net.ipv6.conf.all.forwarding=1 \
+		net.netfilter.nf_conntrack_icmpv6_timeout=1
+	LAB_UP6=1
+	# Resolve the neighbours now (bounded), as lab_up does for IPv4; the
+	# link-local addresses the kernel adds may still be tentative, so
+	# retry for up to 5 s.
+	local i ok=0
+	for i in $(seq 1 25); do
+		if lab_ns lan ping -6 -c 1 -W 1 -q "$LAB_FW_LAN6_IP" >/dev/null 2>&1 &&
+			lab_ns wan ping -6 -c 1 -W 1 -q "$LAB_FW_WAN6_IP" >/dev/null 2>&1; then
+			ok=1
+			break
+		fi
+		sleep 0.2
+	done
+	if [ $ok != 1 ]; then
+		lab_log "IPv6 neighbours of fw unreachable after 5 s"
+		return 1
+	fi
+}
+
+# Start the wan-side IPv6 servers (TCP 80, UDP 53 echo, UDP 9 sink) and
+# lan's TCP 80 for the port forward.
+lab_servers6_start() {
+	local px=$LAB_SRC_DIR/peerx.py
+	lab_bg tcp80v6 wan "$LAB_PY" "$px" tcp-server "$LAB_WAN6_IP" 80
+	lab_bg udp53v6 wan "$LAB_PY" "$px" udp-echo "$LAB_WAN6_IP" 53
+	lab_bg udp9v6 wan "$LAB_PY" "$px" udp-sink "$LAB_WAN6_IP" 9
+	lab_bg lan80v6 lan "$LAB_PY" "$px" tcp-server "$LAB_LAN6_IP" 80
+	lab_wait_port6 wan t "$LAB_WAN6_IP" 80 &&
+		lab_wait_port6 wan u "$LAB_WAN6_IP" 53 &&
+		lab_wait_port6 wan u "$LAB_WAN6_IP" 9 &&
+		lab_wait_port6 lan t "$LAB_LAN6_IP" 80
+}
+
+# Wait (at most 5 s) until proto $2 (t or u) port $4 is bound to address $3
+# in namespace $1.
+lab_wait_port6() {
+	local ns=$1 proto=$2 addr=$3 port=$4 i
+	for i in $(seq 1 50); do
+		if lab_ns "$ns" ss -Hln"$proto" "src [$addr]:$port" | grep -q .; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_log "nothing listening on $proto [$addr]:$port in $ns after 5 s"
+	return 1
+}
+
+# IPv6 traffic through fw: TCP via the masquerade, TCP to the port
+# forward, UDP answered, UDP unanswered, ICMPv6 echo.
+lab_tcp6_client() {
+	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" tcp-client "$LAB_WAN6_IP" 80 "${1:-hello}"
+}
+lab_dnat6_client() {
+	lab_ns wan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" tcp-client "$LAB_FW_WAN6_IP" 8080 "${1:-hello}"
+}
+lab_udp6_client() {
+	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" udp-client "$LAB_WAN6_IP" 53 "${1:-query}"
+}
+lab_udp6_oneway() {
+	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" udp-send "$LAB_WAN6_IP" 9 "${1:-datagram}"
+}
+lab_ping6() {
+	lab_ns lan ping -6 -c 1 -W 2 -q "$LAB_WAN6_IP" >/dev/null
+}
+
+# ---------------------------------------------------------------- several collectors
+
+# Start an nfcapd named $1 in wan on UDP port $2 (IPv4 address of wan),
+# storing under LAB_DIR/$1; extra nfcapd options may follow.
+lab_nfcapd_start() {
+	local name=$1 port=$2
+	shift 2
+	mkdir -p "$LAB_DIR/$name"
+	lab_bg "$name" wan nfcapd -w "$LAB_DIR/$name" -b "$LAB_WAN_IP" \
+		-p "$port" -t 3600 -I "$name" "$@"
+	lab_wait_port wan u "$port"
+}
+
+# Stop nfcapd $1 (SIGTERM: it writes out and closes its current file).
+lab_nfcapd_stop() {
+	lab_stop "$1" TERM || true
+}
+
+# Capture the UDP datagrams to the given ports on wan's interface into
+# LAB_DIR/$1.pcapng (at most $2 s): lab_capture_ports NAME SECONDS PORT...
+lab_capture_ports() {
+	local name=$1 secs=$2 filter="" p
+	shift 2
+	for p in "$@"; do
+		filter="${filter:+$filter or }udp dst port $p"
+	done
+	lab_bg "$name" wan tshark -q -i wan0 -f "$filter" \
+		-w "$LAB_DIR/$name.pcapng" -a "duration:$secs"
+	local i
+	for i in $(seq 1 50); do
+		grep -q "Capturing on" "$LAB_DIR/$name.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.2
+}

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Active timeout (issue 7): with "active_timeout": 2, a TCP connection
+# through the masquerade that lives about 3 x 2 s, with data both ways in
+# bounded bursts, is exported in the interim; on the v5 collector and on
+# the IPFIX collector the interim deltas plus the final record's add up
+# exactly to conntrack's final counters (its DESTROY event), with at least
+# 2 interim exports (flowEndReason 2 on IPFIX, then one final record with
+# flowEndReason 3).  A short connection next to it is exported once.
+#   usage: NFFLOWD=build/nfflowd tests/integration/active_timeout.sh
+. "$(dirname "$0")/common.sh"
+lab_require nfcapd nfdump conntrack nft ss
+
+P5=2055
+P10=2057
+ALLP=($P5 $P10)
+TIMEOUT=2
+CHAT_PORT=5001
+EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
+
+nfx() {
+	"$LAB_PY" "$NFFLOWD_SRCDIR/tests/lab/nfxcheck.py" "$@"
+}
+
+lab_up
+lab_servers_start
+lab_bg chat wan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" chat-server "$LAB_WAN_IP" $CHAT_PORT
+lab_wait_port wan t $CHAT_PORT
+lab_ct_drain 10
+lab_oracle_start
+lab_nfcapd_start v5 $P5
+lab_nfcapd_start ipfix $P10
+lab_daemon_config "$(cat <<EOF
+"active_timeout": $TIMEOUT,
+  "collectors": [
+    {"address": "$LAB_WAN_IP", "port": $P10, "source": "$LAB_FW_WAN_IP", "version": 10}
+  ]
+EOF
+)"
+lab_daemon_start
+
+lab_log "a TCP conversation of 6.5 s (200 bytes up, 1500 down every 0.2 s)"
+lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" chat-client "$LAB_WAN_IP" $CHAT_PORT \
+	6.5 0.2 200 1500 >"$LAB_DIR/chat-client.out"
+cat "$LAB_DIR/chat-client.out"
+lab_udp_client short
+lab_ct_drain 20 "$EXPORT_FLOW"
+sleep 0.6
+lab_daemon_stop
+for n in v5 ipfix; do
+	lab_nfcapd_stop $n
+done
+lab_oracle_stop
+
+TZ=UTC nfdump -R "$LAB_DIR/v5" -N -o json >"$LAB_DIR/v5.json"
+TZ=UTC nfdump -R "$LAB_DIR/ipfix" -N -o raw >"$LAB_DIR/ipfix.raw"
+ORACLE=(--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out"
+	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" --ports "${ALLP[@]}")
+
+check "v5: interim + final deltas equal conntrack's final counters" \
+	nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
+	--timeout $TIMEOUT --nfdump-json "$LAB_DIR/v5.json"
+check "IPFIX: interim (reason 2) + final (reason 3) deltas equal conntrack's final counters" \
+	nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
+	--timeout $TIMEOUT --version 10 --nfdump-raw "$LAB_DIR/ipfix.raw"
+# The short UDP exchange (well under the timeout) is exported once, whole:
+# v5 3 records, IPFIX 2 records with flowEndReason 3.
+n5=$(grep -c '"dst_port" : 53,' "$LAB_DIR/v5.json" || true)
+n5r=$(grep -c '"src_port" : 53,' "$LAB_DIR/v5.json" || true)
+check "v5: the short UDP connection exported once (records to/from port 53: $n5 + $n5r, expected 2 + 1)" \
+	test "$n5" -eq 2 -a "$n5r" -eq 1
+n10=$(awk '/^Flow Record/{p=0} /(dst|src) port *= *53$/{p=1} /end reason/{if (p) print $4}' \
+	"$LAB_DIR/ipfix.raw" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+check "IPFIX: the short UDP connection exported once, end of flow ($n10)" \
+	[ "$n10" = " 2 0x03;" ]
+
+if [ "$FAILS" != 0 ]; then
+	it_show "$LAB_DIR/nfflowd.err"
+	it_show "$LAB_DIR/chat.err" 10
+	echo "----- oracle -----"
+	nfx oracle --ct-text "$LAB_DIR/oracle-text.out" | head -30
+	echo "$FAILS check(s) failed"
+	exit 1
+fi
+echo "all checks passed"

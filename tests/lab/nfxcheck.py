@@ -1,0 +1,1041 @@
+#!/usr/bin/python3
+"""Checks of the nfflowd lab for NetFlow v9 / IPFIX collectors, IPv6 and the
+active timeout: what the kernel saw (conntrack event listeners, both address
+families), what nfcapd stored (`nfdump -o raw`, `-o json`) and what went over
+the wire (`tshark -T json`).
+
+The expected v9/IPFIX records of one destroyed connection with original
+tuple O and reply tuple R (one record per direction):
+  original: O.src:O.sport -> O.dst:O.dport, post-NAT R.dst:R.dport ->
+            R.src:R.sport, O's counters, flowDirection 0, biflowDirection 1
+  reply (only when R carried packets): R.src:R.sport -> R.dst:R.dport,
+            post-NAT O.dst:O.dport -> O.src:O.sport, R's counters,
+            flowDirection 1, biflowDirection 2
+  flowEndReason 3 (end of flow) at DESTROY, 2 for an active-timeout export.
+For ICMP/ICMPv6 the ports are not compared; the type/code is (each
+direction its own).
+
+What nfdump 1.7.1 (NSEL-NEL1.7.1) shows of these, found by experiment:
+`-o raw`, `-o json`, `-o nsel` and `-o nel` show the post-NAT ("xlt")
+addresses and ports, `-o csv` does not. Its v9 reader decodes IEs 225-228 and
+281-282 but neither biflowDirection, flowEndReason nor icmpTypeCodeIPv6
+(139); its IPFIX reader decodes 225-228, 139, 239 and 136 but not 281/282.
+So the IPFIX IPv6 post-NAT addresses are checked on the wire only; tshark
+decodes every field of both protocols.
+
+Each subcommand prints its findings and exits 0 when everything matches, 1
+with a precise list of mismatches.
+"""
+
+import argparse
+import collections
+import datetime
+import json
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+ICMPS = (1, 58)
+TEMPLATE_IES = {
+    256: (8, 12, 7, 11, 225, 226, 227, 228, 4, 32, 1, 2, 152, 153, 61, 239,
+          136),
+    257: (27, 28, 7, 11, 281, 282, 227, 228, 4, 139, 1, 2, 152, 153, 61,
+          239, 136),
+}
+END_ACTIVE, END_FLOW = 2, 3
+
+
+class Failure(Exception):
+    """A mismatch that stops the comparison."""
+
+
+# ------------------------------------------------------------------ oracle
+
+def parse_ct_line(line):
+    """One `conntrack -E -o extended,id,...` line -> dict, or None."""
+    toks = line.split()
+    ev = None
+    for t in toks:
+        if t in ("[NEW]", "[DESTROY]", "[UPDATE]"):
+            ev = t.strip("[]")
+            break
+    if ev is None:
+        return None
+    family = 6 if "ipv6" in toks else 4 if "ipv4" in toks else None
+    proto = next((PROTOS[t] for t in toks if t in PROTOS), None)
+    if family is None or proto is None:
+        return None
+    orig, reply = {}, {}
+    src_seen = 0
+    ctid = None
+    for t in toks:
+        if "=" not in t or t.startswith("["):
+            continue
+        k, v = t.split("=", 1)
+        if k == "src":
+            src_seen += 1
+        if k == "id":
+            ctid = int(v)  # the conntrack id comes last, after ICMP ids
+        side = orig if src_seen <= 1 else reply
+        if k in ("src", "dst"):
+            side[k] = v
+        elif k in ("sport", "dport", "type", "code", "packets", "bytes"):
+            side[k] = int(v)
+    if ctid is None or src_seen < 2:
+        return None
+    for side in (orig, reply):
+        side.setdefault("packets", 0)
+        side.setdefault("bytes", 0)
+        side.setdefault("sport", 0)
+        side.setdefault("dport", 0)
+    return {"event": ev, "id": ctid, "family": family, "proto": proto,
+            "orig": orig, "reply": reply}
+
+
+def parse_ct_xml(path):
+    """Kernel start/stop timestamps (ns) of DESTROY events keyed by ct id."""
+    out = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith('<flow type="destroy"'):
+                continue
+            try:
+                flow = ET.fromstring(line)
+            except ET.ParseError:
+                continue
+            ind = flow.find("meta[@direction='independent']")
+            if ind is None or ind.find("id") is None:
+                continue
+            ts = ind.find("timestamp")
+            start = stop = None
+            if ts is not None:
+                if ts.find("start") is not None:
+                    start = int(ts.find("start").text)
+                if ts.find("stop") is not None:
+                    stop = int(ts.find("stop").text)
+            out[int(ind.find("id").text)] = (start, stop)
+    return out
+
+
+def load_oracle(text_path, xml_path):
+    """Destroyed connections of both families with their kernel times."""
+    conns = {}
+    with open(text_path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            c = parse_ct_line(line)
+            if c is not None and c["event"] == "DESTROY":
+                conns[c["id"]] = c
+    times = parse_ct_xml(xml_path) if xml_path else {}
+    out = []
+    for ctid, c in sorted(conns.items()):
+        if xml_path and ctid not in times:
+            raise Failure("oracle: DESTROY id=%d of the text stream has no "
+                          "twin in the XML stream" % ctid)
+        c["start_ms"], c["stop_ms"] = (
+            (t // 10**6 if t is not None else None)
+            for t in times.get(ctid, (None, None)))
+        out.append(c)
+    return out
+
+
+def drop_export_flows(conns, source, collector, ports):
+    """The daemon's own export connections, and the rest."""
+    export, rest = [], []
+    for c in conns:
+        o = c["orig"]
+        if (c["proto"] == 17 and o["src"] == source and
+                o["dst"] == collector and o["dport"] in ports):
+            export.append(c)
+        else:
+            rest.append(c)
+    return export, rest
+
+
+def describe(c):
+    """One oracle connection as a readable line."""
+    o, r = c["orig"], c["reply"]
+    return ("ct id=%d v%d proto %d %s:%d -> %s:%d [%d pkts %d B] reply "
+            "%s:%d -> %s:%d [%d pkts %d B]" % (
+                c["id"], c["family"], c["proto"], o["src"], o["sport"],
+                o["dst"], o["dport"], o["packets"], o["bytes"], r["src"],
+                r["sport"], r["dst"], r["dport"], r["packets"], r["bytes"]))
+
+
+# ------------------------------------------------------------------ records
+
+FIELDS = ("family", "proto", "src", "sport", "dst", "dport", "xsrc",
+          "xsport", "xdst", "xdport", "icmp", "packets", "bytes",
+          "direction", "biflow", "reason")
+
+
+def norm_addr(a):
+    """Canonical text of an IPv4 or IPv6 address (None stays None)."""
+    if a is None:
+        return None
+    import ipaddress
+    return str(ipaddress.ip_address(a))
+
+
+def expected_nfx(c, reason=END_FLOW, counters=None):
+    """The v9/IPFIX records of one export of a connection (full field set).
+    counters: (orig_packets, orig_bytes, reply_packets, reply_bytes) to use
+    instead of the oracle's final ones."""
+    o, r, p = c["orig"], c["reply"], c["proto"]
+    op, ob, rp, rb = counters or (o["packets"], o["bytes"], r["packets"],
+                                  r["bytes"])
+    icmp = p in ICMPS
+    orig = {"family": c["family"], "proto": p,
+            "src": norm_addr(o["src"]), "dst": norm_addr(o["dst"]),
+            "sport": None if icmp else o["sport"],
+            "dport": None if icmp else o["dport"],
+            "xsrc": norm_addr(r["dst"]), "xdst": norm_addr(r["src"]),
+            "xsport": None if icmp else r["dport"],
+            "xdport": None if icmp else r["sport"],
+            "icmp": (o.get("type", 0), o.get("code", 0)) if icmp else None,
+            "packets": op, "bytes": ob, "direction": 0, "biflow": 1,
+            "reason": reason}
+    recs = [orig]
+    if rp > 0:
+        recs.append({"family": c["family"], "proto": p,
+                     "src": norm_addr(r["src"]), "dst": norm_addr(r["dst"]),
+                     "sport": None if icmp else r["sport"],
+                     "dport": None if icmp else r["dport"],
+                     "xsrc": norm_addr(o["dst"]), "xdst": norm_addr(o["src"]),
+                     "xsport": None if icmp else o["dport"],
+                     "xdport": None if icmp else o["sport"],
+                     "icmp": ((r.get("type", 0), r.get("code", 0))
+                              if icmp else None),
+                     "packets": rp, "bytes": rb, "direction": 1,
+                     "biflow": 2, "reason": reason})
+    return recs
+
+
+def nfdump_view(version, rec):
+    """The fields of a record nfdump 1.7.1 decodes for this protocol
+    version (see the module comment); the others become None."""
+    v = dict(rec)
+    v.pop("start_ms", None)
+    v.pop("end_ms", None)
+    if version == 9:
+        v["biflow"] = v["reason"] = None
+        if v["proto"] == 58:
+            v["icmp"] = None
+    else:
+        if v["family"] == 6:
+            v["xsrc"] = v["xdst"] = None
+    return v
+
+
+def key(rec):
+    """A comparable tuple of a record."""
+    return tuple(rec.get(f) for f in FIELDS)
+
+
+def fmt(rec):
+    """A record as a readable line."""
+    def ep(a, p):
+        if a is None:
+            return "?"
+        a = "[%s]" % a if ":" in a else a
+        return a if p is None else "%s:%d" % (a, p)
+    s = "v%s proto %s %s -> %s (post-NAT %s -> %s)" % (
+        rec.get("family"), rec.get("proto"), ep(rec.get("src"), rec.get("sport")),
+        ep(rec.get("dst"), rec.get("dport")),
+        ep(rec.get("xsrc"), rec.get("xsport")),
+        ep(rec.get("xdst"), rec.get("xdport")))
+    if rec.get("icmp") is not None:
+        s += " icmp %d/%d" % rec["icmp"]
+    s += " %s pkts %s B dir %s biflow %s reason %s" % (
+        rec.get("packets"), rec.get("bytes"), rec.get("direction"),
+        rec.get("biflow"), rec.get("reason"))
+    return s
+
+
+def multiset_diff(label_a, a, label_b, b):
+    """Lines naming the records only in a or only in b."""
+    ka = collections.Counter(key(r) for r in a)
+    kb = collections.Counter(key(r) for r in b)
+    lines = []
+    for k in sorted(ka - kb, key=str):
+        lines.append("  only in %s: %s" % (label_a, fmt(dict(zip(FIELDS, k)))))
+    for k in sorted(kb - ka, key=str):
+        lines.append("  only in %s: %s" % (label_b, fmt(dict(zip(FIELDS, k)))))
+    return lines
+
+
+# ------------------------------------------------------------------ nfdump
+
+RAW_LINE = re.compile(r"^\s+([A-Za-z][A-Za-z ]*?)\s+=\s+(.*)$")
+
+
+def parse_nfdump_raw(path):
+    """Records of `nfdump -o raw`: dicts in the FIELDS shape plus times."""
+    blocks, cur = [], None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("Flow Record:"):
+                cur = {}
+                blocks.append(cur)
+                continue
+            m = RAW_LINE.match(line.rstrip("\n"))
+            if cur is not None and m:
+                cur[m.group(1)] = m.group(2).strip()
+    recs = []
+    for b in blocks:
+        def first(k, b=b):
+            return b[k].split()[0] if k in b else None
+
+        def num(k, b=b):
+            v = first(k)
+            return int(v, 0) if v is not None else None
+        proto = num("proto")
+        src = first("src addr")
+        icmp = None
+        if proto in ICMPS and "ICMP" in b:
+            t, _, c = b["ICMP"].split()[0].partition(".")
+            icmp = (int(t), int(c))
+        ver = re.search(r"NETFLOW v(\d+)", b.get("Flags", ""))
+        rec = {"version": int(ver.group(1)) if ver else None,
+               "family": 6 if src and ":" in src else 4, "proto": proto,
+               "src": norm_addr(src), "dst": norm_addr(first("dst addr")),
+               "sport": None if proto in ICMPS else num("src port"),
+               "dport": None if proto in ICMPS else num("dst port"),
+               "xsrc": norm_addr(first("src xlt ip")),
+               "xdst": norm_addr(first("dst xlt ip")),
+               "xsport": None if proto in ICMPS else num("src xlt port"),
+               "xdport": None if proto in ICMPS else num("dst xlt port"),
+               "icmp": icmp, "packets": num("in packets"),
+               "bytes": num("in bytes"), "direction": num("direction"),
+               "biflow": num("biFlow Dir"), "reason": num("end reason"),
+               "start_ms": num("first"), "end_ms": num("last"),
+               "exporter": first("ip exporter")}
+        recs.append(rec)
+    return recs
+
+
+def parse_nfdump_json_v5(path):
+    """v5 records from `nfdump -o json`: (key, first_ms, last_ms) where key
+    is the shape of compare.py's expected_records; IPv6 records too."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read().strip()
+    data = json.loads(text) if text else []
+    out = []
+    for d in data:
+        if d.get("type") != "FLOW":
+            continue
+        p = d["proto"]
+        if p in ICMPS:
+            sport, dport = 0, d.get("icmp_type", 0) * 256 + d.get(
+                "icmp_code", 0)
+        else:
+            sport, dport = d.get("src_port", 0), d.get("dst_port", 0)
+        src = d.get("src4_addr", d.get("src6_addr"))
+        dst = d.get("dst4_addr", d.get("dst6_addr"))
+        out.append({"key": (src, dst, sport, dport, p, d["in_packets"],
+                            d["in_bytes"]),
+                    "first": utc_ms(d["first"]), "last": utc_ms(d["last"])})
+    return out
+
+
+def utc_ms(text):
+    """'2026-11-27T03:32:42.629' (UTC) -> epoch milliseconds."""
+    dt = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f")
+    return round(dt.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def v5_expected(c):
+    """SPEC section 3's records of an IPv4 connection (compare.py's rule)."""
+    o, r, p = c["orig"], c["reply"], c["proto"]
+    if p == 1:
+        od = o.get("type", 0) * 256 + o.get("code", 0)
+        rd = r.get("type", 0) * 256 + r.get("code", 0)
+        rec1 = (o["src"], o["dst"], 0, od, p, o["packets"], o["bytes"])
+        rec2 = (r["dst"], r["src"], 0, od, p, o["packets"], o["bytes"])
+        rec3 = (r["src"], r["dst"], 0, rd, p, r["packets"], r["bytes"])
+    else:
+        rec1 = (o["src"], o["dst"], o["sport"], o["dport"], p, o["packets"],
+                o["bytes"])
+        rec2 = (r["dst"], r["src"], r["dport"], r["sport"], p, o["packets"],
+                o["bytes"])
+        rec3 = (r["src"], r["dst"], r["sport"], r["dport"], p, r["packets"],
+                r["bytes"])
+    recs = [rec1]
+    if rec2 != rec1:
+        recs.append(rec2)
+    if r["packets"] > 0:
+        recs.append(rec3)
+    return recs
+
+
+# ------------------------------------------------------------------ tshark
+
+def pairs_hook(pairs):
+    """Keep repeated JSON keys: a dict of lists."""
+    d = collections.OrderedDict()
+    for k, v in pairs:
+        d.setdefault(k, []).append(v)
+    return d
+
+
+def one(d, k):
+    """The single value of key k in a pairs_hook dict, or None."""
+    v = d.get(k)
+    return v[0] if v else None
+
+
+def walk(d, fn):
+    """Call fn(key, value) on every member of a pairs_hook tree."""
+    if isinstance(d, dict):
+        for k, vs in d.items():
+            for v in vs:
+                fn(k, v)
+                walk(v, fn)
+    elif isinstance(d, list):
+        for v in d:
+            walk(v, fn)
+
+
+def abstime_ms(text):
+    """'Nov 27, 2026 07:37:34.735000000 UTC' -> epoch ms (tshark TZ=UTC)."""
+    text = text.replace(" UTC", "").strip()
+    base, _, frac = text.partition(".")
+    dt = datetime.datetime.strptime(base, "%b %d, %Y %H:%M:%S")
+    dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return int(dt.timestamp()) * 1000 + int((frac + "000")[:3])
+
+
+def tshark_flow(fl):
+    """One decoded data record -> dict in the FIELDS shape plus times."""
+    def g(k):
+        return one(fl, k)
+
+    def gi(k):
+        v = g(k)
+        return int(v, 0) if v is not None else None
+    proto = gi("cflow.protocol")
+    fam = 6 if g("cflow.srcaddrv6") is not None else 4
+    if fam == 6:
+        src, dst = g("cflow.srcaddrv6"), g("cflow.dstaddrv6")
+        xsrc = g("cflow.post_nat_source_ipv6_address")
+        xdst = g("cflow.post_nat_destination_ipv6_address")
+    else:
+        src, dst = g("cflow.srcaddr"), g("cflow.dstaddr")
+        xsrc = g("cflow.post_natsource_ipv4_address")
+        xdst = g("cflow.post_natdestination_ipv4_address")
+    icmp = None
+    if proto == 1 and g("cflow.icmp_type_code_ipv4") is not None:
+        tc = gi("cflow.icmp_type_code_ipv4")
+        icmp = (tc >> 8, tc & 0xFF)
+    elif proto == 1 and g("cflow.icmp_ipv4_type") is not None:
+        icmp = (gi("cflow.icmp_ipv4_type"), gi("cflow.icmp_ipv4_code"))
+    elif proto == 58 and g("cflow.icmp_ipv6_type") is not None:
+        icmp = (gi("cflow.icmp_ipv6_type"), gi("cflow.icmp_ipv6_code"))
+    start = end = None
+    tree = g("cflow.timedelta_tree")
+    if tree is not None:
+        if one(tree, "cflow.abstimestart"):
+            start = abstime_ms(one(tree, "cflow.abstimestart"))
+        if one(tree, "cflow.abstimeend"):
+            end = abstime_ms(one(tree, "cflow.abstimeend"))
+    icmpp = proto in ICMPS
+    return {"family": fam, "proto": proto, "src": norm_addr(src),
+            "dst": norm_addr(dst),
+            "sport": None if icmpp else gi("cflow.srcport"),
+            "dport": None if icmpp else gi("cflow.dstport"),
+            "xsrc": norm_addr(xsrc), "xdst": norm_addr(xdst),
+            "xsport": None if icmpp else gi(
+                "cflow.post_naptsource_transport_port"),
+            "xdport": None if icmpp else gi(
+                "cflow.post_naptdestination_transport_port"),
+            "icmp": icmp, "packets": gi("cflow.packets"),
+            "bytes": gi("cflow.octets"), "direction": gi("cflow.direction"),
+            "biflow": gi("cflow.biflow_direction"),
+            "reason": gi("cflow.flow_end_reason"),
+            "start_ms": start, "end_ms": end}
+
+
+def parse_tshark(path, port):
+    """Decoded messages to UDP port `port`: a list of dicts with header
+    fields, templates, data records and problems."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read().strip()
+    pkts = json.loads(text, object_pairs_hook=pairs_hook) if text else []
+    msgs = []
+    for p in pkts:
+        layers = one(one(p, "_source"), "layers")
+        frame = one(one(layers, "frame"), "frame.number")
+        udp = one(layers, "udp")
+        if udp is None or one(udp, "udp.dstport") != str(port):
+            continue
+        ip = one(layers, "ip")
+        m = {"frame": frame, "udp_len": int(one(udp, "udp.length")),
+             "src": one(ip, "ip.src") if ip else None,
+             "dst": one(ip, "ip.dst") if ip else None,
+             "problems": [], "templates": {}, "flows": [],
+             "data_sets": 0}
+
+        def spot(k, v, m=m):
+            if k == "_ws.malformed" or k.startswith("_ws.malformed."):
+                m["problems"].append("malformed packet")
+            elif k == "_ws.expert.severity":
+                m["problems"].append("expert info severity %s: %s" % (
+                    v, m.get("_last_expert", "")))
+            elif k == "_ws.expert.message":
+                m["_last_expert"] = v
+        walk(layers, spot)
+        cf = one(layers, "cflow")
+        if cf is None:
+            m["problems"].append("not decoded as NetFlow/IPFIX")
+            msgs.append(m)
+            continue
+        m["version"] = int(one(cf, "cflow.version"))
+        m["count"] = one(cf, "cflow.count")
+        m["length"] = one(cf, "cflow.len")
+        m["sequence"] = int(one(cf, "cflow.sequence"))
+        for k, vs in cf.items():
+            # v9 "FlowSet N [id=..]", IPFIX "Set N [id=..]"
+            if not (k.startswith("FlowSet") or k.startswith("Set ")):
+                continue
+            for fs in vs:
+                fsid = int(one(fs, "cflow.flowset_id"))
+                if fsid in (0, 2):
+                    for tk, tvs in fs.items():
+                        if not tk.startswith("Template"):
+                            continue
+                        for t in tvs:
+                            ies = []
+                            for fk, fvs in t.items():
+                                if fk.startswith("Field"):
+                                    for fv in fvs:
+                                        ie = one(fv, "cflow.template_"
+                                                 "field_type") or one(
+                                            fv, "cflow.template_ipfix_"
+                                            "field_type")
+                                        ies.append(int(ie))
+                            m["templates"][int(one(
+                                t, "cflow.template_id"))] = tuple(ies)
+                elif fsid >= 256:
+                    m["data_sets"] += 1
+                    for fk, fvs in fs.items():
+                        if fk.startswith("Flow "):
+                            for fl in fvs:
+                                r = tshark_flow(fl)
+                                r["set_id"] = fsid
+                                m["flows"].append(r)
+        msgs.append(m)
+    return msgs
+
+
+def check_wire(msgs, version, source, collector, label, min_msgs=1):
+    """Every message decodes as `version` without problems; sequence
+    numbers, counts and templates are consistent. Returns (errors,
+    data records)."""
+    errors, flows = [], []
+    if len(msgs) < min_msgs:
+        errors.append("%s: %d messages captured, expected at least %d"
+                      % (label, len(msgs), min_msgs))
+    seq = None
+    templates = {}
+    for m in msgs:
+        fr = m["frame"]
+        for p in sorted(set(m["problems"])):
+            errors.append("%s frame %s: %s" % (label, fr, p))
+        if "version" not in m:
+            continue
+        if m["version"] != version:
+            errors.append("%s frame %s: version %d, expected %d"
+                          % (label, fr, m["version"], version))
+            continue
+        if m["src"] != source or m["dst"] != collector:
+            errors.append("%s frame %s: %s -> %s, expected %s -> %s"
+                          % (label, fr, m["src"], m["dst"], source,
+                             collector))
+        ndata = len(m["flows"])
+        if version == 9:
+            want = ndata + len(m["templates"])
+            if m["count"] is not None and int(m["count"]) != want:
+                errors.append("%s frame %s: v9 count %s, but %d template + "
+                              "%d data records" % (label, fr, m["count"],
+                                                   len(m["templates"]),
+                                                   ndata))
+            # v9 sequence: messages sent before this one.
+            if seq is not None and m["sequence"] != seq:
+                errors.append("%s frame %s: sequence %d, expected %d"
+                              % (label, fr, m["sequence"], seq))
+            seq = m["sequence"] + 1
+        else:
+            if m["length"] is not None and \
+                    int(m["length"]) != m["udp_len"] - 8:
+                errors.append("%s frame %s: IPFIX length %s, UDP payload %d"
+                              % (label, fr, m["length"], m["udp_len"] - 8))
+            # IPFIX sequence: data records sent before this message.
+            if seq is not None and m["sequence"] != seq:
+                errors.append("%s frame %s: sequence %d, expected %d"
+                              % (label, fr, m["sequence"], seq))
+            seq = m["sequence"] + ndata
+        for tid, ies in m["templates"].items():
+            templates[tid] = ies
+            want = TEMPLATE_IES.get(tid)
+            if want is None:
+                continue
+            missing = [ie for ie in want if ie not in ies]
+            if missing:
+                errors.append("%s frame %s: template %d lacks IEs %s (has %s)"
+                              % (label, fr, tid, missing, list(ies)))
+        for f in m["flows"]:
+            if f["set_id"] not in templates:
+                errors.append("%s frame %s: data set %d before its template"
+                              % (label, fr, f["set_id"]))
+            want_tid = 256 if f["family"] == 4 else 257
+            if f["set_id"] != want_tid:
+                errors.append("%s frame %s: IPv%d record in set %d, expected "
+                              "%d" % (label, fr, f["family"], f["set_id"],
+                                      want_tid))
+            flows.append(f)
+    if msgs and 256 not in templates:
+        errors.append("%s: no template 256 (IPv4) on the wire" % label)
+    print("%s: %d messages, %d data records on the wire, templates %s"
+          % (label, len(msgs), len(flows), sorted(templates)))
+    return errors, flows
+
+
+# ------------------------------------------------------------------ matching
+
+def match_times(label, got, conns_by_key, tol):
+    """Each received record's start/end within tol ms of its connection's
+    kernel start/stop. got: records with start_ms/end_ms."""
+    errors, worst = [], 0
+    for r in got:
+        cands = conns_by_key.get(key(r))
+        if not cands or r.get("start_ms") is None:
+            continue
+        best = None
+        for c in cands:
+            if c["start_ms"] is None or c["stop_ms"] is None:
+                continue
+            d = max(abs(r["start_ms"] - c["start_ms"]),
+                    abs(r["end_ms"] - c["stop_ms"]))
+            best = d if best is None else min(best, d)
+        if best is None:
+            continue
+        worst = max(worst, best)
+        if best > tol:
+            c = cands[0]
+            errors.append("%s: times of %s off by %d ms: record %d..%d, "
+                          "kernel %d..%d" % (label, fmt(r), best,
+                                             r["start_ms"], r["end_ms"],
+                                             c["start_ms"], c["stop_ms"]))
+    print("%s: largest start/end deviation from the kernel: %d ms"
+          % (label, worst))
+    return errors
+
+
+def load_common(args):
+    """Oracle connections (without the export flows) and the export flows."""
+    conns = load_oracle(args.ct_text, args.ct_xml)
+    ports = set(args.ports)
+    export, conns = drop_export_flows(conns, args.source, args.collector,
+                                      ports)
+    return conns, export
+
+
+def scenarios(expects, conns):
+    """NAME,PROTO,DST,DPORT,reply|noreply -- the oracle has connections to
+    DST:DPORT (ICMP: DPORT = type), all with or all without a reply."""
+    errs = []
+    for want in expects or []:
+        name, pname, dst, dport, reply = want.split(",")
+        proto, dport = PROTOS[pname], int(dport)
+        dst = norm_addr(dst)
+        hits = []
+        for c in conns:
+            o = c["orig"]
+            d = o.get("type") if proto in ICMPS else o["dport"]
+            if c["proto"] == proto and norm_addr(o["dst"]) == dst and \
+                    d == dport:
+                hits.append(c)
+        if not hits:
+            errs.append("scenario %s: no %s connection to %s port %d in the "
+                        "oracle" % (name, pname, dst, dport))
+            continue
+        for c in hits:
+            got = c["reply"]["packets"] > 0
+            if got != (reply == "reply"):
+                errs.append("scenario %s: %s expected, oracle reply packets "
+                            "%d" % (name, reply, c["reply"]["packets"]))
+        print("  scenario %s: %s" % (name, describe(hits[0])))
+    return errs
+
+
+def cmd_nfx(args):
+    """One v9 or IPFIX collector against the oracle: nfcapd's records and
+    the decoded wire, field by field, with times."""
+    errors = []
+    conns, export = load_common(args)
+    if args.after_ms is not None:
+        conns = [c for c in conns
+                 if c["start_ms"] is not None and c["start_ms"] >= args.after_ms]
+    print("oracle: %d connections (+%d export flows ignored)"
+          % (len(conns), len(export)))
+    for c in conns:
+        print("  " + describe(c))
+    errors.extend(scenarios(args.expect, conns))
+    label = "%s (v%d)" % (args.label, args.version)
+
+    expected = []
+    by_key = collections.defaultdict(list)
+    for c in conns:
+        for r in expected_nfx(c):
+            expected.append(r)
+            by_key[key(r)].append(c)
+
+    if args.nfdump_raw:
+        got = parse_nfdump_raw(args.nfdump_raw)
+        print("%s nfcapd: %d records" % (label, len(got)))
+        for r in got:
+            if r["version"] != args.version:
+                errors.append("%s nfcapd: record of NetFlow v%s: %s"
+                              % (label, r["version"], fmt(r)))
+            if r["exporter"] != args.source:
+                errors.append("%s nfcapd: exporter %s, expected %s"
+                              % (label, r["exporter"], args.source))
+                break
+        for r in got:
+            if r["proto"] == 17 and r["dst"] == args.collector and \
+                    r["dport"] in args.ports:
+                errors.append("%s nfcapd: the daemon exported its own export "
+                              "flow: %s" % (label, fmt(r)))
+        want = [nfdump_view(args.version, r) for r in expected]
+        have = [nfdump_view(args.version, r) for r in got]
+        diff = multiset_diff("oracle", want, "nfcapd", have)
+        if diff:
+            errors.append("%s nfcapd records differ from the conntrack oracle "
+                          "(fields nfdump decodes):" % label)
+            errors.extend(diff)
+        nat = [r for r in got if r["xsrc"] is not None or
+               r["xsport"] is not None]
+        if expected and not nat:
+            errors.append("%s nfcapd: no record shows post-NAT fields" % label)
+        view_by_key = collections.defaultdict(list)
+        for r in expected:
+            view_by_key[key(nfdump_view(args.version, r))].extend(
+                by_key[key(r)])
+        shown = []
+        for r in got:
+            s = dict(nfdump_view(args.version, r))
+            s["start_ms"], s["end_ms"] = r["start_ms"], r["end_ms"]
+            shown.append(s)
+        errors.extend(match_times(label + " nfcapd", shown, view_by_key,
+                                  args.time_tolerance_ms))
+
+    if args.tshark_json:
+        msgs = parse_tshark(args.tshark_json, args.port)
+        errs, flows = check_wire(msgs, args.version, args.source,
+                                 args.collector, label + " wire")
+        errors.extend(errs)
+        if args.after_ms is None:
+            diff = multiset_diff("oracle", expected, "wire", flows)
+            if diff:
+                errors.append("%s records on the wire differ from the "
+                              "conntrack oracle:" % label)
+                errors.extend(diff)
+            errors.extend(match_times(label + " wire", flows, by_key,
+                                      args.time_tolerance_ms))
+        if any(r["family"] == 6 for r in expected) and not any(
+                257 in m["templates"] for m in msgs):
+            errors.append("%s wire: IPv6 records expected but template 257 "
+                          "never sent" % label)
+    return report(errors)
+
+
+def cmd_v5(args):
+    """A v5 collector against the oracle: every IPv4 connection's records,
+    and nothing of the IPv6 ones."""
+    errors = []
+    conns, export = load_common(args)
+    v4 = [c for c in conns if c["family"] == 4]
+    v6 = [c for c in conns if c["family"] == 6]
+    got = parse_nfdump_json_v5(args.nfdump_json)
+    print("oracle: %d IPv4 and %d IPv6 connections; v5 nfcapd: %d records"
+          % (len(v4), len(v6), len(got)))
+    want = []
+    times = collections.defaultdict(list)
+    for c in v4:
+        for k in v5_expected(c):
+            want.append(k)
+            times[k].append(c)
+    have = [r["key"] for r in got]
+    ca, cb = collections.Counter(want), collections.Counter(have)
+    for k in sorted(ca - cb, key=str):
+        errors.append("v5: only in the oracle: %s" % (k,))
+    for k in sorted(cb - ca, key=str):
+        errors.append("v5: only on the collector: %s" % (k,))
+    for r in got:
+        if r["key"][0] is not None and ":" in str(r["key"][0]):
+            errors.append("v5: an IPv6 record reached the v5 collector: %s"
+                          % (r["key"],))
+        cands = times.get(r["key"])
+        if cands and cands[0]["start_ms"] is not None:
+            d = min(max(abs(r["first"] - c["start_ms"]),
+                        abs(r["last"] - c["stop_ms"])) for c in cands)
+            if d > args.time_tolerance_ms:
+                errors.append("v5: times of %s off by %d ms" % (r["key"], d))
+    return report(errors)
+
+
+def cmd_same(args):
+    """The same connections (pre-NAT original tuples) on every collector:
+    v5 record 1 and v9/IPFIX flowDirection 0 records."""
+    sets = {}
+    for spec in args.collector_dump:
+        label, kind, path = spec.split(":", 2)
+        tuples = set()
+        if kind == "v5":
+            for r in parse_nfdump_json_v5(path):
+                sa, da, sp, dp, p = r["key"][:5]
+                tuples.add((p, sa, da, None if p == 1 else sp,
+                            None if p == 1 else dp))
+        else:
+            for r in parse_nfdump_raw(path):
+                if r["direction"] == 0:
+                    tuples.add((r["proto"], r["src"], r["dst"], r["sport"],
+                                r["dport"]))
+        sets[label] = tuples
+    # v5 has every post-NAT and reply record as well: keep only the
+    # tuples the v9/IPFIX originals have in the v5 set, and compare the
+    # v9/IPFIX sets with each other and with that subset both ways.
+    errors = []
+    labels = list(sets)
+    ref = labels[0]
+    for lab in labels[1:]:
+        a, b = sets[ref], sets[lab]
+        if ref.startswith("v5"):
+            missing = b - a
+            if missing:
+                errors.append("connections on %s missing on %s: %s"
+                              % (lab, ref, sorted(missing, key=str)))
+            if not b:
+                errors.append("%s has no connection" % lab)
+        elif a != b:
+            errors.append("%s and %s differ: only %s %s, only %s %s"
+                          % (ref, lab, ref, sorted(a - b, key=str), lab,
+                             sorted(b - a, key=str)))
+    nfx = [l for l in labels if not l.startswith("v5")]
+    for i in range(1, len(nfx)):
+        if sets[nfx[0]] != sets[nfx[i]]:
+            errors.append("%s and %s show different connections: only %s %s,"
+                          " only %s %s" % (nfx[0], nfx[i], nfx[0],
+                                           sorted(sets[nfx[0]] - sets[nfx[i]],
+                                                  key=str),
+                                           nfx[i],
+                                           sorted(sets[nfx[i]] - sets[nfx[0]],
+                                                  key=str)))
+    for lab in labels:
+        print("%s: %d distinct original tuples" % (lab, len(sets[lab])))
+    return report(errors)
+
+
+def cmd_active(args):
+    """The long-lived connection to DST:DPORT: its interim and final
+    exports add up exactly to conntrack's final counters, on v5 and on
+    IPFIX/v9."""
+    errors = []
+    conns, _ = load_common(args)
+    hits = [c for c in conns if c["proto"] == 6 and
+            c["orig"]["dst"] == args.dst and c["orig"]["dport"] == args.dport]
+    if len(hits) != 1:
+        return report(["oracle: expected 1 TCP connection to %s:%d, found %d"
+                       % (args.dst, args.dport, len(hits))])
+    c = hits[0]
+    o, r = c["orig"], c["reply"]
+    print("oracle: " + describe(c))
+    life = (c["stop_ms"] - c["start_ms"]) / 1000.0 if c["start_ms"] else 0
+    print("oracle: lifetime %.1f s, active timeout %d s" % (life,
+                                                            args.timeout))
+    if life < 3 * args.timeout:
+        errors.append("oracle: connection lived %.1f s, less than 3 x the "
+                      "active timeout: the test itself is too short" % life)
+    want_orig = (o["packets"], o["bytes"])
+    want_reply = (r["packets"], r["bytes"])
+
+    if args.nfdump_json:
+        got = parse_nfdump_json_v5(args.nfdump_json)
+        k1 = (o["src"], o["dst"], o["sport"], o["dport"])
+        k2 = (r["dst"], r["src"], r["dport"], r["sport"])
+        k3 = (r["src"], r["dst"], r["sport"], r["dport"])
+        for name, k, want in (("record 1 (pre-NAT)", k1, want_orig),
+                              ("record 2 (post-NAT)", k2, want_orig),
+                              ("record 3 (reply)", k3, want_reply)):
+            recs = sorted((x for x in got if x["key"][:4] == k and
+                           x["key"][4] == 6), key=lambda x: x["last"])
+            s = (sum(x["key"][5] for x in recs), sum(x["key"][6] for x in recs))
+            print("v5 %s: %d exports, packets %s, bytes %s; sum %d/%d, "
+                  "conntrack %d/%d" % (name, len(recs),
+                                       [x["key"][5] for x in recs],
+                                       [x["key"][6] for x in recs],
+                                       s[0], s[1], want[0], want[1]))
+            if s != want:
+                errors.append("v5 %s: deltas sum to %d packets %d bytes, "
+                              "conntrack's final counters are %d packets %d "
+                              "bytes (per export: %s)" % (
+                                  name, s[0], s[1], want[0], want[1],
+                                  [x["key"][5:] for x in recs]))
+            if len(recs) < args.min_interim + 1:
+                errors.append("v5 %s: %d exports, expected at least %d "
+                              "interim + the final one" % (
+                                  name, len(recs), args.min_interim))
+            if recs and c["stop_ms"] is not None and \
+                    abs(recs[-1]["last"] - c["stop_ms"]) > \
+                    args.time_tolerance_ms:
+                errors.append("v5 %s: final record ends %d, conntrack's stop "
+                              "%d" % (name, recs[-1]["last"], c["stop_ms"]))
+            if recs and c["start_ms"] is not None and \
+                    abs(recs[0]["first"] - c["start_ms"]) > \
+                    args.time_tolerance_ms:
+                errors.append("v5 %s: first export starts %d, conntrack's "
+                              "start %d" % (name, recs[0]["first"],
+                                            c["start_ms"]))
+
+    if args.nfdump_raw:
+        got = parse_nfdump_raw(args.nfdump_raw)
+        label = "v%d" % args.version
+        for d, side, want, name in ((0, o, want_orig, "original"),
+                                    (1, r, want_reply, "reply")):
+            recs = sorted((x for x in got if x["proto"] == 6 and
+                           x["direction"] == d and
+                           x["src"] == norm_addr(side["src"]) and
+                           x["dport"] == side["dport"] and
+                           x["sport"] == side["sport"]),
+                          key=lambda x: (x["end_ms"], x["reason"] or 0))
+            s = (sum(x["packets"] for x in recs),
+                 sum(x["bytes"] for x in recs))
+            reasons = [x["reason"] for x in recs]
+            print("%s %s direction: %d records, end reasons %s, packets %s, "
+                  "bytes %s; sum %d/%d, conntrack %d/%d" % (
+                      label, name, len(recs), reasons,
+                      [x["packets"] for x in recs],
+                      [x["bytes"] for x in recs], s[0], s[1], want[0],
+                      want[1]))
+            if s != want:
+                errors.append("%s %s direction: deltas sum to %d packets %d "
+                              "bytes, conntrack's final counters are %d "
+                              "packets %d bytes" % (label, name, s[0], s[1],
+                                                    want[0], want[1]))
+            if args.version == 10:
+                interim = reasons.count(END_ACTIVE)
+                if interim < args.min_interim:
+                    errors.append("%s %s direction: %d records with "
+                                  "flowEndReason 2, expected at least %d "
+                                  "(end reasons %s)" % (
+                                      label, name, interim, args.min_interim,
+                                      reasons))
+                if reasons.count(END_FLOW) != 1 or (
+                        reasons and reasons[-1] != END_FLOW):
+                    errors.append("%s %s direction: expected exactly one "
+                                  "final record with flowEndReason 3, last; "
+                                  "end reasons in time order %s"
+                                  % (label, name, reasons))
+            elif len(recs) < args.min_interim + 1:
+                errors.append("%s %s direction: %d records, expected at "
+                              "least %d interim + the final one"
+                              % (label, name, len(recs), args.min_interim))
+            if recs and c["stop_ms"] is not None and \
+                    abs(recs[-1]["end_ms"] - c["stop_ms"]) > \
+                    args.time_tolerance_ms:
+                errors.append("%s %s direction: final record ends %d, "
+                              "conntrack's stop %d" % (
+                                  label, name, recs[-1]["end_ms"],
+                                  c["stop_ms"]))
+            for x in recs:
+                if x["xsrc"] is None or x["xsport"] is None:
+                    errors.append("%s %s direction: record without post-NAT "
+                                  "fields: %s" % (label, name, fmt(x)))
+                    break
+    return report(errors)
+
+
+def cmd_oracle(args):
+    """Print the parsed oracle (debugging aid)."""
+    for c in load_oracle(args.ct_text, args.ct_xml):
+        print(json.dumps(c, sort_keys=True))
+    return 0
+
+
+def report(errors):
+    """Print the verdict; exit code."""
+    if errors:
+        print("FAIL")
+        for e in errors:
+            print(e)
+        return 1
+    print("OK")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p):
+        p.add_argument("--ct-text", required=True)
+        p.add_argument("--ct-xml")
+        p.add_argument("--source", default="198.51.100.1")
+        p.add_argument("--collector", default="198.51.100.2")
+        p.add_argument("--ports", type=int, nargs="+", default=[2055],
+                       help="every collector port (their flows are ignored)")
+        p.add_argument("--time-tolerance-ms", type=int, default=1000)
+
+    p = sub.add_parser("nfx")
+    common(p)
+    p.add_argument("--version", type=int, choices=(9, 10), required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--label", default="collector")
+    p.add_argument("--nfdump-raw")
+    p.add_argument("--tshark-json")
+    p.add_argument("--after-ms", type=int,
+                   help="only connections started at or after this epoch ms")
+    p.add_argument("--expect", action="append",
+                   help="NAME,PROTO,DST,DPORT,reply|noreply")
+    p.set_defaults(func=cmd_nfx)
+
+    p = sub.add_parser("v5")
+    common(p)
+    p.add_argument("--nfdump-json", required=True)
+    p.set_defaults(func=cmd_v5)
+
+    p = sub.add_parser("same")
+    p.add_argument("--collector-dump", action="append", required=True,
+                   help="LABEL:v5|nfx:PATH (nfdump -o json for v5, -o raw "
+                        "otherwise)")
+    p.set_defaults(func=cmd_same)
+
+    p = sub.add_parser("active")
+    common(p)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--dport", type=int, required=True)
+    p.add_argument("--timeout", type=int, required=True)
+    p.add_argument("--min-interim", type=int, default=2)
+    p.add_argument("--version", type=int, choices=(9, 10), default=10)
+    p.add_argument("--nfdump-json")
+    p.add_argument("--nfdump-raw")
+    p.set_defaults(func=cmd_active)
+
+    p = sub.add_parser("oracle")
+    p.add_argument("--ct-text", required=True)
+    p.add_argument("--ct-xml")
+    p.set_defaults(func=cmd_oracle)
+
+    args = ap.parse_args()
+    try:
+        return args.func(args)
+    except Failure as e:
+        print("FAIL\n" + str(e))
+        return 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TZ", "UTC")
+    sys.exit(main())
