@@ -215,7 +215,7 @@ static void print_entry(FILE *out, const json_t *e)
 	const json_t *r = json_object_get(e, "reply");
 	const char *proto = str(e, "proto");
 	const char *state = str(e, "state");
-	bool icmp = strcmp(proto, "icmp") == 0;
+	bool icmp = strcmp(proto, "icmp") == 0 || strcmp(proto, "icmpv6") == 0;
 	char pre[96], post[96], age[32];
 
 	tuple_text(pre, sizeof(pre), o, o, icmp, false);

@@ -16,6 +16,7 @@
  *    "orig":TUPLE,"reply":TUPLE,"nat":"snat"|"dnat"|"snat+dnat"|"none",
  *    "age":SECONDS,"state":TCP_STATE,"source":"dump"|"event"}
  *   TUPLE for TCP/UDP: {"src":"A.B.C.D","sport":N,"dst":"A.B.C.D","dport":N}
+ *   (IPv6 entries: addresses as RFC 5952 text, proto "icmpv6" for ICMPv6)
  *   TUPLE for ICMP:    {"src":"A.B.C.D","dst":"A.B.C.D","type":N,"code":N,
  *                       "id":N}
  *   Tuples are conntrack's: "reply" is the reply direction as it arrives,
@@ -41,10 +42,15 @@
  */
 #include "nfflowd/statejson.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #define PROTO_ICMP 1
+#define PROTO_ICMPV6 58
+#define TUPLE_JSON_MAX 192
 #define PROTO_TCP 6
 #define PROTO_UDP 17
 
@@ -71,38 +77,54 @@ static void dotted(char out[16], uint32_t a)
 		 (unsigned)(a & 0xFF));
 }
 
-/* Formats one direction's tuple as a JSON object into a 128-byte buffer. */
-static void tuple_json(char out[128], const struct ct_tuple *t, bool icmp)
+/* Formats one direction's tuple as a JSON object; a6 gives the addresses
+ * of an IPv6 entry. */
+static void tuple_json(char out[TUPLE_JSON_MAX], const struct ct_tuple *t,
+		       const struct ct_addr6 *a6, bool icmp)
 {
-	char src[16], dst[16];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
-	dotted(src, t->src);
-	dotted(dst, t->dst);
+	if (a6 != NULL) {
+		inet_ntop(AF_INET6, a6->src, src, sizeof(src));
+		inet_ntop(AF_INET6, a6->dst, dst, sizeof(dst));
+	} else {
+		dotted(src, t->src);
+		dotted(dst, t->dst);
+	}
 	if (icmp)
-		snprintf(out, 128,
+		snprintf(out, TUPLE_JSON_MAX,
 			 "{\"src\":\"%s\",\"dst\":\"%s\",\"type\":%u,"
 			 "\"code\":%u,\"id\":%u}", src, dst,
 			 (unsigned)(t->dport >> 8), (unsigned)(t->dport & 0xFF),
 			 (unsigned)t->sport);
 	else
-		snprintf(out, 128,
+		snprintf(out, TUPLE_JSON_MAX,
 			 "{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
 			 "\"dport\":%u}", src, (unsigned)t->sport, dst,
 			 (unsigned)t->dport);
 }
 
 /* Names the NAT the reply tuple reveals, compared with the original one. */
-static const char *nat_kind(const struct flow_entry *e)
+static const char *nat_kind(const struct flow_entry *e,
+			    const struct flow_side *side)
 {
 	const struct ct_tuple *o = &e->orig, *r = &e->reply;
-	bool snat, dnat;
+	bool icmp = e->proto == PROTO_ICMP || e->proto == PROTO_ICMPV6;
+	bool snat, dnat, sa, da;
 
-	if (e->proto == PROTO_ICMP) {
-		snat = r->dst != o->src || r->sport != o->sport;
-		dnat = r->src != o->dst;
+	if (side != NULL) {
+		sa = memcmp(side->reply6.dst, side->orig6.src, 16) != 0;
+		da = memcmp(side->reply6.src, side->orig6.dst, 16) != 0;
 	} else {
-		snat = r->dst != o->src || r->dport != o->sport;
-		dnat = r->src != o->dst || r->sport != o->dport;
+		sa = r->dst != o->src;
+		da = r->src != o->dst;
+	}
+	if (icmp) {
+		snat = sa || r->sport != o->sport;
+		dnat = da;
+	} else {
+		snat = sa || r->dport != o->sport;
+		dnat = da || r->sport != o->dport;
 	}
 	if (snat && dnat)
 		return "snat+dnat";
@@ -136,11 +158,14 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 }
 
 size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
-		       uint64_t now_boot_ns)
+		       const struct flow_side *side, uint64_t now_boot_ns)
 {
-	char orig[128], reply[128], protobuf[4];
+	char orig[TUPLE_JSON_MAX], reply[TUPLE_JSON_MAX], protobuf[4];
 	const char *proto, *state = "";
-	bool icmp = e->proto == PROTO_ICMP;
+	bool icmp = e->proto == PROTO_ICMP || e->proto == PROTO_ICMPV6;
+
+	if (!(e->flags & FLOW_F_INET6))
+		side = NULL;
 	uint64_t age;
 
 	if (buf == NULL || len == 0)
@@ -157,19 +182,22 @@ size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
 	case PROTO_ICMP:
 		proto = "icmp";
 		break;
+	case PROTO_ICMPV6:
+		proto = "icmpv6";
+		break;
 	default:
 		snprintf(protobuf, sizeof(protobuf), "%u", (unsigned)e->proto);
 		proto = protobuf;
 		break;
 	}
 	age = flowtab_age_ms(e, now_boot_ns) / 1000u;
-	tuple_json(orig, &e->orig, icmp);
-	tuple_json(reply, &e->reply, icmp);
+	tuple_json(orig, &e->orig, side ? &side->orig6 : NULL, icmp);
+	tuple_json(reply, &e->reply, side ? &side->reply6 : NULL, icmp);
 	return fitted(buf, len, snprintf(buf, len,
 		"{\"type\":\"entry\",\"id\":%" PRIu32 ",\"proto\":\"%s\","
 		"\"orig\":%s,\"reply\":%s,\"nat\":\"%s\",\"age\":%" PRIu64 ","
 		"\"state\":\"%s\",\"source\":\"%s\"}\n",
-		e->id, proto, orig, reply, nat_kind(e), age, state,
+		e->id, proto, orig, reply, nat_kind(e, side), age, state,
 		(e->flags & FLOW_F_FROM_DUMP) ? "dump" : "event"));
 }
 

@@ -32,15 +32,23 @@ static struct flow_entry entry(uint8_t proto, uint8_t state,
 	return e;
 }
 
+/* Formats e (with its side record) at now and checks the exact line. */
+static void check_entry_side(const struct flow_entry *e,
+			     const struct flow_side *side, uint64_t now,
+			     const char *want)
+{
+	char buf[512];
+
+	assert_int_equal(statejson_entry(buf, sizeof(buf), e, side, now),
+			 strlen(want));
+	assert_string_equal(buf, want);
+}
+
 /* Formats e at now and checks the exact line. */
 static void check_entry(const struct flow_entry *e, uint64_t now,
 			const char *want)
 {
-	char buf[512];
-
-	assert_int_equal(statejson_entry(buf, sizeof(buf), e, now),
-			 strlen(want));
-	assert_string_equal(buf, want);
+	check_entry_side(e, NULL, now, want);
 }
 
 static void test_tcp_snat(void **state)
@@ -69,7 +77,7 @@ static void test_tcp_masquerade_same_port_is_snat(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
 	assert_non_null(strstr(buf, "\"nat\":\"snat\",\"age\":0,"
 				    "\"state\":\"SYN_SENT\","));
 }
@@ -102,7 +110,7 @@ static void test_tcp_snat_and_dnat(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_true(statejson_entry(buf, sizeof(buf), &e, 1061 * SEC) > 0);
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1061 * SEC) > 0);
 	assert_non_null(strstr(buf, "\"nat\":\"snat+dnat\",\"age\":61,"
 				    "\"state\":\"SYN_SENT2\","));
 }
@@ -150,13 +158,13 @@ static void test_icmp_untranslated_and_id_change(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
 	assert_non_null(strstr(buf, "\"type\":13,\"code\":0,\"id\":300}"));
 	assert_non_null(strstr(buf, "\"type\":14,\"code\":0,\"id\":300}"));
 	assert_non_null(strstr(buf, "\"nat\":\"none\""));
 	/* A rewritten ICMP id alone is source NAT too. */
 	e.reply.sport = 301;
-	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
 	assert_non_null(strstr(buf, "\"nat\":\"snat\""));
 }
 
@@ -168,13 +176,50 @@ static void test_unknown_state_and_proto(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
 	assert_non_null(strstr(buf, "\"state\":\"UNKNOWN\""));
 	e.proto = 47;
-	assert_true(statejson_entry(buf, sizeof(buf), &e, 1000 * SEC) > 0);
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
 	assert_non_null(strstr(buf, "\"proto\":\"47\",\"orig\":{\"src\":"
 				    "\"192.0.2.2\",\"sport\":1,"));
 	assert_non_null(strstr(buf, "\"state\":\"\""));
+}
+
+/* IPv6 entries take their addresses from the side record. */
+static void test_ipv6_entries(void **state)
+{
+	struct flow_entry e = entry(58, 0,
+		(struct ct_tuple){ 0, 0, 77, 0x8000 },
+		(struct ct_tuple){ 0, 0, 77, 0x8100 });
+	struct flow_side side;
+	static const uint8_t lan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 2 };
+	static const uint8_t wan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 2 };
+	static const uint8_t fw[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 };
+
+	(void)state;
+	memset(&side, 0, sizeof(side));
+	memcpy(side.orig6.src, lan, 16);
+	memcpy(side.orig6.dst, wan, 16);
+	memcpy(side.reply6.src, wan, 16);
+	memcpy(side.reply6.dst, fw, 16);
+	e.flags = FLOW_F_INET6 | FLOW_F_SIDE;
+	check_entry_side(&e, &side, 1000 * SEC,
+		"{\"type\":\"entry\",\"id\":12345,\"proto\":\"icmpv6\","
+		"\"orig\":{\"src\":\"2001:db8:1::2\",\"dst\":\"2001:db8:2::2\","
+		"\"type\":128,\"code\":0,\"id\":77},"
+		"\"reply\":{\"src\":\"2001:db8:2::2\",\"dst\":\"2001:db8:2::1\","
+		"\"type\":129,\"code\":0,\"id\":77},"
+		"\"nat\":\"snat\",\"age\":0,\"state\":\"\",\"source\":\"event\"}\n");
+	/* without the flag the side record is not used */
+	e.flags = 0;
+	memcpy(side.reply6.dst, lan, 16);
+	check_entry_side(&e, &side, 1000 * SEC,
+		"{\"type\":\"entry\",\"id\":12345,\"proto\":\"icmpv6\","
+		"\"orig\":{\"src\":\"0.0.0.0\",\"dst\":\"0.0.0.0\","
+		"\"type\":128,\"code\":0,\"id\":77},"
+		"\"reply\":{\"src\":\"0.0.0.0\",\"dst\":\"0.0.0.0\","
+		"\"type\":129,\"code\":0,\"id\":77},"
+		"\"nat\":\"none\",\"age\":0,\"state\":\"\",\"source\":\"event\"}\n");
 }
 
 static void test_counters_line(void **state)
@@ -229,13 +274,13 @@ static void test_buffer_too_small(void **state)
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	/* Exactly the length leaves no room for the NUL: refused. */
-	n = statejson_entry(buf, sizeof(buf), &e, 1000 * SEC);
+	n = statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC);
 	assert_true(n > 0);
-	assert_int_equal(statejson_entry(buf, n, &e, 1000 * SEC), 0);
+	assert_int_equal(statejson_entry(buf, n, &e, NULL, 1000 * SEC), 0);
 	assert_string_equal(buf, "");
-	assert_int_equal(statejson_entry(buf, n + 1, &e, 1000 * SEC), n);
-	assert_int_equal(statejson_entry(buf, 0, &e, 1000 * SEC), 0);
-	assert_int_equal(statejson_entry(NULL, 100, &e, 1000 * SEC), 0);
+	assert_int_equal(statejson_entry(buf, n + 1, &e, NULL, 1000 * SEC), n);
+	assert_int_equal(statejson_entry(buf, 0, &e, NULL, 1000 * SEC), 0);
+	assert_int_equal(statejson_entry(NULL, 100, &e, NULL, 1000 * SEC), 0);
 
 	n = statejson_counters(buf, sizeof(buf), &c);
 	assert_true(n > 0);
@@ -261,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_state_and_proto),
 		cmocka_unit_test(test_counters_line),
 		cmocka_unit_test(test_end_line),
+		cmocka_unit_test(test_ipv6_entries),
 		cmocka_unit_test(test_buffer_too_small),
 	};
 
