@@ -38,9 +38,9 @@ EOF
 )"
 lab_daemon_start
 
-lab_log "a TCP conversation of 6.5 s (200 bytes up, 1500 down every 0.2 s)"
+lab_log "a TCP conversation of 7 s (200 bytes up, 1500 down every 0.2 s)"
 lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" chat-client "$LAB_WAN_IP" $CHAT_PORT \
-	6.5 0.2 200 1500 >"$LAB_DIR/chat-client.out"
+	7 0.2 200 1500 >"$LAB_DIR/chat-client.out"
 cat "$LAB_DIR/chat-client.out"
 lab_udp_client short
 lab_ct_drain 20 "$EXPORT_FLOW"

@@ -102,10 +102,15 @@ check "v5 collector holds the IPv4 connection's 3 records ($n4)" [ "$n4" -eq 3 ]
 # A counter of records or connections skipped on v5, if the daemon has one.
 skip=$("$LAB_PY" - "$LAB_DIR/state.json" <<'PY'
 import json, sys
+# The --json dump is one document ({"counters": {...}, "entries": [...]});
+# the control socket's own form is one object a line, counters first.
 try:
-    line = open(sys.argv[1]).readline()
-    counters = json.loads(line)
-except (OSError, ValueError):
+    text = open(sys.argv[1]).read()
+    try:
+        counters = json.loads(text)
+    except ValueError:
+        counters = json.loads(text.splitlines()[0])
+except (OSError, ValueError, IndexError):
     print("unreadable")
     sys.exit(0)
 found = []

@@ -838,6 +838,26 @@ def cmd_same(args):
     return report(errors)
 
 
+def check_spans(label, interim, start, end, timeout):
+    """Interim exports follow each other: each starts where the previous
+    one ended, and covers at least the timeout and at most twice it plus
+    a second (a connection becomes due once its age passes the timeout;
+    the daemon may find it up to one timeout later)."""
+    errors = []
+    lo, hi = timeout * 1000 - 50, timeout * 2000 + 1000
+    for i, x in enumerate(interim):
+        span = x[end] - x[start]
+        if i > 0 and x[start] != interim[i - 1][end]:
+            errors.append("%s: interim export %d starts at %d, the previous "
+                          "one ended at %d" % (label, i + 1, x[start],
+                                               interim[i - 1][end]))
+        if not lo <= span <= hi:
+            errors.append("%s: interim export %d covers %d ms, expected "
+                          "%d..%d ms for an active timeout of %d s"
+                          % (label, i + 1, span, lo, hi, timeout))
+    return errors
+
+
 def cmd_active(args):
     """The long-lived connection to DST:DPORT: its interim and final
     exports add up exactly to conntrack's final counters, on v5 and on
@@ -887,6 +907,8 @@ def cmd_active(args):
                 errors.append("v5 %s: %d exports, expected at least %d "
                               "interim + the final one" % (
                                   name, len(recs), args.min_interim))
+            errors.extend(check_spans("v5 " + name, recs[:-1], "first",
+                                      "last", args.timeout))
             if recs and c["stop_ms"] is not None and \
                     abs(recs[-1]["last"] - c["stop_ms"]) > \
                     args.time_tolerance_ms:
@@ -942,6 +964,12 @@ def cmd_active(args):
                 errors.append("%s %s direction: %d records, expected at "
                               "least %d interim + the final one"
                               % (label, name, len(recs), args.min_interim))
+            spans = [x["end_ms"] - x["start_ms"] for x in recs]
+            print("%s %s direction: record spans (ms) %s" % (label, name,
+                                                            spans))
+            errors.extend(check_spans("%s %s direction" % (label, name),
+                                      recs[:-1], "start_ms", "end_ms",
+                                      args.timeout))
             if recs and c["stop_ms"] is not None and \
                     abs(recs[-1]["end_ms"] - c["stop_ms"]) > \
                     args.time_tolerance_ms:
