@@ -57,6 +57,16 @@ struct time_pair {
 	uint64_t boot_ns;
 };
 
+/* What the kernel needs to find one entry and report its counters now
+ * (an IPCTNL_MSG_CT_GET by original tuple); id tells the answer apart. */
+struct ct_query {
+	uint32_t id;
+	uint8_t family;
+	uint8_t proto;
+	struct ct_tuple orig;
+	struct ct_addr6 orig6;
+};
+
 /* Why a connection is exported now (values of IPFIX flowEndReason, IE 136). */
 enum flow_end {
 	FLOW_END_ACTIVE = 2,	/* interim export: active timeout */
