@@ -838,7 +838,7 @@ def cmd_same(args):
     return report(errors)
 
 
-def check_spans(label, interim, start, end, timeout):
+def check_spans(label, interim, start, end, timeout, contiguous=True):
     """Interim exports follow each other: each starts where the previous
     one ended, and covers at least the timeout and at most twice it plus
     a second (a connection becomes due once its age passes the timeout;
@@ -847,7 +847,7 @@ def check_spans(label, interim, start, end, timeout):
     lo, hi = timeout * 1000 - 50, timeout * 2000 + 1000
     for i, x in enumerate(interim):
         span = x[end] - x[start]
-        if i > 0 and x[start] != interim[i - 1][end]:
+        if contiguous and i > 0 and x[start] != interim[i - 1][end]:
             errors.append("%s: interim export %d starts at %d, the previous "
                           "one ended at %d" % (label, i + 1, x[start],
                                                interim[i - 1][end]))
@@ -881,32 +881,50 @@ def cmd_active(args):
     want_orig = (o["packets"], o["bytes"])
     want_reply = (r["packets"], r["bytes"])
 
+    # The reply record of an export is left out when the reply carried no
+    # packet in the interval it covers (SPEC section 3's rule for record 3,
+    # which the v9/IPFIX reply record follows too): so the final export may
+    # lack it when the interim ones already hold every reply packet.
     if args.nfdump_json:
         got = parse_nfdump_json_v5(args.nfdump_json)
         k1 = (o["src"], o["dst"], o["sport"], o["dport"])
         k2 = (r["dst"], r["src"], r["dport"], r["sport"])
         k3 = (r["src"], r["dst"], r["sport"], r["dport"])
-        for name, k, want in (("record 1 (pre-NAT)", k1, want_orig),
-                              ("record 2 (post-NAT)", k2, want_orig),
-                              ("record 3 (reply)", k3, want_reply)):
+        for name, k, want, reply in (
+                ("record 1 (pre-NAT)", k1, want_orig, False),
+                ("record 2 (post-NAT)", k2, want_orig, False),
+                ("record 3 (reply)", k3, want_reply, True)):
             recs = sorted((x for x in got if x["key"][:4] == k and
                            x["key"][4] == 6), key=lambda x: x["last"])
-            s = (sum(x["key"][5] for x in recs), sum(x["key"][6] for x in recs))
+            s = (sum(x["key"][5] for x in recs),
+                 sum(x["key"][6] for x in recs))
             print("v5 %s: %d exports, packets %s, bytes %s; sum %d/%d, "
                   "conntrack %d/%d" % (name, len(recs),
                                        [x["key"][5] for x in recs],
                                        [x["key"][6] for x in recs],
                                        s[0], s[1], want[0], want[1]))
+            print("v5 %s: spans (ms) %s" % (
+                name, [x["last"] - x["first"] for x in recs]))
             if s != want:
                 errors.append("v5 %s: deltas sum to %d packets %d bytes, "
                               "conntrack's final counters are %d packets %d "
                               "bytes (per export: %s)" % (
                                   name, s[0], s[1], want[0], want[1],
                                   [x["key"][5:] for x in recs]))
-            if len(recs) < args.min_interim + 1:
+            need = args.min_interim + (0 if reply else 1)
+            if len(recs) < need:
                 errors.append("v5 %s: %d exports, expected at least %d "
-                              "interim + the final one" % (
-                                  name, len(recs), args.min_interim))
+                              "interim%s" % (name, len(recs),
+                                             args.min_interim,
+                                             "" if reply else
+                                             " + the final one"))
+            if reply:
+                zero = [x["key"][5:] for x in recs if x["key"][5] == 0]
+                if zero:
+                    errors.append("v5 %s: %d exports with no reply packet "
+                                  "(record 3 must be left out then)"
+                                  % (name, len(zero)))
+                continue
             errors.extend(check_spans("v5 " + name, recs[:-1], "first",
                                       "last", args.timeout))
             if recs and c["stop_ms"] is not None and \
@@ -941,42 +959,67 @@ def cmd_active(args):
                       [x["packets"] for x in recs],
                       [x["bytes"] for x in recs], s[0], s[1], want[0],
                       want[1]))
+            print("%s %s direction: record spans (ms) %s" % (
+                label, name, [x["end_ms"] - x["start_ms"] for x in recs]))
             if s != want:
                 errors.append("%s %s direction: deltas sum to %d packets %d "
                               "bytes, conntrack's final counters are %d "
                               "packets %d bytes" % (label, name, s[0], s[1],
                                                     want[0], want[1]))
+            if d == 1:
+                zero = [x for x in recs if x["packets"] == 0]
+                if zero:
+                    errors.append("%s reply direction: %d records with no "
+                                  "packet (the reply record must be left out "
+                                  "then): %s" % (label, len(zero),
+                                                 fmt(zero[0])))
             if args.version == 10:
-                interim = reasons.count(END_ACTIVE)
-                if interim < args.min_interim:
+                interim = [x for x in recs if x["reason"] == END_ACTIVE]
+                if len(interim) < args.min_interim:
                     errors.append("%s %s direction: %d records with "
                                   "flowEndReason 2, expected at least %d "
                                   "(end reasons %s)" % (
-                                      label, name, interim, args.min_interim,
-                                      reasons))
-                if reasons.count(END_FLOW) != 1 or (
-                        reasons and reasons[-1] != END_FLOW):
-                    errors.append("%s %s direction: expected exactly one "
-                                  "final record with flowEndReason 3, last; "
-                                  "end reasons in time order %s"
-                                  % (label, name, reasons))
-            elif len(recs) < args.min_interim + 1:
-                errors.append("%s %s direction: %d records, expected at "
-                              "least %d interim + the final one"
-                              % (label, name, len(recs), args.min_interim))
-            spans = [x["end_ms"] - x["start_ms"] for x in recs]
-            print("%s %s direction: record spans (ms) %s" % (label, name,
-                                                            spans))
-            errors.extend(check_spans("%s %s direction" % (label, name),
-                                      recs[:-1], "start_ms", "end_ms",
-                                      args.timeout))
-            if recs and c["stop_ms"] is not None and \
-                    abs(recs[-1]["end_ms"] - c["stop_ms"]) > \
+                                      label, name, len(interim),
+                                      args.min_interim, reasons))
+                finals = reasons.count(END_FLOW)
+                if finals > 1 or (d == 0 and finals != 1) or (
+                        finals and reasons[-1] != END_FLOW) or \
+                        len(interim) + finals != len(recs):
+                    errors.append("%s %s direction: expected flowEndReason 2 "
+                                  "for the interim records and 3 for the "
+                                  "final one (%s), last; end reasons in time "
+                                  "order %s" % (label, name,
+                                                "always" if d == 0 else
+                                                "unless its delta is empty",
+                                                reasons))
+                # A reply record left out breaks the chain of the reply
+                # direction's intervals, not their lengths.
+                errors.extend(check_spans("%s %s direction" % (label, name),
+                                          interim, "start_ms", "end_ms",
+                                          args.timeout, contiguous=d == 0))
+                final = [x for x in recs if x["reason"] == END_FLOW]
+            else:
+                if len(recs) < args.min_interim + (1 - d):
+                    errors.append("%s %s direction: %d records, expected at "
+                                  "least %d interim%s" % (
+                                      label, name, len(recs),
+                                      args.min_interim,
+                                      " + the final one" if d == 0 else ""))
+                final = recs[-1:] if d == 0 else []
+            if final and c["stop_ms"] is not None and \
+                    abs(final[-1]["end_ms"] - c["stop_ms"]) > \
                     args.time_tolerance_ms:
                 errors.append("%s %s direction: final record ends %d, "
                               "conntrack's stop %d" % (
-                                  label, name, recs[-1]["end_ms"],
+                                  label, name, final[-1]["end_ms"],
                                   c["stop_ms"]))
+            if recs and c["start_ms"] is not None and \
+                    abs(recs[0]["start_ms"] - c["start_ms"]) > \
+                    args.time_tolerance_ms:
+                errors.append("%s %s direction: first record starts %d, "
+                              "conntrack's start %d" % (
+                                  label, name, recs[0]["start_ms"],
+                                  c["start_ms"]))
             for x in recs:
                 if x["xsrc"] is None or x["xsport"] is None:
                     errors.append("%s %s direction: record without post-NAT "
