@@ -12,7 +12,7 @@ lab_require nfcapd nfdump conntrack nft ss
 
 P5=2055
 P10=2057
-ALLP=($P5 $P10)
+ALLP=("$P5" "$P10")
 TIMEOUT=2
 CHAT_PORT=5001
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "

@@ -23,7 +23,7 @@ P5=2055
 P9=2056
 P10=2057
 PLATE=2058
-ALLP=($P5 $P9 $P10 $PLATE)
+ALLP=("$P5" "$P9" "$P10" "$PLATE")
 # Lines of fw's conntrack table that are the daemon's own export flows.
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
 

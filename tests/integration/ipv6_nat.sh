@@ -15,7 +15,7 @@ lab_require nfcapd nfdump conntrack nft ss tshark
 P5=2055
 P9=2056
 P10=2057
-ALLP=($P5 $P9 $P10)
+ALLP=("$P5" "$P9" "$P10")
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
 
 nfx() {

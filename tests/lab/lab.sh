@@ -536,7 +536,6 @@ LAB_LAN6_IP=2001:db8:1::2
 LAB_FW_LAN6_IP=2001:db8:1::1
 LAB_FW_WAN6_IP=2001:db8:2::1
 LAB_WAN6_IP=2001:db8:2::2
-LAB_UP6=0
 
 # Add the IPv6 addresses (without duplicate address detection, so that they
 # are usable at once), routes, forwarding and the ip6 nat table.
@@ -565,12 +564,11 @@ lab_up6() {
 	lab_ns fw sysctl -q -w \
 		net.ipv6.conf.all.forwarding=1 \
 		net.netfilter.nf_conntrack_icmpv6_timeout=1
-	LAB_UP6=1
 	# Resolve the neighbours now (bounded), as lab_up does for IPv4; the
 	# link-local addresses the kernel adds may still be tentative, so
 	# retry for up to 5 s.
-	local i ok=0
-	for i in $(seq 1 25); do
+	local ok=0
+	for _ in $(seq 1 25); do
 		if lab_ns lan ping -6 -c 1 -W 1 -q "$LAB_FW_LAN6_IP" >/dev/null 2>&1 &&
 			lab_ns wan ping -6 -c 1 -W 1 -q "$LAB_FW_WAN6_IP" >/dev/null 2>&1; then
 			ok=1
@@ -601,8 +599,8 @@ lab_servers6_start() {
 # Wait (at most 5 s) until proto $2 (t or u) port $4 is bound to address $3
 # in namespace $1.
 lab_wait_port6() {
-	local ns=$1 proto=$2 addr=$3 port=$4 i
-	for i in $(seq 1 50); do
+	local ns=$1 proto=$2 addr=$3 port=$4
+	for _ in $(seq 1 50); do
 		if lab_ns "$ns" ss -Hln"$proto" "src [$addr]:$port" | grep -q .; then
 			return 0
 		fi
@@ -658,8 +656,7 @@ lab_capture_ports() {
 	done
 	lab_bg "$name" wan tshark -q -i wan0 -f "$filter" \
 		-w "$LAB_DIR/$name.pcapng" -a "duration:$secs"
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		grep -q "Capturing on" "$LAB_DIR/$name.err" 2>/dev/null && break
 		sleep 0.1
 	done
