@@ -24,7 +24,7 @@ TOTAL=$((CONNS + STORM))
 ULOGD_PLUGINS=/usr/lib/x86_64-linux-gnu/ulogd
 TOOLS=(nfflowd conntrack ulogd2 softflowd)
 declare -A PORT=([nfflowd]=2055 [ulogd2]=4739 [softflowd]=2057)
-declare -A PID=() CPU0=() CPU=() HWM=() SEEN=() RECS=() PRE=() POST=() NOTE=()
+declare -A PID=() CPU0=() CPU=() SYS0=() SYS=() HWM=() SEEN=() RECS=() PRE=() POST=() NOTE=()
 
 # Install a Debian package unless present; failure is reported, not fatal.
 need_pkg() {
@@ -40,6 +40,16 @@ cpu_ticks() {
 	# shellcheck disable=SC2086
 	set -- $f
 	echo $((${12} + ${13}))
+}
+
+# stime alone of a process in clock ticks, empty if it is gone.
+stime_ticks() {
+	local f
+	f=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	f=${f##*) }
+	# shellcheck disable=SC2086
+	set -- $f
+	echo "${13}"
 }
 
 # Peak resident set of a process in KiB (VmHWM).
@@ -138,7 +148,18 @@ for t in "${!PID[@]}"; do
 		continue
 	fi
 	CPU0[$t]=$(cpu_ticks "${PID[$t]}")
+	SYS0[$t]=$(stime_ticks "${PID[$t]}")
 done
+# E2E_PERF=FILE: a perf profile of nfflowd during the traffic, for finding
+# where its CPU goes; E2E_PERF_EVENTS replaces the default cpu-clock with
+# call graphs (e.g. "-e syscalls:sys_exit_recvmmsg" for batch sizes).
+PERF_PID=
+if [ -n "${E2E_PERF:-}" ] && [ -n "${PID[nfflowd]:-}" ]; then
+	# shellcheck disable=SC2086
+	perf record -q ${E2E_PERF_EVENTS:--e cpu-clock -g} -o "$E2E_PERF" \
+		-p "${PID[nfflowd]}" >/dev/null 2>&1 &
+	PERF_PID=$!
+fi
 
 lab_log "traffic: $CONNS TCP connections, then a $STORM-entry flush storm"
 T0=$(date +%s.%N)
@@ -166,8 +187,13 @@ for _ in $(seq 1 120); do
 	sleep 0.5
 done
 T1=$(date +%s.%N)
+if [ -n "$PERF_PID" ]; then
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null || true
+fi
 for t in "${!PID[@]}"; do
 	CPU[$t]=$(($(cpu_ticks "${PID[$t]}") - CPU0[$t]))
+	SYS[$t]=$(($(stime_ticks "${PID[$t]}") - SYS0[$t]))
 	HWM[$t]=$(hwm_kib "${PID[$t]}")
 done
 
@@ -221,13 +247,13 @@ for t in "${TOOLS[@]}"; do
 		echo "tool=$t available=no note=\"${NOTE[$t]:-}\""
 		continue
 	fi
-	awk -v t="$t" -v ticks="${CPU[$t]}" -v hz="$HZ" -v total="$TOTAL" \
+	awk -v t="$t" -v ticks="${CPU[$t]}" -v sys="${SYS[$t]:-0}" -v hz="$HZ" -v total="$TOTAL" \
 		-v hwm="${HWM[$t]:-0}" -v recs="${RECS[$t]:-0}" -v seen="${SEEN[$t]:-0}" \
 		-v pre="${PRE[$t]}" -v post="${POST[$t]}" -v note="${NOTE[$t]:-}" \
 		-v base="${CPU[nfflowd]:-0}" 'BEGIN {
 		s = ticks / hz
-		printf "tool=%s available=yes cpu_s=%.2f cpu_us_per_conn=%.1f peak_rss_kib=%d records=%d conns_seen=%d of=%d pre_nat=%s post_nat=%s cpu_ratio_to_nfflowd=%s note=\"%s\"\n",
-			t, s, s * 1e6 / total, hwm, recs, seen, total, pre, post,
+		printf "tool=%s available=yes cpu_s=%.2f user_s=%.2f sys_s=%.2f cpu_us_per_conn=%.1f peak_rss_kib=%d records=%d conns_seen=%d of=%d pre_nat=%s post_nat=%s cpu_ratio_to_nfflowd=%s note=\"%s\"\n",
+			t, s, (ticks - sys) / hz, sys / hz, s * 1e6 / total, hwm, recs, seen, total, pre, post,
 			(base > 0 ? sprintf("%.1f", ticks / base) : "n/a"), note
 	}'
 done

@@ -58,6 +58,8 @@ struct ctsrc {
 	struct iovec iov[CTSRC_BATCH];
 	struct sockaddr_nl addrs[CTSRC_BATCH];
 	unsigned max_per_wakeup;
+	uint64_t last_read_ns;	/* boot clock of the latest batch */
+	unsigned recent;	/* datagrams of wakeups less than a pause apart */
 	uint32_t rcvbuf;
 	uint32_t dump_seq;
 	bool delivering;	/* buf is being walked; no dump into it now */
@@ -256,6 +258,7 @@ static bool read_events(struct ctsrc *s, unsigned max, bool until_empty,
 			return true;
 		}
 		ctsrc_now(&now);
+		s->last_read_ns = now.boot_ns;
 		*datagrams += (unsigned)n;
 		for (i = 0; i < n; i++) {
 			struct walk w = { 0 };
@@ -275,15 +278,25 @@ static bool read_events(struct ctsrc *s, unsigned max, bool until_empty,
 /* One read pass from the event loop: up to max_per_wakeup messages. Then
  * decides how to wait for the next: on the socket, or (busy) on the pause
  * timer. When the cap stopped the pass, the next comes as soon as the loop
- * has served the others. */
+ * has served the others. Wakeups less than a pause apart add up: a steady
+ * stream that wakes us for one or two events at a time is busy too. */
 static void read_pass(struct ctsrc *s)
 {
 	static const struct timeval later = { 0, CTSRC_PAUSE_US };
 	static const struct timeval now = { 0, 0 };
+	uint64_t before = s->last_read_ns;
 	unsigned datagrams;
 	bool empty = read_events(s, s->max_per_wakeup, false, &datagrams);
-	bool busy = !empty || (datagrams >= CTSRC_PAUSE_MIN &&
-			       s->rcvbuf >= CTSRC_PAUSE_RCVBUF);
+	bool busy;
+
+	if (datagrams == 0)
+		s->recent = 0;	/* a quiet read: no time was read either */
+	else if (s->last_read_ns - before < CTSRC_PAUSE_US * 1000u)
+		s->recent += datagrams;
+	else
+		s->recent = datagrams;
+	busy = !empty || (s->recent >= CTSRC_PAUSE_MIN &&
+			  s->rcvbuf >= CTSRC_PAUSE_RCVBUF);
 
 	if (busy && !s->paused) {
 		if (!empty || event_del(s->ev) < 0)
