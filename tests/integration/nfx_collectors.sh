@@ -44,6 +44,7 @@ W=$(mktemp -d /tmp/nfxcol.XXXXXX)
 PIDS=()
 KEEP=1
 # Ends what this script started, by pid; keeps the work dir on failure.
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
 	local pid
 	for pid in "${PIDS[@]}"; do
@@ -59,8 +60,8 @@ trap cleanup EXIT
 
 # Waits up to 10 s for a line matching a pattern in a log file.
 wait_log() {
-	local file=$1 pattern=$2 i
-	for i in $(seq 100); do
+	local file=$1 pattern=$2
+	for _ in $(seq 100); do
 		grep -q "$pattern" "$file" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -86,7 +87,7 @@ wait_log "$W/tshark.log" "Capturing on"
 # "Capturing on" comes before the filter is live: probe until a datagram
 # to the discard port shows in the file.
 live=0
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	echo probe >/dev/udp/127.0.0.1/$PROBE_PORT 2>/dev/null || true
 	sleep 0.1
 	if tshark -r "$W/wire.pcapng" -Y "udp.dstport == $PROBE_PORT" \
@@ -134,7 +135,7 @@ tshark -r "$W/wire.pcapng" -d "udp.port==$V9_PORT,cflow" \
 	-T fields -e frame.number >"$W/expert.txt" 2>/dev/null || rc=1
 if [ -s "$W/expert.txt" ]; then
 	echo "FAIL: tshark reports malformed or expert items in frames:" \
-		$(cat "$W/expert.txt") >&2
+		"$(tr '\n' ' ' <"$W/expert.txt")" >&2
 	tshark -r "$W/wire.pcapng" -d "udp.port==$V9_PORT,cflow" \
 		-d "udp.port==$IPFIX_PORT,cflow" -q -z expert 2>/dev/null >&2 || true
 	rc=1
