@@ -88,10 +88,39 @@ TK=$(NFFLOWD="$BUILD/nfflowd" CTSTORM="$BUILD/bench/ctfill" \
 	"$BENCH_DIR/takeover.sh" 250000 2>"$LOG" | tail -n 1) || true
 echo "$TK" >&2
 
-echo "== end to end: 10,000 connections + 100,000-entry flush storm" >&2
-E2E=$(NFFLOWD="$BUILD/nfflowd" CTSTORM="$BUILD/bench/ctfill" \
-	"$BENCH_DIR/e2e.sh" 10000 100000 2>"$LOG") || true
-echo "$E2E" >&2
+# The end-to-end run is repeated (E2E_RUNS, default 3): CPU seconds on a
+# shared 2-CPU machine vary by tens of percent from run to run. The table
+# shows the run with the median ratio of ulogd2's CPU to nfflowd's; the
+# ratios of every run are listed under it.
+E2E_RUNS=${E2E_RUNS:-3}
+E2E_ALL=()
+for run in $(seq 1 "$E2E_RUNS"); do
+	echo "== end to end ($run of $E2E_RUNS): 10,000 connections + 100,000-entry flush storm" >&2
+	out=$(NFFLOWD="$BUILD/nfflowd" CTSTORM="$BUILD/bench/ctfill" \
+		"$BENCH_DIR/e2e.sh" 10000 100000 2>"$LOG") || true
+	echo "$out" >&2
+	E2E_ALL+=("$out")
+done
+# The ratio of tool $2 in run output $1, or 0.
+e2e_ratio() {
+	local r
+	r=$(kv "$(printf '%s\n' "$1" | grep "^tool=$2 " || true)" cpu_ratio_to_nfflowd)
+	case $r in ''|n/a) echo 0 ;; *) echo "$r" ;; esac
+}
+UL_RATIOS=() CT_RATIOS=()
+for out in "${E2E_ALL[@]}"; do
+	UL_RATIOS+=("$(e2e_ratio "$out" ulogd2)")
+	CT_RATIOS+=("$(e2e_ratio "$out" conntrack)")
+done
+UL_MED=$(median "${UL_RATIOS[@]}")
+CT_MED=$(median "${CT_RATIOS[@]}")
+E2E=${E2E_ALL[0]}
+for i in "${!E2E_ALL[@]}"; do
+	if [ "${UL_RATIOS[$i]}" = "$UL_MED" ]; then
+		E2E=${E2E_ALL[$i]}
+		break
+	fi
+done
 
 # ------------------------------------------------------------------ report
 NS1=$(kv "$R1" ns_per_event)
@@ -170,7 +199,9 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	echo
 	echo "nfflowd exports up to three v5 records per connection (two for the storm entries, which carry no reply packet); ulogd2's IPFIX output sends one record per connection with the original tuple only; softflowd sends two unidirectional records per connection it saw packets of; conntrack -E prints one DESTROY line per connection. nfflowd ran with syslog and stdout off; ulogd2 with netlink_socket_buffer_size and _maxsize of 64 MiB (nfflowd's default); conntrack -E with its defaults, as the original pipeline ran it; softflowd with -m 262144 and its flows expired with softflowctl at the end."
 	echo
-	echo "Target: nfflowd at most a fifth of the CPU of ulogd2 and of conntrack -E, losing nothing where they lose some — see the ratios and the connections seen above."
+	echo "CPU ratios to nfflowd in all $E2E_RUNS runs (the table shows the run with the median ulogd2 ratio): ulogd2 ${UL_RATIOS[*]} (median $UL_MED); conntrack -E ${CT_RATIOS[*]} (median $CT_MED)."
+	echo
+	echo "Target: nfflowd at most a fifth of the CPU of ulogd2 and of conntrack -E (median ratio 5 or more): ulogd2 **$(verdict "$UL_MED" ge 5)**, conntrack -E **$(verdict "$CT_MED" ge 5)**; losing nothing where they lose some — see the connections seen above."
 } >"$OUT"
 rm -f "$LOG"
 echo "== wrote $OUT" >&2

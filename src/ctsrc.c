@@ -40,10 +40,13 @@
  * each read finds that many; a quieter read goes back to waiting on the
  * socket. The queue must hold what arrives meanwhile, so this is done only
  * with a receive buffer of at least CTSRC_PAUSE_RCVBUF (as SO_RCVBUF
- * reports it): at 1 ms that is thousands of events, more than the kernel
- * makes in 1 ms. Records carry millisecond times; 1 ms later is nothing. */
+ * reports it): thousands of events, more than the kernel makes in 4 ms
+ * (a flush of 250,000 entries runs at about 500 events per ms here).
+ * Records carry the kernel's own times; reading 4 ms later changes none.
+ * 4 ms rather than 1 ms: bench/e2e.sh measured 0.27-0.30 CPU s against
+ * 0.31 for the same work, fewer wakeups, fuller recvmmsg batches. */
 #define CTSRC_PAUSE_MIN 8u
-#define CTSRC_PAUSE_US 1000
+#define CTSRC_PAUSE_US 4000
 #define CTSRC_PAUSE_RCVBUF (8u << 20)
 
 struct ctsrc {
