@@ -372,6 +372,7 @@ int main(int argc, char **argv)
 	struct pipe_ctx p = { 0 };
 	struct time_pair now;
 	const struct export_stats *xs;
+	uint64_t rec0;
 	uint64_t t0, c0, a0, t1, c1, a1, done, warm;
 
 	while ((opt = getopt(argc, argv, "n:w:c:st:")) != -1) {
@@ -436,6 +437,8 @@ int main(int argc, char **argv)
 	warm = replay_timed(&p, &st, st.events, UINT64_MAX);
 	memset(&p.ev_new, 0, sizeof(p) - offsetof(struct pipe_ctx, ev_new));
 	memset(&p.pl.st, 0, sizeof(p.pl.st));
+	export_flush(p.exp);
+	rec0 = export_stats(p.exp)->records;
 
 	a0 = alloccount_get();
 	t0 = mono_ns();
@@ -461,7 +464,7 @@ int main(int argc, char **argv)
 	       (double)(c1 - c0) / 1e9,
 	       (double)done * 1e9 / (double)(t1 - t0),
 	       (double)(t1 - t0) / (double)done,
-	       (double)(c1 - c0) / (double)done, xs->records, xs->datagrams,
+	       (double)(c1 - c0) / (double)done, xs->records - rec0, xs->datagrams,
 	       xs->sent, xs->send_errors,
 	       __atomic_load_n(&udp.datagrams, __ATOMIC_RELAXED), a1 - a0,
 	       (double)(a1 - a0) / (double)done, p.ev_new, p.ev_destroy,

@@ -135,7 +135,7 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	echo
 	echo "## 1. Pipeline replay (bench/replay)"
 	echo
-	echo "In-memory ctnetlink NEW + DESTROY messages (70% TCP, 25% UDP, 5% ICMP; 90% masqueraded; a fifth of UDP unanswered; counters and kernel timestamps on DESTROY) in buffers of up to 32 KiB, through ctmsg_parse, the live table (65,536 live connections), record_build and the daemon's own exporter (nf5_encode, send() to a UDP sink thread on 127.0.0.1). The clock is read per message, as the kernel sends one event per datagram; the recvmsg() per event and libevent dispatch of the real daemon are not included (section 3 has the whole daemon)."
+	echo "In-memory ctnetlink NEW + DESTROY messages (70% TCP, 25% UDP, 5% ICMP; 90% masqueraded; a fifth of UDP unanswered; counters and kernel timestamps on DESTROY) in buffers of up to 32 KiB, through ctmsg_parse, the pipeline (the live table of 65,536 live connections, one export per ended connection) and the daemon's own v5 exporter (record_build_conn, nf5_encode, send() to a UDP sink thread on 127.0.0.1). The clock is read per message, as the kernel sends one event per datagram; the recvmsg() per event and libevent dispatch of the real daemon are not included (section 3 has the whole daemon)."
 	echo
 	echo "| run | events | events/s | ns/event (wall) | CPU ns/event | records | datagrams sent / received by sink | allocations/event |"
 	echo "|---|---|---|---|---|---|---|---|"

@@ -51,14 +51,23 @@ NFFLOWD=$BUILD_DIR/nfflowd
 . "$REPO/tests/lab/lab.sh"
 LAB_NFFLOWD=$NFFLOWD
 
-echo "==> lab: lan 192.0.2.2 -- fw 192.0.2.1/198.51.100.1 -- wan 198.51.100.2 (nfcapd :2055)"
+echo "==> lab: lan 192.0.2.2 -- fw 192.0.2.1/198.51.100.1 -- wan 198.51.100.2 (nfcapd :2055 v5, :4739 IPFIX)"
 lab_up
+# A second collector speaks IPFIX: one record per direction, with the
+# translation in it.
+lab_nfcapd_start ipfix 4739
+LAB_DAEMON_EXTRA='"collectors": [{"address": "'$LAB_WAN_IP'", "port": 4739, "version": 10}]'
 lab_scenario
+lab_nfcapd_stop ipfix
 
 n=$(TZ=UTC nfdump -R "$LAB_DIR/flows" -q -N -o 'fmt:%pr' 2>/dev/null | grep -c . || true)
 echo
 echo "==> nfcapd received $n records, as nfdump shows them:"
 lab_collector_show
+echo
+echo "==> the IPFIX collector got one record per direction, NAT included:"
+TZ=UTC nfdump -R "$LAB_DIR/ipfix" -q -N \
+	-o 'fmt:%ts  %pr  %sap -> %dap  after NAT: %xsap -> %xdap  %pkt pkts' 2>/dev/null || true
 echo
 echo "==> nfflowd's own record lines (stdout, SPEC section 5):"
 echo "unix_secs,unix_nsecs,sysuptime,exaddr,dpkts,doctets,first,last,srcaddr,dstaddr,nexthop,input,output,srcport,dstport,prot,tos,tcp_flags"
