@@ -1254,3 +1254,8 @@ const char *config_priority_name(int priority)
 {
 	return lookup_name(priorities, COUNT(priorities), priority);
 }
+
+const char *config_version_name(uint8_t version)
+{
+	return version == 5 ? "NetFlow v5" : version == 9 ? "NetFlow v9" : "IPFIX";
+}

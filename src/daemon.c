@@ -573,8 +573,7 @@ static int daemon_open(struct daemon *d)
 
 		log_info("collector %u: %s port %u from %s, %s", i + 1,
 			 cc->collector_str, cc->port, cc->source_str,
-			 cc->version == 5 ? "NetFlow v5" :
-			 cc->version == 9 ? "NetFlow v9" : "IPFIX");
+			 config_version_name(cc->version));
 	}
 
 	if (add_signal(d, &d->ev_term, SIGTERM, on_stop) < 0 ||

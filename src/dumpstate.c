@@ -182,6 +182,11 @@ static void print_counters(FILE *out, const json_t *c)
 	fprintf(out, "%-38s %" PRIu64 "\n", "entries expired by TTL",
 		num(c, "ttl_expired"));
 	fprintf(out, "%-38s %" PRIu64 "\n", "live table size", num(c, "live"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "interim exports (active timeout)",
+		num(c, "interim"));
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
+		"IPv6 connections exported/not on v5", num(c, "ipv6"),
+		num(c, "skipped_ipv6"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n", "reloads ok/failed",
 		num(rl, "ok"), num(rl, "failed"));
 	fprintf(out, "\n%-5s  %-47s  %-47s  %7s  %s\n", "PROTO",

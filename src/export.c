@@ -321,7 +321,7 @@ static void send_templates(struct export *x)
 static void format_collector(char *buf, size_t len,
 			     const struct config_collector *cc)
 {
-	const char *v = cc->version == 5 ? "v5" : cc->version == 9 ? "v9" : "IPFIX";
+	const char *v = config_version_name(cc->version);
 
 	if (cc->collector.ss_family == AF_INET6)
 		snprintf(buf, len, "[%s]:%u (%s)", cc->collector_str, cc->port, v);

@@ -281,8 +281,17 @@ static int cmd_check(const struct opts *o)
 
 	ok = config_load(o->config, &cfg, err, sizeof(err)) == 0;
 	if (ok) {
+		unsigned i;
+
 		printf("config: %s OK (export from %s to %s port %u)\n", o->config,
 		       cfg.source_str, cfg.collector_str, cfg.port);
+		for (i = 0; cfg.ncollectors > 1 && i < cfg.ncollectors; i++) {
+			const struct config_collector *c = &cfg.collectors[i];
+
+			printf("collector %u: %s port %u from %s, %s\n", i + 1,
+			       c->collector_str, c->port, c->source_str,
+			       config_version_name(c->version));
+		}
 	} else {
 		printf("config: %s\n", err);
 		config_defaults(&cfg);

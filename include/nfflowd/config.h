@@ -102,6 +102,9 @@ int config_load(const char *path, struct config *cfg, char *err,
  * if the file could not be read as JSON at all (defaults are then kept). */
 int config_load_paths(const char *path, struct config *cfg);
 
+/* "NetFlow v5", "NetFlow v9" or "IPFIX", for messages. */
+const char *config_version_name(uint8_t version);
+
 /* Names for the syslog facility/priority values, for messages. */
 const char *config_facility_name(int facility);
 const char *config_priority_name(int priority);

@@ -7,6 +7,30 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Every accepted file has 1 to CONFIG_MAX_COLLECTORS collectors, each
+ * with a known protocol, a port and matching families, and the v5-only
+ * fields mirror the first. */
+static void check_collectors(const struct config *cfg)
+{
+	unsigned i;
+
+	if (cfg->ncollectors < 1 || cfg->ncollectors > CONFIG_MAX_COLLECTORS ||
+	    cfg->port != cfg->collectors[0].port ||
+	    memcmp(&cfg->collector, &cfg->collectors[0].collector,
+		   sizeof(cfg->collector)) != 0 ||
+	    (cfg->template_refresh_packets == 0 &&
+	     cfg->template_refresh_seconds == 0))
+		__builtin_trap();
+	for (i = 0; i < cfg->ncollectors; i++) {
+		const struct config_collector *c = &cfg->collectors[i];
+
+		if ((c->version != 5 && c->version != 9 && c->version != 10) ||
+		    c->port == 0 || c->addrlen == 0 ||
+		    c->source.ss_family != c->collector.ss_family)
+			__builtin_trap();
+	}
+}
+
 /* Parses one input and checks that every outcome is well formed. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    cfg.collector.ss_family || cfg.pidfile[0] != '/' ||
 		    cfg.control_socket[0] != '/' || cfg.syslog_ident[0] == '\0')
 			__builtin_trap();
+		check_collectors(&cfg);
 	} else {
 		if (memchr(err, '\0', sizeof(err)) == NULL ||
 		    strncmp(err, "fuzz.conf: ", 11) != 0 ||

@@ -110,6 +110,7 @@ done
 # --- the installed binary against the shipped configurations
 for f in /usr/share/doc/nfflowd/examples/nfflowd-minimal.conf \
 	/usr/share/doc/nfflowd/examples/nfflowd-args.conf \
+	/usr/share/doc/nfflowd/examples/nfflowd-collectors.conf \
 	/usr/share/doc/nfflowd/nfflowd.conf.example; do
 	check "nfflowd check $(basename "$f"): config OK" \
 		bash -c "/usr/sbin/nfflowd -c '$f' check | grep -q '^config: .* OK'"
