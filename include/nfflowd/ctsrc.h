@@ -17,7 +17,7 @@ struct ctsrc_stats {
 	uint64_t ev_new;	/* CT_EVENT_NEW delivered */
 	uint64_t ev_destroy;	/* CT_EVENT_DESTROY delivered */
 	uint64_t ev_other;	/* other parsed messages delivered */
-	uint64_t ignored;	/* not IPv4 TCP/UDP/ICMP */
+	uint64_t ignored;	/* not TCP/UDP/ICMP(v6) over IPv4/IPv6 */
 	uint64_t malformed;	/* dropped, not trusted */
 	uint64_t overruns;	/* ENOBUFS on the event socket */
 	uint64_t dumped;	/* entries delivered by dumps */

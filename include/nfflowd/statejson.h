@@ -13,7 +13,7 @@ struct state_counters {
 	uint64_t uptime_s;		/* since the daemon started */
 	uint64_t events_new;
 	uint64_t events_destroy;
-	uint64_t events_ignored;	/* not IPv4 TCP/UDP/ICMP, own export */
+	uint64_t events_ignored;	/* other protocols, own export */
 	uint64_t events_malformed;
 	uint64_t records;		/* records exported */
 	uint64_t records_no_counters;	/* exported without accounting */
