@@ -72,7 +72,7 @@ lab_nfcapd_stop v9
 lab_nfcapd_stop ipfix
 
 for p in $P9 $P10; do
-	messages $p >"$LAB_DIR/msg-$p"
+	messages "$p" >"$LAB_DIR/msg-$p"
 	kinds=$(awk '{ printf "%s", $1 }' "$LAB_DIR/msg-$p")
 	echo "port $p messages: $kinds"
 	# start: T; a, b: D D; reload: T; c: D; reload: T; d..h: the 3rd,
