@@ -222,6 +222,7 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 		c->skipped_ipv6 += xs->skipped_ipv6;
 	}
 	c->interim = d->pl.st.interim;
+	c->queries = d->pl.st.queries;
 	c->ipv6 = d->pl.st.ipv6;
 	c->pid = (uint64_t)getpid();
 	c->uptime_s = (now.boot_ns - d->started_boot_ns) / 1000000000u;

@@ -182,7 +182,8 @@ static void print_counters(FILE *out, const json_t *c)
 	fprintf(out, "%-38s %" PRIu64 "\n", "entries expired by TTL",
 		num(c, "ttl_expired"));
 	fprintf(out, "%-38s %" PRIu64 "\n", "live table size", num(c, "live"));
-	fprintf(out, "%-38s %" PRIu64 "\n", "interim exports (active timeout)",
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
+		"active timeout: readings/interim exports", num(c, "queries"),
 		num(c, "interim"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
 		"IPv6 connections exported/not on v5", num(c, "ipv6"),

@@ -28,6 +28,7 @@ struct state_counters {
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
 	uint64_t interim;		/* interim exports (active timeout) */
+	uint64_t queries;		/* counter readings asked for */
 	uint64_t ipv6;			/* IPv6 connections exported */
 	uint64_t skipped_ipv6;		/* IPv6 connections a v5 collector
 					 * could not carry (per collector) */
