@@ -180,21 +180,31 @@ static void query_of(const struct flowtab *t, const struct flow_entry *e,
 }
 
 /* An entry is due when it has lived a whole timeout without an interim
- * export, or a timeout has passed since its last reading was scheduled. */
+ * export, or a timeout has passed since its last reading was scheduled.
+ * The scan goes on where the previous one stopped and covers the table at
+ * most once, so that with more due entries than max every entry gets its
+ * turn (a scan that always began at the start would read the same first
+ * entries again and again whenever the timeout is shorter than a round). */
 size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 		    struct ct_query *out, size_t max)
 {
 	const struct flow_entry *ce;
-	size_t cursor = 0, n = 0;
+	size_t n = 0, seen = 0, count = flowtab_count(p->tab);
 	uint64_t active_ms = p->active_ns / 1000000u;
 
 	if (p->active_ns == 0 || max == 0)
 		return 0;
-	while (n < max && (ce = flowtab_next(p->tab, &cursor)) != NULL) {
+	while (n < max && seen < count) {
 		const struct flow_side *sd;
 		struct flow_entry *e;
 		struct flow_side *w;
 
+		ce = flowtab_next(p->tab, &p->due_cursor);
+		if (ce == NULL) {
+			p->due_cursor = 0;	/* wrap around */
+			continue;
+		}
+		seen++;
 		if (flowtab_age_ms(ce, now_boot_ns) < active_ms)
 			continue;
 		sd = flowtab_side(p->tab, ce);

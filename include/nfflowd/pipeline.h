@@ -40,6 +40,7 @@ struct pipeline {
 	struct record_self self[PIPELINE_SELF_MAX];	/* newest first */
 	unsigned nself;
 	uint64_t active_ns;		/* active timeout, 0 = off */
+	size_t due_cursor;		/* where the next pipeline_due goes on */
 	pipeline_emit_fn emit;
 	void *emit_arg;
 	struct pipeline_stats st;
@@ -60,7 +61,8 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 /* Active timeout: writes to out up to max entries whose counters are due
  * to be read (alive longer than the timeout since their start or their
  * last interim export), and schedules their next reading one timeout
- * later (so an unanswered query is retried then). Returns how many. */
+ * later (so an unanswered query is retried then). Successive calls go
+ * round the table, so every due entry gets its turn. Returns how many. */
 size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 		    struct ct_query *out, size_t max);
 

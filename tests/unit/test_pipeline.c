@@ -370,6 +370,57 @@ static void test_active_timeout_idle_and_stale(void **state)
 	pipeline_free(&p);
 }
 
+/* More due entries than one call takes: successive calls go round the
+ * table, so every entry is read even when the timeout is shorter than a
+ * round (a scan from the start would read the first ones again). */
+static void test_active_timeout_round_robin(void **state)
+{
+	struct sink s;
+	struct pipeline p = active_pl(&s, 1);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC };
+	struct ct_query q[4];
+	unsigned seen[10] = { 0 }, i, k, n;
+
+	for (i = 0; i < 10; i++) {
+		struct ct_event ev = conn(CT_EVENT_NEW, 100 + i);
+
+		ev.orig.sport = (uint16_t)(40000 + i);
+		pipeline_event(&p, &ev, &t0, false);
+	}
+	/* one call a second, each timeout 1 s: 4, 4, then the 2 left and
+	 * 2 of the first, whose next reading is due again */
+	for (k = 0; k < 3; k++) {
+		n = (unsigned)pipeline_due(&p, (52 + k) * SEC, q, 4);
+		assert_int_equal(n, 4);
+		for (i = 0; i < n; i++) {
+			assert_true(q[i].id >= 100 && q[i].id < 110);
+			seen[q[i].id - 100]++;
+		}
+	}
+	for (i = 0; i < 10; i++)
+		assert_true(seen[i] >= 1);
+	pipeline_free(&p);
+
+	/* nothing is due twice within one timeout */
+	p = active_pl(&s, 1);
+	for (i = 0; i < 10; i++) {
+		struct ct_event ev = conn(CT_EVENT_NEW, 100 + i);
+
+		ev.orig.sport = (uint16_t)(40000 + i);
+		pipeline_event(&p, &ev, &t0, false);
+	}
+	assert_int_equal(pipeline_due(&p, 52 * SEC, q, 4), 4);
+	{
+		struct ct_query rest[10];
+
+		assert_int_equal(pipeline_due(&p, 52 * SEC + SEC / 2, rest, 10), 6);
+		for (i = 0; i < 6; i++)
+			for (k = 0; k < 4; k++)
+				assert_int_not_equal(rest[i].id, q[k].id);
+	}
+	pipeline_free(&p);
+}
+
 /* IPv6 entries keep their addresses and are exported once, with them. */
 static void test_ipv6_connection(void **state)
 {
@@ -425,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_untranslated_option),
 		cmocka_unit_test(test_active_timeout_deltas_add_up),
 		cmocka_unit_test(test_active_timeout_idle_and_stale),
+		cmocka_unit_test(test_active_timeout_round_robin),
 		cmocka_unit_test(test_ipv6_connection),
 	};
 
