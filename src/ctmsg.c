@@ -51,7 +51,8 @@ struct counter_attrs {
 
 /* Everything the walk collects. */
 struct msg_attrs {
-	const uint8_t *id, *status, *tcp_state;
+	const uint8_t *id, *status;
+	const uint8_t *tcp[CTA_PROTOINFO_TCP_MAX + 1];
 	const uint8_t *ts[CTA_TIMESTAMP_MAX + 1];
 	bool has_orig, has_reply;
 	struct tuple_attrs orig, reply;
@@ -140,8 +141,36 @@ static uint64_t get_be64(const uint8_t *p)
 	return be64toh(v);
 }
 
-/* Collects CTA_IP_* of a CTA_TUPLE_IP nest, checking address sizes. */
-static bool walk_ip(const struct attr *nest, const uint8_t **tb)
+/* Payload sizes of the leaf attributes we use, by nest; 0: not used
+ * (skipped uninterpreted). */
+static const uint8_t ip_sizes[CTA_IP_MAX + 1] = {
+	[CTA_IP_V4_SRC] = 4, [CTA_IP_V4_DST] = 4,
+	[CTA_IP_V6_SRC] = 16, [CTA_IP_V6_DST] = 16,
+};
+static const uint8_t proto_sizes[CTA_PROTO_MAX + 1] = {
+	[CTA_PROTO_NUM] = 1,
+	[CTA_PROTO_SRC_PORT] = 2, [CTA_PROTO_DST_PORT] = 2,
+	[CTA_PROTO_ICMP_ID] = 2, [CTA_PROTO_ICMP_TYPE] = 1,
+	[CTA_PROTO_ICMP_CODE] = 1,
+	[CTA_PROTO_ICMPV6_ID] = 2, [CTA_PROTO_ICMPV6_TYPE] = 1,
+	[CTA_PROTO_ICMPV6_CODE] = 1,
+};
+/* 64-bit counters, or the 32-bit ones that kernels before 2.6.27 sent. */
+static const uint8_t counter_sizes[CTA_COUNTERS_MAX + 1] = {
+	[CTA_COUNTERS_PACKETS] = 8, [CTA_COUNTERS_BYTES] = 8,
+	[CTA_COUNTERS32_PACKETS] = 4, [CTA_COUNTERS32_BYTES] = 4,
+};
+static const uint8_t timestamp_sizes[CTA_TIMESTAMP_MAX + 1] = {
+	[CTA_TIMESTAMP_START] = 8, [CTA_TIMESTAMP_STOP] = 8,
+};
+static const uint8_t tcpinfo_sizes[CTA_PROTOINFO_TCP_MAX + 1] = {
+	[CTA_PROTOINFO_TCP_STATE] = 1,
+};
+
+/* Collects the leaf attributes of a nest into tb (max the highest type):
+ * those sizes[] lists must have exactly that size; the rest are skipped. */
+static bool walk_leaves(const struct attr *nest, const uint8_t *sizes,
+			unsigned max, const uint8_t **tb)
 {
 	struct cursor c;
 	struct attr a;
@@ -150,54 +179,10 @@ static bool walk_ip(const struct attr *nest, const uint8_t **tb)
 	if (!open_nest(nest, &c))
 		return false;
 	while ((st = next_attr(&c, &a)) == STEP_ATTR) {
-		switch (a.type) {
-		case CTA_IP_V4_SRC:
-		case CTA_IP_V4_DST:
-			if (a.len != sizeof(uint32_t))
-				return false;
-			break;
-		case CTA_IP_V6_SRC:
-		case CTA_IP_V6_DST:
-			if (a.len != 16)
-				return false;
-			break;
-		default:
+		if (a.type > max || sizes[a.type] == 0)
 			continue;
-		}
-		tb[a.type] = a.data;
-	}
-	return st == STEP_END;
-}
-
-/* Collects CTA_PROTO_* of a CTA_TUPLE_PROTO nest, checking sizes. */
-static bool walk_proto(const struct attr *nest, const uint8_t **tb)
-{
-	struct cursor c;
-	struct attr a;
-	enum step st;
-
-	if (!open_nest(nest, &c))
-		return false;
-	while ((st = next_attr(&c, &a)) == STEP_ATTR) {
-		switch (a.type) {
-		case CTA_PROTO_NUM:
-		case CTA_PROTO_ICMP_TYPE:
-		case CTA_PROTO_ICMP_CODE:
-		case CTA_PROTO_ICMPV6_TYPE:
-		case CTA_PROTO_ICMPV6_CODE:
-			if (a.len != sizeof(uint8_t))
-				return false;
-			break;
-		case CTA_PROTO_SRC_PORT:
-		case CTA_PROTO_DST_PORT:
-		case CTA_PROTO_ICMP_ID:
-		case CTA_PROTO_ICMPV6_ID:
-			if (a.len != sizeof(uint16_t))
-				return false;
-			break;
-		default:
-			continue;
-		}
+		if (a.len != sizes[a.type])
+			return false;
 		tb[a.type] = a.data;
 	}
 	return st == STEP_END;
@@ -214,80 +199,12 @@ static bool walk_tuple(const struct attr *nest, struct tuple_attrs *t)
 		return false;
 	while ((st = next_attr(&c, &a)) == STEP_ATTR) {
 		if (a.type == CTA_TUPLE_IP) {
-			if (!walk_ip(&a, t->ip))
+			if (!walk_leaves(&a, ip_sizes, CTA_IP_MAX, t->ip))
 				return false;
 		} else if (a.type == CTA_TUPLE_PROTO) {
-			if (!walk_proto(&a, t->proto))
+			if (!walk_leaves(&a, proto_sizes, CTA_PROTO_MAX, t->proto))
 				return false;
 		}
-	}
-	return st == STEP_END;
-}
-
-/* Walks a CTA_COUNTERS_* nest: 64-bit counters, or the 32-bit ones that
- * kernels before 2.6.27 sent; CTA_COUNTERS_PAD and newer are skipped. */
-static bool walk_counters(const struct attr *nest, struct counter_attrs *ca)
-{
-	struct cursor c;
-	struct attr a;
-	enum step st;
-
-	if (!open_nest(nest, &c))
-		return false;
-	while ((st = next_attr(&c, &a)) == STEP_ATTR) {
-		switch (a.type) {
-		case CTA_COUNTERS_PACKETS:
-		case CTA_COUNTERS_BYTES:
-			if (a.len != sizeof(uint64_t))
-				return false;
-			break;
-		case CTA_COUNTERS32_PACKETS:
-		case CTA_COUNTERS32_BYTES:
-			if (a.len != sizeof(uint32_t))
-				return false;
-			break;
-		default:
-			continue;
-		}
-		ca->a[a.type] = a.data;
-	}
-	return st == STEP_END;
-}
-
-/* Walks CTA_TIMESTAMP: START and STOP, 64 bits each. */
-static bool walk_timestamp(const struct attr *nest, const uint8_t **tb)
-{
-	struct cursor c;
-	struct attr a;
-	enum step st;
-
-	if (!open_nest(nest, &c))
-		return false;
-	while ((st = next_attr(&c, &a)) == STEP_ATTR) {
-		if (a.type != CTA_TIMESTAMP_START && a.type != CTA_TIMESTAMP_STOP)
-			continue;
-		if (a.len != sizeof(uint64_t))
-			return false;
-		tb[a.type] = a.data;
-	}
-	return st == STEP_END;
-}
-
-/* Walks CTA_PROTOINFO_TCP for CTA_PROTOINFO_TCP_STATE. */
-static bool walk_tcpinfo(const struct attr *nest, struct msg_attrs *m)
-{
-	struct cursor c;
-	struct attr a;
-	enum step st;
-
-	if (!open_nest(nest, &c))
-		return false;
-	while ((st = next_attr(&c, &a)) == STEP_ATTR) {
-		if (a.type != CTA_PROTOINFO_TCP_STATE)
-			continue;
-		if (a.len != sizeof(uint8_t))
-			return false;
-		m->tcp_state = a.data;
 	}
 	return st == STEP_END;
 }
@@ -302,7 +219,8 @@ static bool walk_protoinfo(const struct attr *nest, struct msg_attrs *m)
 	if (!open_nest(nest, &c))
 		return false;
 	while ((st = next_attr(&c, &a)) == STEP_ATTR) {
-		if (a.type == CTA_PROTOINFO_TCP && !walk_tcpinfo(&a, m))
+		if (a.type == CTA_PROTOINFO_TCP &&
+		    !walk_leaves(&a, tcpinfo_sizes, CTA_PROTOINFO_TCP_MAX, m->tcp))
 			return false;
 	}
 	return st == STEP_END;
@@ -338,13 +256,16 @@ static bool walk_top(const uint8_t *p, size_t len, struct msg_attrs *m)
 			m->has_reply = true;
 			break;
 		case CTA_COUNTERS_ORIG:
-			ok = walk_counters(&a, &m->corig);
+			ok = walk_leaves(&a, counter_sizes, CTA_COUNTERS_MAX,
+					 m->corig.a);
 			break;
 		case CTA_COUNTERS_REPLY:
-			ok = walk_counters(&a, &m->creply);
+			ok = walk_leaves(&a, counter_sizes, CTA_COUNTERS_MAX,
+					 m->creply.a);
 			break;
 		case CTA_TIMESTAMP:
-			ok = walk_timestamp(&a, m->ts);
+			ok = walk_leaves(&a, timestamp_sizes, CTA_TIMESTAMP_MAX,
+					 m->ts);
 			break;
 		case CTA_PROTOINFO:
 			ok = walk_protoinfo(&a, m);
@@ -457,8 +378,8 @@ static enum ctmsg_result decode(const struct msg_attrs *m, struct ct_event *ev)
 	ev->id = get_be32(m->id);
 	if (m->status)
 		ev->status = get_be32(m->status);
-	if (ev->proto == IPPROTO_TCP && m->tcp_state)
-		ev->tcp_state = *m->tcp_state;
+	if (ev->proto == IPPROTO_TCP && m->tcp[CTA_PROTOINFO_TCP_STATE])
+		ev->tcp_state = *m->tcp[CTA_PROTOINFO_TCP_STATE];
 	if (decode_counters(&m->corig, &op, &ob) &&
 	    decode_counters(&m->creply, &rp, &rb)) {
 		ev->has_counters = true;
