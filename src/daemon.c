@@ -454,6 +454,23 @@ static void setup_route(struct daemon *d)
 	}
 }
 
+/* The counter-reading socket, once an active timeout is set; without it
+ * connections are still exported when they end, only not in the interim. */
+static void setup_query(struct daemon *d)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (d->cfg.active_timeout == 0 || d->query)
+		return;
+	if (!d->due)
+		d->due = calloc(QUERY_BUDGET, sizeof(*d->due));
+	d->query = d->due ? ctquery_open(d->base, on_answer, d, err, sizeof(err))
+			  : NULL;
+	if (!d->query)
+		log_warn("active_timeout: %s; connections are exported only when they end",
+			 d->due ? err : "out of memory");
+}
+
 /* Re-reads the configuration; swaps it in only when it is valid and every
  * new exporter could be opened. The table and netlink socket stay. */
 static void reload(struct daemon *d)
@@ -492,6 +509,7 @@ static void reload(struct daemon *d)
 	natlog_configure(&d->nlog, &d->cfg);
 	pipeline_configure(&d->pl, &d->cfg);
 	setup_route(d);
+	setup_query(d);
 	if (d->cfg.kernel_setup)
 		kernel_setup(&d->cfg);
 	d->st.reloads_ok++;
@@ -547,13 +565,7 @@ static int daemon_open(struct daemon *d)
 	}
 	pipeline_configure(&d->pl, &d->cfg);
 	setup_route(d);
-	d->due = calloc(QUERY_BUDGET, sizeof(*d->due));
-	d->query = d->due ? ctquery_open(d->base, on_answer, d, err, sizeof(err))
-			  : NULL;
-	if (!d->query) {
-		log_err("%s", d->due ? err : "out of memory");
-		return -1;
-	}
+	setup_query(d);
 	d->src = ctsrc_open(d->base, &o, on_event, on_overrun, d, err, sizeof(err));
 	if (!d->src) {
 		log_err("%s", err);
