@@ -533,6 +533,34 @@ static void test_self_filter(void **state)
 	assert_false(record_is_self(&ev, &self));
 }
 
+/* An IPv6 export flow is recognised by its IPv6 addresses, and never
+ * confused with an IPv4 flow or the other way round. */
+static void test_self_filter_ipv6(void **state)
+{
+	static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 };
+	static const uint8_t col6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 5 };
+	struct record_self self = { .family = AF_INET6, .port = 4739 };
+	struct ct_tuple o = { 0, 0, 45000, 4739 }, r = { 0, 0, 4739, 45000 };
+	struct ct_event ev = destroy(17, o, r);
+
+	(void)state;
+	memcpy(self.source6, src6, 16);
+	memcpy(self.collector6, col6, 16);
+	ev.family = AF_INET6;
+	memcpy(ev.orig6.src, src6, 16);
+	memcpy(ev.orig6.dst, col6, 16);
+	assert_true(record_is_self(&ev, &self));
+	ev.orig6.dst[15] = 6;
+	assert_false(record_is_self(&ev, &self));
+	/* an IPv4 event with the same ports is not the IPv6 flow */
+	ev = destroy(17, o, r);
+	assert_false(record_is_self(&ev, &self));
+	/* and an IPv6 event never matches an IPv4 flow */
+	self.family = AF_INET;
+	ev.family = AF_INET6;
+	assert_false(record_is_self(&ev, &self));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_stamp_before_boot),
 		cmocka_unit_test(test_non_exportable),
 		cmocka_unit_test(test_self_filter),
+		cmocka_unit_test(test_self_filter_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
