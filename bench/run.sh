@@ -190,7 +190,7 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 		"$(kv "$AC" wall_s)" "$(kv "$AC" cpu_s)" "$(kv "$AC" cpu_us_per_reading)" \
 		"$(kv "$AC" rss_growth_kib)" "$(kv "$AC" bytes_per_reading_entry)"
 	echo
-	echo "The RSS growth is the side records of connections past the timeout (struct flow_side, 128-byte slots in a table kept at most half full); connections that never reach the timeout keep their 36-byte entry only. With the default active_timeout of 1800 s, 250,000 long-lived connections mean about 140 readings a second."
+	echo "The RSS growth is the side records of connections past the timeout (struct flow_active, 64-byte slots in a table kept at most half full); connections that never reach the timeout keep their 36-byte entry only. With the default active_timeout of 1800 s, 250,000 long-lived connections mean about 140 readings a second."
 	echo
 	echo "## 3. End to end on the real kernel (bench/e2e.sh)"
 	echo

@@ -160,7 +160,7 @@ static void add_chunk(struct client *cl)
 		e = t != NULL ? flowtab_next(t, &cl->cursor) : NULL;
 		if (e == NULL)
 			break;
-		n = statejson_entry(line, sizeof(line), e, flowtab_side(t, e), now);
+		n = statejson_entry(line, sizeof(line), e, flowtab_addr6(t, e), now);
 		if (n == 0)
 			continue;
 		evbuffer_add(out, line, n);

@@ -17,10 +17,12 @@
  * 32-bit millisecond count (see flowtab_age_ms) rather than 64-bit ns.
  * Pointers to entries stay valid until the next remove or sweep.
  *
- * Side records (IPv6 addresses, active-timeout state) live in a second,
- * small open-addressing table keyed by id, records stored in the slots,
- * at most half full; only entries flagged FLOW_F_SIDE look there, so the
- * IPv4 path never touches it. */
+ * Side records live in two small open-addressing tables keyed by id, the
+ * records stored in the slots, at most half full: the addresses of IPv6
+ * entries (FLOW_F_INET6) and the export state of entries that outlived the
+ * active timeout (FLOW_F_ACTIVE). Only flagged entries look there, so the
+ * IPv4 path never touches them, and an IPv4 entry past the timeout carries
+ * no room for IPv6 addresses. */
 #include "nfflowd/flowtab.h"
 
 #include <stdlib.h>
@@ -38,16 +40,26 @@
 _Static_assert(sizeof(struct flow_entry) == 36,
 	       "flow_entry is 36 bytes: 4 + 1 + 1 + 2 + 12 + 12 + 4, no padding");
 
-struct side_slot {
+/* A side table: cap slots of stride bytes, each a slot header followed by
+ * the record. */
+struct side_hdr {
 	uint32_t id;
 	uint32_t used;
-	struct flow_side s;
 };
 
+struct sidemap {
+	uint8_t *slots;
+	size_t cap;		/* power of two, or 0 */
+	size_t count;
+	size_t stride;		/* header + record, a multiple of 8 */
+};
+
+#define SIDE_STRIDE(type) \
+	((sizeof(struct side_hdr) + sizeof(type) + 7) / 8 * 8)
+
 struct flowtab {
-	struct side_slot *side;	/* scap slots */
-	size_t scap;		/* power of two, or 0 */
-	size_t scount;
+	struct sidemap addr6;	/* struct flow_addr6 */
+	struct sidemap active;	/* struct flow_active */
 	struct flow_entry **chunks;
 	size_t nchunks;		/* chunks allocated */
 	size_t chunks_cap;	/* length of the chunks array */
@@ -145,104 +157,139 @@ static void index_delete(struct flowtab *t, size_t i)
 	t->index[i] = 0;
 }
 
-/* The side slot of id, or scap when it has none. */
-static size_t side_find(const struct flowtab *t, uint32_t id)
+/* The header of slot i of m. */
+static struct side_hdr *side_at(const struct sidemap *m, size_t i)
 {
-	size_t mask = t->scap - 1, i;
-
-	if (t->scap == 0)
-		return 0;
-	for (i = mix32(id) & mask; t->side[i].used; i = (i + 1) & mask)
-		if (t->side[i].id == id)
-			return i;
-	return t->scap;
+	return (struct side_hdr *)(m->slots + i * m->stride);
 }
 
-/* Moves the side records into a table of ncap slots. */
-static bool side_resize(struct flowtab *t, size_t ncap)
+/* The slot of id in m, or m->cap when it has none. */
+static size_t side_find(const struct sidemap *m, uint32_t id)
 {
-	struct side_slot *ns = calloc(ncap, sizeof(*ns));
-	size_t i, j;
+	size_t mask = m->cap - 1, i;
 
-	if (ns == NULL)
+	if (m->cap == 0)
+		return 0;
+	for (i = mix32(id) & mask; side_at(m, i)->used; i = (i + 1) & mask)
+		if (side_at(m, i)->id == id)
+			return i;
+	return m->cap;
+}
+
+/* The first free slot of id's probe run (there is one: at most half full). */
+static size_t side_free_slot(const struct sidemap *m, uint32_t id)
+{
+	size_t mask = m->cap - 1, i;
+
+	for (i = mix32(id) & mask; side_at(m, i)->used; i = (i + 1) & mask)
+		;
+	return i;
+}
+
+/* Moves the records of m into ncap slots. */
+static bool side_resize(struct sidemap *m, size_t ncap)
+{
+	struct sidemap n = { calloc(ncap, m->stride), ncap, m->count, m->stride };
+	size_t i;
+
+	if (n.slots == NULL)
 		return false;
-	for (i = 0; i < t->scap; i++) {
-		if (!t->side[i].used)
-			continue;
-		for (j = mix32(t->side[i].id) & (ncap - 1); ns[j].used;
-		     j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = t->side[i];
-	}
-	free(t->side);
-	t->side = ns;
-	t->scap = ncap;
+	for (i = 0; i < m->cap; i++)
+		if (side_at(m, i)->used)
+			memcpy(side_at(&n, side_free_slot(&n, side_at(m, i)->id)),
+			       side_at(m, i), m->stride);
+	free(m->slots);
+	*m = n;
 	return true;
 }
 
-/* Drops the side record of id, if any, closing the probe run behind it. */
-static void side_del(struct flowtab *t, uint32_t id)
+/* Drops the record of id, if any, closing the probe run behind it. */
+static void side_del(struct sidemap *m, uint32_t id)
 {
-	size_t mask, i = side_find(t, id), j, k;
+	size_t mask, i = side_find(m, id), j, k;
 
-	if (i >= t->scap)
+	if (i >= m->cap)
 		return;
-	mask = t->scap - 1;
+	mask = m->cap - 1;
 	for (j = i;;) {
 		j = (j + 1) & mask;
-		if (!t->side[j].used)
+		if (!side_at(m, j)->used)
 			break;
-		k = mix32(t->side[j].id) & mask;
+		k = mix32(side_at(m, j)->id) & mask;
 		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
-			t->side[i] = t->side[j];
+			memcpy(side_at(m, i), side_at(m, j), m->stride);
 			i = j;
 		}
 	}
-	memset(&t->side[i], 0, sizeof(t->side[i]));
-	t->scount--;
-	if (t->scount == 0) {
-		free(t->side);
-		t->side = NULL;
-		t->scap = 0;
+	memset(side_at(m, i), 0, m->stride);
+	if (--m->count == 0) {
+		free(m->slots);
+		m->slots = NULL;
+		m->cap = 0;
 	}
 }
 
-const struct flow_side *flowtab_side(const struct flowtab *t,
-				     const struct flow_entry *e)
+/* The record of id, or NULL. */
+static void *side_lookup(const struct sidemap *m, uint32_t id)
 {
-	size_t i;
+	size_t i = side_find(m, id);
 
-	if (!(e->flags & FLOW_F_SIDE))
-		return NULL;
-	i = side_find(t, e->id);
-	return i < t->scap ? &t->side[i].s : NULL;
+	return i < m->cap ? side_at(m, i) + 1 : NULL;
 }
 
-struct flow_side *flowtab_side_get(struct flowtab *t, struct flow_entry *e)
+/* The record of id, created all zero if there was none; NULL when out of
+ * memory. */
+static void *side_get(struct sidemap *m, uint32_t id)
 {
-	size_t i = side_find(t, e->id);
+	struct side_hdr *h;
+	void *rec = side_lookup(m, id);
 
-	if (i < t->scap && t->side[i].used) {
-		e->flags |= FLOW_F_SIDE;
-		return &t->side[i].s;
-	}
-	if ((t->scount + 1) * 2 > t->scap &&
-	    !side_resize(t, t->scap == 0 ? 16 : t->scap * 2))
+	if (rec != NULL)
+		return rec;
+	if ((m->count + 1) * 2 > m->cap &&
+	    !side_resize(m, m->cap == 0 ? 16 : m->cap * 2))
 		return NULL;
-	for (i = mix32(e->id) & (t->scap - 1); t->side[i].used;
-	     i = (i + 1) & (t->scap - 1))
-		;
-	memset(&t->side[i], 0, sizeof(t->side[i]));
-	t->side[i].id = e->id;
-	t->side[i].used = 1;
-	t->scount++;
-	e->flags |= FLOW_F_SIDE;
-	return &t->side[i].s;
+	h = side_at(m, side_free_slot(m, id));
+	memset(h, 0, m->stride);
+	h->id = id;
+	h->used = 1;
+	m->count++;
+	return h + 1;
+}
+
+const struct flow_addr6 *flowtab_addr6(const struct flowtab *t,
+				       const struct flow_entry *e)
+{
+	return (e->flags & FLOW_F_INET6) ? side_lookup(&t->addr6, e->id) : NULL;
+}
+
+const struct flow_active *flowtab_active(const struct flowtab *t,
+					 const struct flow_entry *e)
+{
+	return (e->flags & FLOW_F_ACTIVE) ? side_lookup(&t->active, e->id) : NULL;
+}
+
+struct flow_active *flowtab_active_get(struct flowtab *t, struct flow_entry *e)
+{
+	struct flow_active *a = side_get(&t->active, e->id);
+
+	if (a != NULL)
+		e->flags |= FLOW_F_ACTIVE;
+	return a;
 }
 
 size_t flowtab_side_count(const struct flowtab *t)
 {
-	return t->scount;
+	return t->addr6.count + t->active.count;
+}
+
+/* Drops whatever side records the entry has. */
+static void drop_side(struct flowtab *t, const struct flow_entry *e)
+{
+	if (e->flags & FLOW_F_INET6)
+		side_del(&t->addr6, e->id);
+	if (e->flags & FLOW_F_ACTIVE)
+		side_del(&t->active, e->id);
 }
 
 struct flowtab *flowtab_new(size_t max_entries)
@@ -252,6 +299,8 @@ struct flowtab *flowtab_new(size_t max_entries)
 	if (t == NULL)
 		return NULL;
 	t->max_entries = max_entries;
+	t->addr6.stride = SIDE_STRIDE(struct flow_addr6);
+	t->active.stride = SIDE_STRIDE(struct flow_active);
 	return t;
 }
 
@@ -265,7 +314,8 @@ void flowtab_free(struct flowtab *t)
 		free(t->chunks[c]);
 	free(t->chunks);
 	free(t->index);
-	free(t->side);
+	free(t->addr6.slots);
+	free(t->active.slots);
 	free(t);
 }
 
@@ -305,11 +355,11 @@ bool flowtab_same_conn(const struct flowtab *t, const struct flow_entry *e,
 		       const struct ct_event *ev)
 {
 	if (ev->family == AF_INET6) {
-		const struct flow_side *sd = flowtab_side(t, e);
+		const struct flow_addr6 *a6 = flowtab_addr6(t, e);
 
-		if (!(e->flags & FLOW_F_INET6) || sd == NULL ||
-		    memcmp(&sd->orig6, &ev->orig6, sizeof(sd->orig6)) != 0 ||
-		    memcmp(&sd->reply6, &ev->reply6, sizeof(sd->reply6)) != 0)
+		if (a6 == NULL ||
+		    memcmp(&a6->orig6, &ev->orig6, sizeof(a6->orig6)) != 0 ||
+		    memcmp(&a6->reply6, &ev->reply6, sizeof(a6->reply6)) != 0)
 			return false;
 	} else if (e->flags & FLOW_F_INET6) {
 		return false;
@@ -343,16 +393,16 @@ static void fill(struct flow_entry *e, const struct ct_event *ev,
 static bool fill_side(struct flowtab *t, struct flow_entry *e,
 		      const struct ct_event *ev)
 {
-	struct flow_side *sd;
+	struct flow_addr6 *a6;
 
 	if (ev->family != AF_INET6)
 		return true;
-	sd = flowtab_side_get(t, e);
-	if (sd == NULL)
+	a6 = side_get(&t->addr6, e->id);
+	if (a6 == NULL)
 		return false;
 	e->flags |= FLOW_F_INET6;
-	sd->orig6 = ev->orig6;
-	sd->reply6 = ev->reply6;
+	a6->orig6 = ev->orig6;
+	a6->reply6 = ev->reply6;
 	return true;
 }
 
@@ -370,8 +420,7 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 	if (slot < t->icap) {
 		e = at(t, t->index[slot] - 1);
 		if (!flowtab_same_conn(t, e, ev)) {
-			if (e->flags & FLOW_F_SIDE)
-				side_del(t, e->id);
+			drop_side(t, e);
 			fill(e, ev, start_boot_ns, flags);
 			if (!fill_side(t, e, ev)) {
 				remove_slot(t, slot);
@@ -413,8 +462,7 @@ static void remove_slot(struct flowtab *t, size_t slot)
 {
 	size_t pos = t->index[slot] - 1, last = t->count - 1;
 
-	if (at(t, pos)->flags & FLOW_F_SIDE)
-		side_del(t, at(t, pos)->id);
+	drop_side(t, at(t, pos));
 	index_delete(t, slot);
 	if (pos != last) {
 		struct flow_entry *moved = at(t, last);
@@ -434,7 +482,7 @@ static void remove_slot(struct flowtab *t, size_t slot)
 }
 
 bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
-		    struct flow_side *side)
+		    struct flow_active *active)
 {
 	size_t slot = find_slot(t, id);
 	const struct flow_entry *e;
@@ -444,13 +492,13 @@ bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
 	e = at(t, t->index[slot] - 1);
 	if (out != NULL)
 		*out = *e;
-	if (side != NULL) {
-		const struct flow_side *sd = flowtab_side(t, e);
+	if (active != NULL) {
+		const struct flow_active *a = flowtab_active(t, e);
 
-		if (sd != NULL)
-			*side = *sd;
+		if (a != NULL)
+			*active = *a;
 		else
-			memset(side, 0, sizeof(*side));
+			memset(active, 0, sizeof(*active));
 	}
 	remove_slot(t, slot);
 	return true;
@@ -573,5 +621,6 @@ size_t flowtab_memory(const struct flowtab *t)
 {
 	return sizeof(*t) + t->chunks_cap * sizeof(*t->chunks) +
 	       t->nchunks * CHUNK_LEN * sizeof(struct flow_entry) +
-	       t->icap * sizeof(*t->index) + t->scap * sizeof(*t->side);
+	       t->icap * sizeof(*t->index) +
+	       t->addr6.cap * t->addr6.stride + t->active.cap * t->active.stride;
 }

@@ -88,7 +88,7 @@ static uint64_t delta(uint64_t now, uint64_t sent)
 
 /* Turns the whole-connection counters of c into what is left after the
  * interim exports recorded in sd, covering the time since the last. */
-static void take_remainder(struct flow_conn *c, const struct flow_side *sd,
+static void take_remainder(struct flow_conn *c, const struct flow_active *sd,
 		      const struct time_pair *now)
 {
 	c->orig_packets = delta(c->orig_packets, sd->sent_orig_packets);
@@ -112,7 +112,7 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 {
 	struct flow_conn c;
 	struct flow_entry e;
-	struct flow_side sd;
+	struct flow_active sd;
 	uint64_t start = now->boot_ns;
 	bool known = false;
 
@@ -166,16 +166,16 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 static void query_of(const struct flowtab *t, const struct flow_entry *e,
 		     struct ct_query *q)
 {
-	const struct flow_side *sd = flowtab_side(t, e);
+	const struct flow_addr6 *a6 = flowtab_addr6(t, e);
 
 	memset(q, 0, sizeof(*q));
 	q->id = e->id;
 	q->proto = e->proto;
 	q->orig = e->orig;
 	q->family = AF_INET;
-	if ((e->flags & FLOW_F_INET6) && sd != NULL) {
+	if (a6 != NULL) {
 		q->family = AF_INET6;
-		q->orig6 = sd->orig6;
+		q->orig6 = a6->orig6;
 	}
 }
 
@@ -195,9 +195,9 @@ size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 	if (p->active_ns == 0 || max == 0)
 		return 0;
 	while (n < max && seen < count) {
-		const struct flow_side *sd;
+		const struct flow_active *sd;
 		struct flow_entry *e;
-		struct flow_side *w;
+		struct flow_active *w;
 
 		ce = flowtab_next(p->tab, &p->due_cursor);
 		if (ce == NULL) {
@@ -207,12 +207,12 @@ size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 		seen++;
 		if (flowtab_age_ms(ce, now_boot_ns) < active_ms)
 			continue;
-		sd = flowtab_side(p->tab, ce);
+		sd = flowtab_active(p->tab, ce);
 		if (sd != NULL && sd->next_query_ns != 0 &&
 		    now_boot_ns < sd->next_query_ns)
 			continue;
 		e = flowtab_lookup(p->tab, ce->id);
-		w = flowtab_side_get(p->tab, e);
+		w = flowtab_active_get(p->tab, e);
 		if (w == NULL)
 			break;	/* out of memory: try again next time */
 		w->next_query_ns = now_boot_ns + p->active_ns;
@@ -226,11 +226,11 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 		      const struct time_pair *now)
 {
 	struct flow_entry *e = flowtab_lookup(p->tab, ev->id);
-	struct flow_side *sd;
+	struct flow_active *sd;
 	struct flow_conn c;
 
 	if (e == NULL || !flowtab_same_conn(p->tab, e, ev) || !ev->has_counters ||
-	    (sd = flowtab_side_get(p->tab, e)) == NULL) {
+	    (sd = flowtab_active_get(p->tab, e)) == NULL) {
 		p->st.query_stale++;
 		return;
 	}

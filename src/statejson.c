@@ -107,15 +107,15 @@ static void tuple_json(char out[TUPLE_JSON_MAX], const struct ct_tuple *t,
 
 /* Names the NAT the reply tuple reveals, compared with the original one. */
 static const char *nat_kind(const struct flow_entry *e,
-			    const struct flow_side *side)
+			    const struct flow_addr6 *a6)
 {
 	const struct ct_tuple *o = &e->orig, *r = &e->reply;
 	bool icmp = e->proto == PROTO_ICMP || e->proto == PROTO_ICMPV6;
 	bool snat, dnat, sa, da;
 
-	if (side != NULL) {
-		sa = memcmp(side->reply6.dst, side->orig6.src, 16) != 0;
-		da = memcmp(side->reply6.src, side->orig6.dst, 16) != 0;
+	if (a6 != NULL) {
+		sa = memcmp(a6->reply6.dst, a6->orig6.src, 16) != 0;
+		da = memcmp(a6->reply6.src, a6->orig6.dst, 16) != 0;
 	} else {
 		sa = r->dst != o->src;
 		da = r->src != o->dst;
@@ -160,14 +160,14 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 }
 
 size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
-		       const struct flow_side *side, uint64_t now_boot_ns)
+		       const struct flow_addr6 *a6, uint64_t now_boot_ns)
 {
 	char orig[TUPLE_JSON_MAX], reply[TUPLE_JSON_MAX], protobuf[4];
 	const char *proto, *state = "";
 	bool icmp = e->proto == PROTO_ICMP || e->proto == PROTO_ICMPV6;
 
 	if (!(e->flags & FLOW_F_INET6))
-		side = NULL;
+		a6 = NULL;
 	uint64_t age;
 
 	if (buf == NULL || len == 0)
@@ -193,13 +193,13 @@ size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
 		break;
 	}
 	age = flowtab_age_ms(e, now_boot_ns) / 1000u;
-	tuple_json(orig, &e->orig, side ? &side->orig6 : NULL, icmp);
-	tuple_json(reply, &e->reply, side ? &side->reply6 : NULL, icmp);
+	tuple_json(orig, &e->orig, a6 ? &a6->orig6 : NULL, icmp);
+	tuple_json(reply, &e->reply, a6 ? &a6->reply6 : NULL, icmp);
 	return fitted(buf, len, snprintf(buf, len,
 		"{\"type\":\"entry\",\"id\":%" PRIu32 ",\"proto\":\"%s\","
 		"\"orig\":%s,\"reply\":%s,\"nat\":\"%s\",\"age\":%" PRIu64 ","
 		"\"state\":\"%s\",\"source\":\"%s\"}\n",
-		e->id, proto, orig, reply, nat_kind(e, side), age, state,
+		e->id, proto, orig, reply, nat_kind(e, a6), age, state,
 		(e->flags & FLOW_F_FROM_DUMP) ? "dump" : "event"));
 }
 

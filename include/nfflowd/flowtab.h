@@ -23,15 +23,19 @@ struct flow_entry {
 #define FLOW_F_FROM_DUMP 0x1	/* first seen in a table dump, not a NEW */
 #define FLOW_F_KERNEL_START 0x2	/* the start came from a kernel stamp */
 #define FLOW_F_SEEN 0x4		/* listed by the current resync dump */
-#define FLOW_F_INET6 0x8	/* IPv6: the addresses are in the side record */
-#define FLOW_F_SIDE 0x10	/* has a side record (flowtab_side) */
+#define FLOW_F_INET6 0x8	/* IPv6: its addresses are in flowtab_addr6 */
+#define FLOW_F_ACTIVE 0x10	/* has an export state (flowtab_active) */
 
-/* What only some entries need, kept apart so that the common IPv4 entry
- * stays 36 bytes: the addresses of IPv6 entries, and the export state of
- * connections that outlived the active timeout. */
-struct flow_side {
-	struct ct_addr6 orig6;		/* FLOW_F_INET6 entries */
+/* What only some entries need is kept apart, so that the common IPv4
+ * entry stays 36 bytes: the addresses of IPv6 entries ... */
+struct flow_addr6 {
+	struct ct_addr6 orig6;
 	struct ct_addr6 reply6;
+};
+
+/* ... and the export state of connections that outlived the active
+ * timeout. */
+struct flow_active {
 	uint64_t sent_orig_packets;	/* exported by interim exports so far */
 	uint64_t sent_orig_bytes;
 	uint64_t sent_reply_packets;
@@ -59,19 +63,23 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 struct flow_entry *flowtab_lookup(const struct flowtab *t, uint32_t id);
 
 /* Removes the entry with this id; copies it to *out when out is non-NULL,
- * and its side record to *side (all zero when it had none) when side is
- * non-NULL. Returns false if there was none. */
+ * and its export state to *active (all zero when it had none) when active
+ * is non-NULL. Returns false if there was none. */
 bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
-		    struct flow_side *side);
+		    struct flow_active *active);
 
-/* The entry's side record, or NULL when it has none. Valid until the next
+/* An IPv6 entry's addresses; NULL for IPv4 entries. Valid until the next
  * change to the table. */
-const struct flow_side *flowtab_side(const struct flowtab *t,
-				     const struct flow_entry *e);
+const struct flow_addr6 *flowtab_addr6(const struct flowtab *t,
+				       const struct flow_entry *e);
 
-/* The entry's side record, created all zero if it had none (sets
- * FLOW_F_SIDE). NULL when out of memory. Valid until the next change. */
-struct flow_side *flowtab_side_get(struct flowtab *t, struct flow_entry *e);
+/* The entry's export state, or NULL when it has none. */
+const struct flow_active *flowtab_active(const struct flowtab *t,
+					 const struct flow_entry *e);
+
+/* The entry's export state, created all zero if it had none (sets
+ * FLOW_F_ACTIVE). NULL when out of memory. Valid until the next change. */
+struct flow_active *flowtab_active_get(struct flowtab *t, struct flow_entry *e);
 
 /* True when the event describes the connection of the entry (same
  * protocol and tuples, IPv6 addresses included): a different one under
@@ -118,7 +126,7 @@ const struct flow_entry *flowtab_next(const struct flowtab *t, size_t *cursor);
 /* Bytes of heap the table uses now (for the README and the benchmarks). */
 size_t flowtab_memory(const struct flowtab *t);
 
-/* Side records held now. */
+/* Side records held now (IPv6 addresses and export states). */
 size_t flowtab_side_count(const struct flowtab *t);
 
 #endif

@@ -37,10 +37,10 @@ struct state_counters {
 /* One JSON object on one line ending in '\n', into buf. Each returns the
  * length, or 0 when buf is too small (nothing useful written). */
 size_t statejson_counters(char *buf, size_t len, const struct state_counters *c);
-/* now_boot_ns gives the entry's age; side is the entry's side record
- * (flowtab_side), which holds an IPv6 entry's addresses, or NULL. */
+/* now_boot_ns gives the entry's age; a6 is an IPv6 entry's addresses
+ * (flowtab_addr6), NULL for IPv4. */
 size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
-		       const struct flow_side *side, uint64_t now_boot_ns);
+		       const struct flow_addr6 *a6, uint64_t now_boot_ns);
 size_t statejson_end(char *buf, size_t len, uint64_t entries);
 
 #endif

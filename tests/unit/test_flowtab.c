@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "nfflowd/flowtab.h"
@@ -673,9 +674,107 @@ static void test_sequential_ids_cluster(void **state)
 	flowtab_free(t);
 }
 
+/* An IPv6 NEW event for id: addresses in 2001:db8::/32 derived from id
+ * and gen, ports in the tuples. */
+static struct ct_event ev6_for(uint32_t id, uint32_t gen)
+{
+	struct ct_event ev = ev_for(id, gen);
+	static const uint8_t prefix[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	ev.family = AF_INET6;
+	ev.orig.src = ev.orig.dst = ev.reply.src = ev.reply.dst = 0;
+	memcpy(ev.orig6.src, prefix, 4);
+	memcpy(ev.orig6.src + 12, &id, 4);
+	memcpy(ev.orig6.dst, prefix, 4);
+	memcpy(ev.orig6.dst + 12, &gen, 4);
+	memcpy(ev.reply6.src, ev.orig6.dst, 16);
+	memcpy(ev.reply6.dst, prefix, 4);
+	ev.reply6.dst[15] = 1;
+	return ev;
+}
+
+/* IPv6 entries keep their addresses in a side record; a different IPv6
+ * address under the same id is a reused id; export states come and go
+ * with their entries. Many entries, removed in scattered order, exercise
+ * the side tables' growth and backward-shift deletion. */
+static void test_side_records(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	struct ct_event ev = ev6_for(7, 0), other = ev6_for(7, 1);
+	struct flow_entry *e;
+	struct flow_active *a, got;
+	bool created;
+	uint32_t i;
+
+	(void)state;
+	e = flowtab_upsert(t, &ev, 5 * SEC, 0, &created);
+	assert_non_null(e);
+	assert_true(created);
+	assert_true(e->flags & FLOW_F_INET6);
+	assert_true(flowtab_same_conn(t, e, &ev));
+	assert_false(flowtab_same_conn(t, e, &other));
+	assert_memory_equal(flowtab_addr6(t, e), &ev.orig6, sizeof(ev.orig6));
+	assert_null(flowtab_active(t, e));
+	/* an IPv4 event never matches an IPv6 entry, and the reverse */
+	other = ev_for(7, 0);
+	assert_false(flowtab_same_conn(t, e, &other));
+	a = flowtab_active_get(t, e);
+	assert_non_null(a);
+	a->exports = 3;
+	assert_int_equal(flowtab_side_count(t), 2);
+	/* reuse: same id, other addresses: fresh entry, no export state */
+	other = ev6_for(7, 1);
+	e = flowtab_upsert(t, &other, 9 * SEC, 0, &created);
+	assert_true(created);
+	assert_null(flowtab_active(t, e));
+	assert_memory_equal(&flowtab_addr6(t, e)->orig6, &other.orig6,
+			    sizeof(other.orig6));
+	assert_int_equal(flowtab_side_count(t), 1);
+	assert_true(flowtab_remove(t, 7, NULL, &got));
+	assert_int_equal(got.exports, 0);
+	assert_int_equal(flowtab_side_count(t), 0);
+
+	for (i = 0; i < 5000; i++) {
+		struct ct_event v = (i % 2) ? ev6_for(scatter(i), i) : ev_for(scatter(i), i);
+
+		e = flowtab_upsert(t, &v, SEC, 0, NULL);
+		assert_non_null(e);
+		if (i % 3 == 0) {
+			a = flowtab_active_get(t, e);
+			assert_non_null(a);
+			a->exports = i;
+		}
+	}
+	assert_int_equal(flowtab_side_count(t), 2500 + 1667);
+	for (i = 0; i < 5000; i += 2) {
+		uint32_t k = (i * 7919u) % 5000u;
+
+		assert_true(flowtab_remove(t, scatter(k), NULL, &got));
+		assert_int_equal(got.exports, k % 3 == 0 ? k : 0);
+	}
+	for (i = 0; i < 5000; i++) {
+		struct ct_event v = (i % 2) ? ev6_for(scatter(i), i) : ev_for(scatter(i), i);
+		const struct flow_entry *c = flowtab_lookup(t, scatter(i));
+		const struct flow_active *ca;
+
+		if (c == NULL)
+			continue;
+		assert_true(flowtab_same_conn(t, c, &v));
+		ca = flowtab_active(t, c);
+		if (i % 3 == 0) {
+			assert_non_null(ca);
+			assert_int_equal(ca->exports, i);
+		} else {
+			assert_null(ca);
+		}
+	}
+	flowtab_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_side_records),
 		cmocka_unit_test(test_insert_lookup_remove),
 		cmocka_unit_test(test_empty_table),
 		cmocka_unit_test(test_id_zero_and_max),

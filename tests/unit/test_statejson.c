@@ -34,7 +34,7 @@ static struct flow_entry entry(uint8_t proto, uint8_t state,
 
 /* Formats e (with its side record) at now and checks the exact line. */
 static void check_entry_side(const struct flow_entry *e,
-			     const struct flow_side *side, uint64_t now,
+			     const struct flow_addr6 *side, uint64_t now,
 			     const char *want)
 {
 	char buf[512];
@@ -191,7 +191,7 @@ static void test_ipv6_entries(void **state)
 	struct flow_entry e = entry(58, 0,
 		(struct ct_tuple){ 0, 0, 77, 0x8000 },
 		(struct ct_tuple){ 0, 0, 77, 0x8100 });
-	struct flow_side side;
+	struct flow_addr6 side;
 	static const uint8_t lan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 2 };
 	static const uint8_t wan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 2 };
 	static const uint8_t fw[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 };
@@ -202,7 +202,7 @@ static void test_ipv6_entries(void **state)
 	memcpy(side.orig6.dst, wan, 16);
 	memcpy(side.reply6.src, wan, 16);
 	memcpy(side.reply6.dst, fw, 16);
-	e.flags = FLOW_F_INET6 | FLOW_F_SIDE;
+	e.flags = FLOW_F_INET6;
 	check_entry_side(&e, &side, 1000 * SEC,
 		"{\"type\":\"entry\",\"id\":12345,\"proto\":\"icmpv6\","
 		"\"orig\":{\"src\":\"2001:db8:1::2\",\"dst\":\"2001:db8:2::2\","
