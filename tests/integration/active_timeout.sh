@@ -17,39 +17,24 @@ TIMEOUT=2
 CHAT_PORT=5001
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
 
-nfx() {
-	"$LAB_PY" "$NFFLOWD_SRCDIR/tests/lab/nfxcheck.py" "$@"
-}
-
 lab_up
 lab_servers_start
-lab_bg chat wan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" chat-server "$LAB_WAN_IP" $CHAT_PORT
+lab_bg chat wan "$LAB_PY" "$LAB_SRC_DIR/peer.py" chat-server "$LAB_WAN_IP" $CHAT_PORT
 lab_wait_port wan t $CHAT_PORT
-lab_ct_drain 10
-lab_oracle_start
-lab_nfcapd_start v5 $P5
-lab_nfcapd_start ipfix $P10
-lab_daemon_config "$(cat <<EOF
-"active_timeout": $TIMEOUT,
-  "collectors": [
-    {"address": "$LAB_WAN_IP", "port": $P10, "source": "$LAB_FW_WAN_IP", "version": 10}
-  ]
-EOF
-)"
+it_collectors_start v5:$P5 ipfix:$P10
+lab_daemon_config "\"active_timeout\": $TIMEOUT,
+  $(it_collectors_json $P10:10)"
 lab_daemon_start
 
 lab_log "a TCP conversation of 7 s (200 bytes up, 1500 down every 0.2 s)"
-lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" chat-client "$LAB_WAN_IP" $CHAT_PORT \
+lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" chat-client "$LAB_WAN_IP" $CHAT_PORT \
 	7 0.2 200 1500 >"$LAB_DIR/chat-client.out"
 cat "$LAB_DIR/chat-client.out"
 lab_udp_client short
 lab_ct_drain 20 "$EXPORT_FLOW"
 sleep 0.6
 lab_daemon_stop
-for n in v5 ipfix; do
-	lab_nfcapd_stop $n
-done
-lab_oracle_stop
+it_collectors_stop v5 ipfix
 
 TZ=UTC nfdump -R "$LAB_DIR/v5" -N -o json >"$LAB_DIR/v5.json"
 TZ=UTC nfdump -R "$LAB_DIR/ipfix" -N -o raw >"$LAB_DIR/ipfix.raw"
@@ -57,10 +42,10 @@ ORACLE=(--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out"
 	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" --ports "${ALLP[@]}")
 
 check "v5: interim + final deltas equal conntrack's final counters" \
-	nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
+	it_nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
 	--timeout $TIMEOUT --nfdump-json "$LAB_DIR/v5.json"
 check "IPFIX: interim (reason 2) + final (reason 3) deltas equal conntrack's final counters" \
-	nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
+	it_nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
 	--timeout $TIMEOUT --version 10 --nfdump-raw "$LAB_DIR/ipfix.raw"
 # The short UDP exchange (well under the timeout) is exported once, whole:
 # v5 3 records, IPFIX 2 records with flowEndReason 3.
@@ -73,12 +58,4 @@ n10=$(awk '/^Flow Record/{p=0} /(dst|src) port *= *53$/{p=1} /end reason/{if (p)
 check "IPFIX: the short UDP connection exported once, end of flow ($n10)" \
 	[ "$n10" = " 2 0x03;" ]
 
-if [ "$FAILS" != 0 ]; then
-	it_show "$LAB_DIR/nfflowd.err"
-	it_show "$LAB_DIR/chat.err" 10
-	echo "----- oracle -----"
-	nfx oracle --ct-text "$LAB_DIR/oracle-text.out" | head -30
-	echo "$FAILS check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+it_nfx_finish chat

@@ -27,10 +27,6 @@ ALLP=("$P5" "$P9" "$P10" "$PLATE")
 # Lines of fw's conntrack table that are the daemon's own export flows.
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
 
-nfx() {
-	"$LAB_PY" "$NFFLOWD_SRCDIR/tests/lab/nfxcheck.py" "$@"
-}
-
 # Epoch milliseconds now.
 now_ms() {
 	date +%s%3N
@@ -38,18 +34,10 @@ now_ms() {
 
 lab_up
 lab_servers_start
-lab_ct_drain 10
-lab_oracle_start
-lab_nfcapd_start v5 $P5
-lab_nfcapd_start v9 $P9
-lab_nfcapd_start ipfix $P10
+it_collectors_start v5:$P5 v9:$P9 ipfix:$P10
 lab_capture_ports wire 120 "${ALLP[@]}"
 lab_daemon_config "$(cat <<EOF
-"collectors": [
-    {"address": "$LAB_WAN_IP", "port": $P9, "source": "$LAB_FW_WAN_IP", "version": 9},
-    {"address": "$LAB_WAN_IP", "port": $P10, "source": "$LAB_FW_WAN_IP", "version": 10},
-    {"address": "$LAB_WAN_IP", "port": $PLATE, "source": "$LAB_FW_WAN_IP", "version": 9}
-  ],
+$(it_collectors_json $P9:9 $P10:10 $PLATE:9),
   "template_refresh_packets": 2,
   "template_refresh_seconds": 2
 EOF
@@ -82,19 +70,11 @@ sleep 0.6
 lab_daemon_stop
 sleep 0.3
 lab_stop wire INT || true
-for n in v5 v9 ipfix late; do
-	lab_nfcapd_stop $n
-done
-lab_oracle_stop
+it_collectors_stop v5 v9 ipfix late
 
 TZ=UTC nfdump -R "$LAB_DIR/v5" -N -o json >"$LAB_DIR/v5.json"
-for n in v9 ipfix late; do
-	TZ=UTC nfdump -R "$LAB_DIR/$n" -N -6 -o raw >"$LAB_DIR/$n.raw"
-done
-for p in "${ALLP[@]}"; do
-	TZ=UTC tshark -r "$LAB_DIR/wire.pcapng" -d "udp.port==$p,cflow" \
-		-Y "udp.dstport==$p" -T json >"$LAB_DIR/wire-$p.json" 2>/dev/null
-done
+it_nfdump_raw v9 ipfix late
+it_wire_json "${ALLP[@]}"
 ORACLE=(--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out"
 	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" --ports "${ALLP[@]}")
 EXPECT=(--expect "masquerade,tcp,$LAB_WAN_IP,80,reply"
@@ -103,53 +83,34 @@ EXPECT=(--expect "masquerade,tcp,$LAB_WAN_IP,80,reply"
 
 echo "===== v5 collector (port $P5)"
 check "v5 collector equals the oracle (SPEC section 3)" \
-	nfx v5 "${ORACLE[@]}" --nfdump-json "$LAB_DIR/v5.json"
+	it_nfx v5 "${ORACLE[@]}" --nfdump-json "$LAB_DIR/v5.json"
 # Round 1: 3 + 3 + 3 + 2 + 3 records, round 2: 3 + 3 + 3.
 check "v5 datagrams decode in tshark, sequence consistent" \
-	it_compare tshark --fields <(tshark -r "$LAB_DIR/wire.pcapng" \
-		-d "udp.port==$P5,cflow" -Y "udp.dstport==$P5" \
-		-T fields -E separator='|' -E aggregator=';' \
-		-e frame.number -e cflow.version -e cflow.count -e cflow.sequence \
-		-e cflow.sysuptime -e cflow.unix_secs -e cflow.unix_nsecs \
-		-e cflow.srcaddr -e cflow.dstaddr -e cflow.nexthop \
-		-e cflow.inputint -e cflow.outputint -e cflow.packets \
-		-e cflow.octets -e cflow.timestart -e cflow.timeend \
-		-e cflow.srcport -e cflow.dstport -e cflow.protocol -e cflow.tos \
-		-e cflow.tcpflags -e ip.src -e ip.dst -e udp.dstport -e udp.length \
-		-e _ws.malformed -e _ws.expert.severity 2>/dev/null) \
+	it_compare tshark --fields <(lab_v5_fields "$LAB_DIR/wire.pcapng" $P5 \
+		-Y "udp.dstport==$P5") \
 		--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" --port $P5 \
 		--min-records 23 --first-sequence 0
 echo "===== v9 collector (port $P9)"
 check "v9 collector and wire equal the oracle, NAT fields shown" \
-	nfx nfx "${ORACLE[@]}" --version 9 --port $P9 --label v9 \
+	it_nfx nfx "${ORACLE[@]}" --version 9 --port $P9 --label v9 \
 	--nfdump-raw "$LAB_DIR/v9.raw" --tshark-json "$LAB_DIR/wire-$P9.json" \
 	"${EXPECT[@]}"
 echo "===== IPFIX collector (port $P10)"
 check "IPFIX collector and wire equal the oracle, NAT fields shown" \
-	nfx nfx "${ORACLE[@]}" --version 10 --port $P10 --label ipfix \
+	it_nfx nfx "${ORACLE[@]}" --version 10 --port $P10 --label ipfix \
 	--nfdump-raw "$LAB_DIR/ipfix.raw" --tshark-json "$LAB_DIR/wire-$P10.json"
 echo "===== the same connections everywhere"
 check "v5, v9 and IPFIX show the same connections" \
-	nfx same --collector-dump "v5:v5:$LAB_DIR/v5.json" \
+	it_nfx same --collector-dump "v5:v5:$LAB_DIR/v5.json" \
 	--collector-dump "v9:nfx:$LAB_DIR/v9.raw" \
 	--collector-dump "ipfix:nfx:$LAB_DIR/ipfix.raw"
 echo "===== late v9 collector (port $PLATE, listening from $LATE_MS)"
 check "late v9 collector decodes every record sent after it started" \
-	nfx nfx "${ORACLE[@]}" --version 9 --port $PLATE --label late-v9 \
+	it_nfx nfx "${ORACLE[@]}" --version 9 --port $PLATE --label late-v9 \
 	--nfdump-raw "$LAB_DIR/late.raw" --tshark-json "$LAB_DIR/wire-$PLATE.json" \
 	--after-ms "$LATE_MS"
 # Round 2: TCP and UDP with a reply each, ICMP echo: 2 records each.
 n=$(grep -c '^Flow Record' "$LAB_DIR/late.raw" || true)
 check "late v9 collector holds round 2's 6 records (has $n)" [ "$n" -eq 6 ]
 
-if [ "$FAILS" != 0 ]; then
-	it_show "$LAB_DIR/nfflowd.err"
-	for n in v5 v9 ipfix late; do
-		it_show "$LAB_DIR/$n.err" 10
-	done
-	echo "----- oracle -----"
-	nfx oracle --ct-text "$LAB_DIR/oracle-text.out" | head -30
-	echo "$FAILS check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+it_nfx_finish v5 v9 ipfix late

@@ -18,27 +18,13 @@ P10=2057
 ALLP=("$P5" "$P9" "$P10")
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
 
-nfx() {
-	"$LAB_PY" "$NFFLOWD_SRCDIR/tests/lab/nfxcheck.py" "$@"
-}
-
 lab_up
 lab_up6
 lab_servers_start
 lab_servers6_start
-lab_ct_drain 10
-lab_oracle_start
-lab_nfcapd_start v5 $P5
-lab_nfcapd_start v9 $P9
-lab_nfcapd_start ipfix $P10
+it_collectors_start v5:$P5 v9:$P9 ipfix:$P10
 lab_capture_ports wire 120 "${ALLP[@]}"
-lab_daemon_config "$(cat <<EOF
-"collectors": [
-    {"address": "$LAB_WAN_IP", "port": $P9, "source": "$LAB_FW_WAN_IP", "version": 9},
-    {"address": "$LAB_WAN_IP", "port": $P10, "source": "$LAB_FW_WAN_IP", "version": 10}
-  ]
-EOF
-)"
+lab_daemon_config "$(it_collectors_json $P9:9 $P10:10)"
 lab_daemon_start
 
 lab_log "traffic: tcp6 masquerade, tcp6 port forward, udp6 answered, udp6 unanswered, icmpv6, tcp (IPv4)"
@@ -54,19 +40,11 @@ lab_nfflowd --dump-state --json >"$LAB_DIR/state.json" 2>"$LAB_DIR/state.err" ||
 lab_daemon_stop
 sleep 0.3
 lab_stop wire INT || true
-for n in v5 v9 ipfix; do
-	lab_nfcapd_stop $n
-done
-lab_oracle_stop
+it_collectors_stop v5 v9 ipfix
 
 TZ=UTC nfdump -R "$LAB_DIR/v5" -N -6 -o json >"$LAB_DIR/v5.json"
-for n in v9 ipfix; do
-	TZ=UTC nfdump -R "$LAB_DIR/$n" -N -6 -o raw >"$LAB_DIR/$n.raw"
-done
-for p in $P9 $P10; do
-	TZ=UTC tshark -r "$LAB_DIR/wire.pcapng" -d "udp.port==$p,cflow" \
-		-Y "udp.dstport==$p" -T json >"$LAB_DIR/wire-$p.json" 2>/dev/null
-done
+it_nfdump_raw v9 ipfix
+it_wire_json $P9 $P10
 ORACLE=(--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out"
 	--source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" --ports "${ALLP[@]}")
 EXPECT=(--expect "masquerade6,tcp,$LAB_WAN6_IP,80,reply"
@@ -78,12 +56,12 @@ EXPECT=(--expect "masquerade6,tcp,$LAB_WAN6_IP,80,reply"
 
 echo "===== v9 collector (port $P9)"
 check "v9: IPv6 and IPv4 connections with both tuples, as conntrack saw them" \
-	nfx nfx "${ORACLE[@]}" --version 9 --port $P9 --label v9 \
+	it_nfx nfx "${ORACLE[@]}" --version 9 --port $P9 --label v9 \
 	--nfdump-raw "$LAB_DIR/v9.raw" --tshark-json "$LAB_DIR/wire-$P9.json" \
 	"${EXPECT[@]}"
 echo "===== IPFIX collector (port $P10)"
 check "IPFIX: IPv6 and IPv4 connections with both tuples, as conntrack saw them" \
-	nfx nfx "${ORACLE[@]}" --version 10 --port $P10 --label ipfix \
+	it_nfx nfx "${ORACLE[@]}" --version 10 --port $P10 --label ipfix \
 	--nfdump-raw "$LAB_DIR/ipfix.raw" --tshark-json "$LAB_DIR/wire-$P10.json"
 # nfdump shows the IPv6 post-NAT address of the masqueraded connection.
 check "nfdump (v9) shows the IPv6 post-NAT source $LAB_FW_WAN6_IP" \
@@ -92,7 +70,7 @@ n6=$(grep -c "src addr *= *2001:" "$LAB_DIR/ipfix.raw" || true)
 check "IPFIX collector holds IPv6 records ($n6)" [ "$n6" -ge 9 ]
 echo "===== v5 collector (port $P5)"
 check "v5: the IPv4 connection only, nothing IPv6" \
-	nfx v5 "${ORACLE[@]}" --nfdump-json "$LAB_DIR/v5.json"
+	it_nfx v5 "${ORACLE[@]}" --nfdump-json "$LAB_DIR/v5.json"
 check "v5 collector has no IPv6 address at all" \
 	bash -c '! grep -q "2001:db8" "$1"' _ "$LAB_DIR/v5.json"
 n4=$("$LAB_PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' \
@@ -135,14 +113,4 @@ elif [ "$skip" != none ]; then
 	check "a skip counter counts the 5 IPv6 connections on v5 ($skip)" [ $ok = 1 ]
 fi
 
-if [ "$FAILS" != 0 ]; then
-	it_show "$LAB_DIR/nfflowd.err"
-	for n in v5 v9 ipfix; do
-		it_show "$LAB_DIR/$n.err" 10
-	done
-	echo "----- oracle -----"
-	nfx oracle --ct-text "$LAB_DIR/oracle-text.out" | head -30
-	echo "$FAILS check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+it_nfx_finish v5 v9 ipfix

@@ -42,21 +42,17 @@ def parse_ct_text(path):
     return out
 
 
-def parse_ct_text_line(line):
-    """One DESTROY line -> dict with orig/reply tuples and counters."""
-    toks = line.split()
-    proto = None
-    for t in toks:
-        if t in PROTOS:
-            proto = t
-            break
-    if proto is None:
-        return None
-    kv = [t.split("=", 1) for t in toks if "=" in t and not t.startswith("[")]
+def parse_ct_tuples(toks):
+    """The key=value tokens of one conntrack event line -> (id, orig,
+    reply): each side's addresses, ports, ICMP type/code and counters
+    (packets and bytes 0 when absent); None without two tuples and an id."""
     src_seen = 0
     orig, reply = {}, {}
     ctid = None
-    for k, v in kv:
+    for t in toks:
+        if "=" not in t or t.startswith("["):
+            continue
+        k, v = t.split("=", 1)
         if k == "src":
             src_seen += 1
         if k == "id":
@@ -71,10 +67,35 @@ def parse_ct_text_line(line):
     for side in (orig, reply):
         side.setdefault("packets", 0)
         side.setdefault("bytes", 0)
-        if proto == "icmp":
-            side["sport"] = 0
-            side["dport"] = side.get("type", 0) * 256 + side.get("code", 0)
-    return {"id": int(ctid), "proto": PROTOS[proto], "orig": orig,
+    return int(ctid), orig, reply
+
+
+def icmp_ports(side):
+    """An ICMP tuple with sport 0 and dport type * 256 + code (the v5
+    record's convention)."""
+    side["sport"] = 0
+    side["dport"] = side.get("type", 0) * 256 + side.get("code", 0)
+    return side
+
+
+def parse_ct_text_line(line):
+    """One DESTROY line -> dict with orig/reply tuples and counters."""
+    toks = line.split()
+    proto = None
+    for t in toks:
+        if t in PROTOS:
+            proto = t
+            break
+    if proto is None:
+        return None
+    tuples = parse_ct_tuples(toks)
+    if tuples is None:
+        return None
+    ctid, orig, reply = tuples
+    if proto == "icmp":
+        icmp_ports(orig)
+        icmp_ports(reply)
+    return {"id": ctid, "proto": PROTOS[proto], "orig": orig,
             "reply": reply}
 
 
@@ -151,7 +172,7 @@ def expected_records(conn, untranslated=False):
 # ------------------------------------------------------------------ collector
 
 def parse_nfdump_json(path):
-    """Records from `nfdump -o json` (run with TZ=UTC)."""
+    """Records from `nfdump -o json` (run with TZ=UTC), IPv6 ones too."""
     with open(path, encoding="utf-8") as f:
         text = f.read().strip()
     if not text:
@@ -162,15 +183,17 @@ def parse_nfdump_json(path):
         if d.get("type") != "FLOW":
             continue
         proto = d["proto"]
-        if proto == 1:
+        if proto in (1, 58):
             sport = 0
             dport = d.get("icmp_type", 0) * 256 + d.get("icmp_code", 0)
         else:
             sport = d.get("src_port", 0)
             dport = d.get("dst_port", 0)
+        src = d.get("src4_addr", d.get("src6_addr"))
+        dst = d.get("dst4_addr", d.get("dst6_addr"))
         recs.append({
-            "key": (d["src4_addr"], d["dst4_addr"], sport, dport, proto,
-                    d["in_packets"], d["in_bytes"]),
+            "key": (src, dst, sport, dport, proto, d["in_packets"],
+                    d["in_bytes"]),
             "first": utc_ms(d["first"]),
             "last": utc_ms(d["last"]),
             "router": d.get("ip4_router"),

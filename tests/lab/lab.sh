@@ -398,7 +398,15 @@ lab_capture_stop() {
 
 # Decode the capture as NetFlow into '|'-separated fields (see compare.py).
 lab_capture_fields() {
-	tshark -r "$LAB_DIR/export.pcapng" -d "udp.port==$LAB_COLLECTOR_PORT,cflow" \
+	lab_v5_fields "$LAB_DIR/export.pcapng" "$LAB_COLLECTOR_PORT"
+}
+
+# Decode capture file $1 with UDP port $2 as NetFlow v5 into the fields of
+# lab_capture_fields; further tshark options (e.g. -Y FILTER) may follow.
+lab_v5_fields() {
+	local file=$1 port=$2
+	shift 2
+	tshark -r "$file" -d "udp.port==$port,cflow" "$@" \
 		-T fields -E separator='|' -E aggregator=';' \
 		-e frame.number -e cflow.version -e cflow.count -e cflow.sequence \
 		-e cflow.sysuptime -e cflow.unix_secs -e cflow.unix_nsecs \
@@ -585,7 +593,7 @@ lab_up6() {
 # Start the wan-side IPv6 servers (TCP 80, UDP 53 echo, UDP 9 sink) and
 # lan's TCP 80 for the port forward.
 lab_servers6_start() {
-	local px=$LAB_SRC_DIR/peerx.py
+	local px=$LAB_SRC_DIR/peer.py
 	lab_bg tcp80v6 wan "$LAB_PY" "$px" tcp-server "$LAB_WAN6_IP" 80
 	lab_bg udp53v6 wan "$LAB_PY" "$px" udp-echo "$LAB_WAN6_IP" 53
 	lab_bg udp9v6 wan "$LAB_PY" "$px" udp-sink "$LAB_WAN6_IP" 9
@@ -613,16 +621,16 @@ lab_wait_port6() {
 # IPv6 traffic through fw: TCP via the masquerade, TCP to the port
 # forward, UDP answered, UDP unanswered, ICMPv6 echo.
 lab_tcp6_client() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" tcp-client "$LAB_WAN6_IP" 80 "${1:-hello}"
+	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" tcp-client "$LAB_WAN6_IP" 80 "${1:-hello}"
 }
 lab_dnat6_client() {
-	lab_ns wan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" tcp-client "$LAB_FW_WAN6_IP" 8080 "${1:-hello}"
+	lab_ns wan "$LAB_PY" "$LAB_SRC_DIR/peer.py" tcp-client "$LAB_FW_WAN6_IP" 8080 "${1:-hello}"
 }
 lab_udp6_client() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" udp-client "$LAB_WAN6_IP" 53 "${1:-query}"
+	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" udp-client "$LAB_WAN6_IP" 53 "${1:-query}"
 }
 lab_udp6_oneway() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peerx.py" udp-send "$LAB_WAN6_IP" 9 "${1:-datagram}"
+	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" udp-send "$LAB_WAN6_IP" 9 "${1:-datagram}"
 }
 lab_ping6() {
 	lab_ns lan ping -6 -c 1 -W 2 -q "$LAB_WAN6_IP" >/dev/null

@@ -28,6 +28,14 @@ import socket
 import sys
 import time
 
+# The lab's own modules, from this file's folder (without __pycache__).
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# pylint: disable=wrong-import-position
+import compare  # noqa: E402
+from peer import expect_answer  # noqa: E402
+# pylint: enable=wrong-import-position
+
 LAN_NET = "192.0.2."
 FW_WAN = "198.51.100.1"
 WAN = "198.51.100.2"
@@ -154,15 +162,7 @@ def hold_client(host, port, trigger, seconds):
             sys.exit("hold-client: no trigger within %s s" % seconds)
         time.sleep(0.1)
     c.sendall(b"bye\n")
-    got = b""
-    while True:
-        chunk = c.recv(4096)
-        if not chunk:
-            break
-        got += chunk
-    c.close()
-    if not got.startswith(b"answer:"):
-        sys.exit("hold-client: bad answer %r" % got)
+    expect_answer(c, "hold-client")
     return 0
 
 
@@ -332,9 +332,6 @@ def cmd_span(a):
     """One held TCP connection from lan port --port: the oracle saw it end
     once, the collector has each of its three records exactly once, and
     each record's start is within --tol-ms of the kernel's start."""
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import compare  # pylint: disable=import-outside-toplevel
     errors = []
     conns = [c for c in compare.load_oracle(a.ct_text, a.ct_xml)
              if c["proto"] == 6 and c["orig"]["sport"] == a.port

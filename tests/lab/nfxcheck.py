@@ -34,7 +34,12 @@ import json
 import os
 import re
 import sys
-import xml.etree.ElementTree as ET
+
+# The oracle parsers of compare.py, from this file's folder (without
+# __pycache__).
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402  pylint: disable=wrong-import-position
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 ICMPS = (1, 58)
@@ -45,10 +50,6 @@ TEMPLATE_IES = {
           239, 136),
 }
 END_ACTIVE, END_FLOW = 2, 3
-
-
-class Failure(Exception):
-    """A mismatch that stops the comparison."""
 
 
 # ------------------------------------------------------------------ oracle
@@ -67,57 +68,15 @@ def parse_ct_line(line):
     proto = next((PROTOS[t] for t in toks if t in PROTOS), None)
     if family is None or proto is None:
         return None
-    orig, reply = {}, {}
-    src_seen = 0
-    ctid = None
-    for t in toks:
-        if "=" not in t or t.startswith("["):
-            continue
-        k, v = t.split("=", 1)
-        if k == "src":
-            src_seen += 1
-        if k == "id":
-            ctid = int(v)  # the conntrack id comes last, after ICMP ids
-        side = orig if src_seen <= 1 else reply
-        if k in ("src", "dst"):
-            side[k] = v
-        elif k in ("sport", "dport", "type", "code", "packets", "bytes"):
-            side[k] = int(v)
-    if ctid is None or src_seen < 2:
+    tuples = compare.parse_ct_tuples(toks)
+    if tuples is None:
         return None
+    ctid, orig, reply = tuples
     for side in (orig, reply):
-        side.setdefault("packets", 0)
-        side.setdefault("bytes", 0)
         side.setdefault("sport", 0)
         side.setdefault("dport", 0)
     return {"event": ev, "id": ctid, "family": family, "proto": proto,
             "orig": orig, "reply": reply}
-
-
-def parse_ct_xml(path):
-    """Kernel start/stop timestamps (ns) of DESTROY events keyed by ct id."""
-    out = {}
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith('<flow type="destroy"'):
-                continue
-            try:
-                flow = ET.fromstring(line)
-            except ET.ParseError:
-                continue
-            ind = flow.find("meta[@direction='independent']")
-            if ind is None or ind.find("id") is None:
-                continue
-            ts = ind.find("timestamp")
-            start = stop = None
-            if ts is not None:
-                if ts.find("start") is not None:
-                    start = int(ts.find("start").text)
-                if ts.find("stop") is not None:
-                    stop = int(ts.find("stop").text)
-            out[int(ind.find("id").text)] = (start, stop)
-    return out
 
 
 def load_oracle(text_path, xml_path):
@@ -128,15 +87,16 @@ def load_oracle(text_path, xml_path):
             c = parse_ct_line(line)
             if c is not None and c["event"] == "DESTROY":
                 conns[c["id"]] = c
-    times = parse_ct_xml(xml_path) if xml_path else {}
+    times = compare.parse_ct_xml(xml_path) if xml_path else {}
     out = []
     for ctid, c in sorted(conns.items()):
         if xml_path and ctid not in times:
-            raise Failure("oracle: DESTROY id=%d of the text stream has no "
-                          "twin in the XML stream" % ctid)
+            raise compare.Failure("oracle: DESTROY id=%d of the text stream "
+                                  "has no twin in the XML stream" % ctid)
+        t = times.get(ctid, {"start_ns": None, "stop_ns": None})
         c["start_ms"], c["stop_ms"] = (
-            (t // 10**6 if t is not None else None)
-            for t in times.get(ctid, (None, None)))
+            (ns // 10**6 if ns is not None else None)
+            for ns in (t["start_ns"], t["stop_ns"]))
         out.append(c)
     return out
 
@@ -316,58 +276,13 @@ def parse_nfdump_raw(path):
     return recs
 
 
-def parse_nfdump_json_v5(path):
-    """v5 records from `nfdump -o json`: (key, first_ms, last_ms) where key
-    is the shape of compare.py's expected_records; IPv6 records too."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read().strip()
-    data = json.loads(text) if text else []
-    out = []
-    for d in data:
-        if d.get("type") != "FLOW":
-            continue
-        p = d["proto"]
-        if p in ICMPS:
-            sport, dport = 0, d.get("icmp_type", 0) * 256 + d.get(
-                "icmp_code", 0)
-        else:
-            sport, dport = d.get("src_port", 0), d.get("dst_port", 0)
-        src = d.get("src4_addr", d.get("src6_addr"))
-        dst = d.get("dst4_addr", d.get("dst6_addr"))
-        out.append({"key": (src, dst, sport, dport, p, d["in_packets"],
-                            d["in_bytes"]),
-                    "first": utc_ms(d["first"]), "last": utc_ms(d["last"])})
-    return out
-
-
-def utc_ms(text):
-    """'2026-11-27T03:32:42.629' (UTC) -> epoch milliseconds."""
-    dt = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f")
-    return round(dt.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
-
-
 def v5_expected(c):
-    """SPEC section 3's records of an IPv4 connection (compare.py's rule)."""
-    o, r, p = c["orig"], c["reply"], c["proto"]
-    if p == 1:
-        od = o.get("type", 0) * 256 + o.get("code", 0)
-        rd = r.get("type", 0) * 256 + r.get("code", 0)
-        rec1 = (o["src"], o["dst"], 0, od, p, o["packets"], o["bytes"])
-        rec2 = (r["dst"], r["src"], 0, od, p, o["packets"], o["bytes"])
-        rec3 = (r["src"], r["dst"], 0, rd, p, r["packets"], r["bytes"])
-    else:
-        rec1 = (o["src"], o["dst"], o["sport"], o["dport"], p, o["packets"],
-                o["bytes"])
-        rec2 = (r["dst"], r["src"], r["dport"], r["sport"], p, o["packets"],
-                o["bytes"])
-        rec3 = (r["src"], r["dst"], r["sport"], r["dport"], p, r["packets"],
-                r["bytes"])
-    recs = [rec1]
-    if rec2 != rec1:
-        recs.append(rec2)
-    if r["packets"] > 0:
-        recs.append(rec3)
-    return recs
+    """SPEC section 3's records of an IPv4 connection: compare.py's rule,
+    with an ICMP tuple's type and code as its destination port."""
+    if c["proto"] == 1:
+        c = dict(c, orig=compare.icmp_ports(dict(c["orig"])),
+                 reply=compare.icmp_ports(dict(c["reply"])))
+    return [k for _, k in compare.expected_records(c)]
 
 
 # ------------------------------------------------------------------ tshark
@@ -748,7 +663,7 @@ def cmd_nfx(args):
                 257 in m["templates"] for m in msgs):
             errors.append("%s wire: IPv6 records expected but template 257 "
                           "never sent" % label)
-    return report(errors)
+    return compare.report(errors)
 
 
 def cmd_v5(args):
@@ -758,7 +673,7 @@ def cmd_v5(args):
     conns, export = load_common(args)
     v4 = [c for c in conns if c["family"] == 4]
     v6 = [c for c in conns if c["family"] == 6]
-    got = parse_nfdump_json_v5(args.nfdump_json)
+    got = compare.parse_nfdump_json(args.nfdump_json)
     print("oracle: %d IPv4 and %d IPv6 connections; v5 nfcapd: %d records"
           % (len(v4), len(v6), len(got)))
     want = []
@@ -783,7 +698,7 @@ def cmd_v5(args):
                         abs(r["last"] - c["stop_ms"])) for c in cands)
             if d > args.time_tolerance_ms:
                 errors.append("v5: times of %s off by %d ms" % (r["key"], d))
-    return report(errors)
+    return compare.report(errors)
 
 
 def cmd_same(args):
@@ -794,7 +709,7 @@ def cmd_same(args):
         label, kind, path = spec.split(":", 2)
         tuples = set()
         if kind == "v5":
-            for r in parse_nfdump_json_v5(path):
+            for r in compare.parse_nfdump_json(path):
                 sa, da, sp, dp, p = r["key"][:5]
                 tuples.add((p, sa, da, None if p == 1 else sp,
                             None if p == 1 else dp))
@@ -835,7 +750,7 @@ def cmd_same(args):
                                                   key=str)))
     for lab in labels:
         print("%s: %d distinct original tuples" % (lab, len(sets[lab])))
-    return report(errors)
+    return compare.report(errors)
 
 
 def check_spans(label, interim, start, end, timeout, contiguous=True):
@@ -867,8 +782,9 @@ def cmd_active(args):
     hits = [c for c in conns if c["proto"] == 6 and
             c["orig"]["dst"] == args.dst and c["orig"]["dport"] == args.dport]
     if len(hits) != 1:
-        return report(["oracle: expected 1 TCP connection to %s:%d, found %d"
-                       % (args.dst, args.dport, len(hits))])
+        return compare.report(["oracle: expected 1 TCP connection to %s:%d, "
+                               "found %d" % (args.dst, args.dport,
+                                             len(hits))])
     c = hits[0]
     o, r = c["orig"], c["reply"]
     print("oracle: " + describe(c))
@@ -886,7 +802,7 @@ def cmd_active(args):
     # which the v9/IPFIX reply record follows too): so the final export may
     # lack it when the interim ones already hold every reply packet.
     if args.nfdump_json:
-        got = parse_nfdump_json_v5(args.nfdump_json)
+        got = compare.parse_nfdump_json(args.nfdump_json)
         k1 = (o["src"], o["dst"], o["sport"], o["dport"])
         k2 = (r["dst"], r["src"], r["dport"], r["sport"])
         k3 = (r["src"], r["dst"], r["sport"], r["dport"])
@@ -1025,24 +941,13 @@ def cmd_active(args):
                     errors.append("%s %s direction: record without post-NAT "
                                   "fields: %s" % (label, name, fmt(x)))
                     break
-    return report(errors)
+    return compare.report(errors)
 
 
 def cmd_oracle(args):
     """Print the parsed oracle (debugging aid)."""
     for c in load_oracle(args.ct_text, args.ct_xml):
         print(json.dumps(c, sort_keys=True))
-    return 0
-
-
-def report(errors):
-    """Print the verdict; exit code."""
-    if errors:
-        print("FAIL")
-        for e in errors:
-            print(e)
-        return 1
-    print("OK")
     return 0
 
 
@@ -1102,7 +1007,7 @@ def main():
     args = ap.parse_args()
     try:
         return args.func(args)
-    except Failure as e:
+    except compare.Failure as e:
         print("FAIL\n" + str(e))
         return 1
 

@@ -1,5 +1,19 @@
 #!/usr/bin/python3
-"""Tiny traffic peers for the nfflowd lab (servers exit on their own)."""
+"""Traffic peers of the nfflowd lab for IPv4 and IPv6 alike (the address
+family follows the host: IPv6 when it has a colon), and a long-lived TCP
+conversation in bounded bursts (active timeout tests).  Servers exit on
+their own after LIFETIME seconds; every socket operation has a timeout.
+
+  peer.py tcp-server|udp-echo|udp-sink HOST PORT
+  peer.py tcp-client|udp-client|udp-send HOST PORT [TEXT]
+  peer.py chat-server HOST PORT
+  peer.py chat-client HOST PORT SECONDS INTERVAL UP DOWN
+
+A tcp-server reads one line, answers it with "answer:" and the line, and
+closes; a udp-echo server answers each datagram the same way.  A chat
+client talks for SECONDS: every INTERVAL seconds it sends UP bytes and the
+server answers with DOWN bytes; then the client closes.
+"""
 
 import socket
 import sys
@@ -9,11 +23,23 @@ LIFETIME = 600.0  # a server left behind never outlives this many seconds
 TIMEOUT = 3.0
 
 
-def tcp_server(host, port):
-    """Accept connections; read one line, answer it, close."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def family_of(host):
+    """AF_INET6 for an address with a colon, else AF_INET."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def listener(host, port, kind):
+    """A socket of the host's family bound to host:port (TCP ones may
+    rebind an address in TIME_WAIT)."""
+    s = socket.socket(family_of(host), kind)
+    if kind == socket.SOCK_STREAM:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((host, int(port)))
+    return s
+
+
+def serve(s, handle):
+    """Accept connections until LIFETIME passes; one at a time."""
     s.listen(16)
     deadline = time.monotonic() + LIFETIME
     while time.monotonic() < deadline:
@@ -23,23 +49,60 @@ def tcp_server(host, port):
         except socket.timeout:
             break
         c.settimeout(TIMEOUT)
-        data = b""
         try:
-            while not data.endswith(b"\n") and len(data) < 4096:
-                chunk = c.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            c.sendall(b"answer:" + data)
+            handle(c)
         except OSError:
             pass
         c.close()
 
 
-def tcp_client(host, port, text):
-    """Send one line, read the answer until the server closes."""
-    c = socket.create_connection((host, int(port)), timeout=TIMEOUT)
-    c.sendall(text.encode() + b"\n")
+def answer_line(c):
+    """Read one line, answer it (the tcp-server protocol)."""
+    data = b""
+    while not data.endswith(b"\n") and len(data) < 4096:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    c.sendall(b"answer:" + data)
+
+
+def recv_exact(c, n):
+    """Read exactly n bytes; b'' if the peer closed first."""
+    got = b""
+    while len(got) < n:
+        chunk = c.recv(n - len(got))
+        if not chunk:
+            return b""
+        got += chunk
+    return got
+
+
+def chat(c):
+    """Each request is 'UP DOWN\\n' followed by UP bytes; answer DOWN bytes."""
+    c.settimeout(30.0)
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            chunk = c.recv(4096)
+            if not chunk:
+                return
+            buf += chunk
+        head, _, buf = buf.partition(b"\n")
+        up, down = (int(x) for x in head.split())
+        need = up - len(buf)
+        if need > 0:
+            rest = recv_exact(c, need)
+            if not rest:
+                return
+            buf += rest
+        buf = buf[up:]
+        c.sendall(b"d" * down)
+
+
+def expect_answer(c, who):
+    """Read until the server closes, close; exit naming `who` unless what
+    came back is a tcp-server answer."""
     got = b""
     while True:
         chunk = c.recv(4096)
@@ -48,13 +111,39 @@ def tcp_client(host, port, text):
         got += chunk
     c.close()
     if not got.startswith(b"answer:"):
-        sys.exit("tcp-client: bad answer %r" % got)
+        sys.exit("%s: bad answer %r" % (who, got))
+
+
+def tcp_client(host, port, text):
+    """Send one line, read the answer until the server closes."""
+    c = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+    c.sendall(text.encode() + b"\n")
+    expect_answer(c, "tcp-client")
+
+
+def chat_client(host, port, seconds, interval, up, down):
+    """Talk in bursts for `seconds`, then close; print the rounds done."""
+    c = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+    end = time.monotonic() + float(seconds)
+    rounds = 0
+    up, down = int(up), int(down)
+    while time.monotonic() < end and rounds < 1000:
+        c.sendall(b"%d %d\n" % (up, down) + b"u" * up)
+        if len(recv_exact(c, down)) != down:
+            sys.exit("chat-client: server closed after %d rounds" % rounds)
+        rounds += 1
+        time.sleep(float(interval))
+    c.shutdown(socket.SHUT_WR)
+    c.settimeout(TIMEOUT)
+    if c.recv(1) != b"":
+        sys.exit("chat-client: unexpected data at close")
+    c.close()
+    print("rounds %d" % rounds)
 
 
 def udp_server(host, port, echo):
     """Receive datagrams; echo them back or drop them."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((host, int(port)))
+    s = listener(host, port, socket.SOCK_DGRAM)
     deadline = time.monotonic() + LIFETIME
     while time.monotonic() < deadline:
         s.settimeout(max(0.1, deadline - time.monotonic()))
@@ -68,7 +157,7 @@ def udp_server(host, port, echo):
 
 def udp_client(host, port, text, want_answer):
     """Send one datagram and, if asked, wait for the answer."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family_of(host), socket.SOCK_DGRAM)
     s.settimeout(TIMEOUT)
     s.connect((host, int(port)))
     s.send(text.encode())
@@ -81,14 +170,20 @@ def udp_client(host, port, text, want_answer):
 
 def main(argv):
     if len(argv) < 4:
-        sys.exit("usage: peer.py tcp-server|tcp-client|udp-echo|udp-sink|"
-                 "udp-client|udp-send HOST PORT [TEXT]")
+        sys.exit(__doc__)
     cmd, host, port = argv[1:4]
-    text = argv[4] if len(argv) > 4 else "hello"
+    rest = argv[4:]
+    text = rest[0] if rest else "hello"
     if cmd == "tcp-server":
-        tcp_server(host, port)
+        serve(listener(host, port, socket.SOCK_STREAM), answer_line)
+    elif cmd == "chat-server":
+        serve(listener(host, port, socket.SOCK_STREAM), chat)
     elif cmd == "tcp-client":
         tcp_client(host, port, text)
+    elif cmd == "chat-client":
+        if len(rest) != 4:
+            sys.exit(__doc__)
+        chat_client(host, port, *rest)
     elif cmd == "udp-echo":
         udp_server(host, port, True)
     elif cmd == "udp-sink":
