@@ -1,6 +1,7 @@
 /* One conntrack event through the live table into exports. */
 #include "nfflowd/pipeline.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -56,6 +57,8 @@ static void self_add(struct pipeline *p, const struct record_self *self)
 	p->self[0] = *self;
 }
 
+static void dq_rebuild(struct pipeline *p);
+
 /* Every collector's export flow, and the active timeout. */
 void pipeline_configure(struct pipeline *p, const struct config *cfg)
 {
@@ -66,7 +69,10 @@ void pipeline_configure(struct pipeline *p, const struct config *cfg)
 		self_of(&self, &cfg->collectors[i]);
 		self_add(p, &self);
 	}
-	p->active_ns = (uint64_t)cfg->active_timeout * NS_PER_S;
+	if (p->active_ns != (uint64_t)cfg->active_timeout * NS_PER_S) {
+		p->active_ns = (uint64_t)cfg->active_timeout * NS_PER_S;
+		dq_rebuild(p);
+	}
 }
 
 static bool is_self(const struct pipeline *p, const struct ct_event *ev)
@@ -179,45 +185,131 @@ static void query_of(const struct flowtab *t, const struct flow_entry *e,
 	}
 }
 
-/* An entry is due when it has lived a whole timeout without an interim
- * export, or a timeout has passed since its last reading was scheduled.
- * The scan goes on where the previous one stopped and covers the table at
- * most once, so that with more due entries than max every entry gets its
- * turn (a scan that always began at the start would read the same first
- * entries again and again whenever the timeout is shorter than a round). */
+/* The due queue: connections that have an export state wait in it for
+ * their next reading. Each is queued at now + timeout, and now only grows,
+ * so a FIFO is in due order; an item whose entry has gone, or has been
+ * rescheduled since, is stale and dropped when it comes up. */
+static bool dq_push(struct pipeline *p, uint64_t due_ns, uint32_t id)
+{
+	if (p->dq_len == p->dq_cap) {
+		size_t ncap = p->dq_cap ? p->dq_cap * 2 : 1024, i;
+		struct pipeline_due_item *n = malloc(ncap * sizeof(*n));
+
+		if (n == NULL)
+			return false;
+		for (i = 0; i < p->dq_len; i++)
+			n[i] = p->dq[(p->dq_head + i) % p->dq_cap];
+		free(p->dq);
+		p->dq = n;
+		p->dq_cap = ncap;
+		p->dq_head = 0;
+	}
+	p->dq[(p->dq_head + p->dq_len) % p->dq_cap] =
+		(struct pipeline_due_item){ due_ns, id };
+	p->dq_len++;
+	return true;
+}
+
+/* Orders due items by time. */
+static int due_cmp(const void *a, const void *b)
+{
+	const struct pipeline_due_item *x = a, *y = b;
+
+	return x->due_ns < y->due_ns ? -1 : x->due_ns > y->due_ns;
+}
+
+/* Queues the export state of e. */
+static void requeue_one(const struct flow_entry *e, void *arg)
+{
+	struct pipeline *p = arg;
+	const struct flow_active *a = flowtab_active(p->tab, e);
+
+	if (a != NULL && a->next_query_ns != 0)
+		(void)dq_push(p, a->next_query_ns, e->id);
+}
+
+/* After the timeout changed: the queue again from the export states, in
+ * order (their due times were set under the old timeout). */
+static void dq_rebuild(struct pipeline *p)
+{
+	p->dq_len = 0;
+	p->dq_head = 0;
+	if (p->active_ns == 0)
+		return;
+	/* from an empty ring at 0, pushes fill dq[0..dq_len) */
+	flowtab_foreach(p->tab, requeue_one, p);
+	if (p->dq_len > 1)
+		qsort(p->dq, p->dq_len, sizeof(*p->dq), due_cmp);
+}
+
+/* Schedules the next reading of e and writes the query for this one;
+ * false when out of memory. */
+static bool ask(struct pipeline *p, struct flow_entry *e, uint64_t now_boot_ns,
+		struct ct_query *q)
+{
+	struct flow_active *a = flowtab_active_get(p->tab, e);
+
+	if (a == NULL || !dq_push(p, now_boot_ns + p->active_ns, e->id))
+		return false;
+	a->next_query_ns = now_boot_ns + p->active_ns;
+	query_of(p->tab, e, q);
+	return true;
+}
+
+/* Takes up to max - n due items off the queue (stale ones dropped). */
+static size_t from_queue(struct pipeline *p, uint64_t now_boot_ns,
+			 struct ct_query *out, size_t n, size_t max)
+{
+	while (n < max && p->dq_len > 0 &&
+	       p->dq[p->dq_head].due_ns <= now_boot_ns) {
+		struct pipeline_due_item it = p->dq[p->dq_head];
+		struct flow_entry *e = flowtab_lookup(p->tab, it.id);
+		const struct flow_active *a = e ? flowtab_active(p->tab, e) : NULL;
+
+		p->dq_head = (p->dq_head + 1) % p->dq_cap;
+		p->dq_len--;
+		if (a == NULL || a->next_query_ns != it.due_ns)
+			continue;	/* stale */
+		if (!ask(p, e, now_boot_ns, &out[n]))
+			break;
+		n++;
+	}
+	return n;
+}
+
+/* Readings come from the due queue and from a scan for entries newly past
+ * the timeout, half the budget each first, so that neither starves the
+ * other, then whatever is left to the queue. The scan skips entries that
+ * have an export state (the queue has them), goes on where the previous
+ * one stopped, and looks at most at an eighth of the table (at least
+ * PIPELINE_SCAN_MIN entries) per call: a big table costs little per tick,
+ * and an entry is found within eight calls of its timeout. */
 size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 		    struct ct_query *out, size_t max)
 {
 	const struct flow_entry *ce;
-	size_t n = 0, seen = 0, count = flowtab_count(p->tab);
+	size_t n, seen = 0, count = flowtab_count(p->tab), slice;
 	uint64_t active_ms = p->active_ns / 1000000u;
 
 	if (p->active_ns == 0 || max == 0)
 		return 0;
-	while (n < max && seen < count) {
-		const struct flow_active *sd;
-		struct flow_entry *e;
-		struct flow_active *w;
-
+	n = from_queue(p, now_boot_ns, out, 0, (max + 1) / 2);
+	slice = count / 8 > PIPELINE_SCAN_MIN ? count / 8 : PIPELINE_SCAN_MIN;
+	while (n < max && seen < count && seen < slice) {
 		ce = flowtab_next(p->tab, &p->due_cursor);
 		if (ce == NULL) {
 			p->due_cursor = 0;	/* wrap around */
 			continue;
 		}
 		seen++;
-		if (flowtab_age_ms(ce, now_boot_ns) < active_ms)
+		if ((ce->flags & FLOW_F_ACTIVE) ||
+		    flowtab_age_ms(ce, now_boot_ns) < active_ms)
 			continue;
-		sd = flowtab_active(p->tab, ce);
-		if (sd != NULL && sd->next_query_ns != 0 &&
-		    now_boot_ns < sd->next_query_ns)
-			continue;
-		e = flowtab_lookup(p->tab, ce->id);
-		w = flowtab_active_get(p->tab, e);
-		if (w == NULL)
+		if (!ask(p, flowtab_lookup(p->tab, ce->id), now_boot_ns, &out[n]))
 			break;	/* out of memory: try again next time */
-		w->next_query_ns = now_boot_ns + p->active_ns;
-		query_of(p->tab, e, &out[n++]);
+		n++;
 	}
+	n = from_queue(p, now_boot_ns, out, n, max);
 	p->st.queries += n;
 	return n;
 }
@@ -267,4 +359,7 @@ void pipeline_free(struct pipeline *p)
 	if (p->tab)
 		flowtab_free(p->tab);
 	p->tab = NULL;
+	free(p->dq);
+	p->dq = NULL;
+	p->dq_cap = p->dq_len = p->dq_head = 0;
 }

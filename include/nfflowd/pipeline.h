@@ -35,12 +35,24 @@ struct pipeline_stats {
  * and it is ours too (SPEC §3: never export our own export traffic). */
 #define PIPELINE_SELF_MAX (2 * CONFIG_MAX_COLLECTORS)
 
+/* Entries newly past the active timeout are looked for in at least this
+ * many entries per pipeline_due call (all of a table up to 8 times it). */
+#define PIPELINE_SCAN_MIN 32768
+
+/* A connection waiting for its next counter reading. */
+struct pipeline_due_item {
+	uint64_t due_ns;	/* boot clock */
+	uint32_t id;
+};
+
 struct pipeline {
 	struct flowtab *tab;
 	struct record_self self[PIPELINE_SELF_MAX];	/* newest first */
 	unsigned nself;
 	uint64_t active_ns;		/* active timeout, 0 = off */
-	size_t due_cursor;		/* where the next pipeline_due goes on */
+	size_t due_cursor;		/* where the next scan goes on */
+	struct pipeline_due_item *dq;	/* ring of dq_cap, in due order */
+	size_t dq_cap, dq_head, dq_len;
 	pipeline_emit_fn emit;
 	void *emit_arg;
 	struct pipeline_stats st;
@@ -60,9 +72,10 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 
 /* Active timeout: writes to out up to max entries whose counters are due
  * to be read (alive longer than the timeout since their start or their
- * last interim export), and schedules their next reading one timeout
- * later (so an unanswered query is retried then). Successive calls go
- * round the table, so every due entry gets its turn. Returns how many. */
+ * last reading), and schedules their next reading one timeout later (so
+ * an unanswered query is retried then). Entries already read wait in due
+ * order; new ones are found by a scan that goes round the table, an
+ * eighth of it per call at most. Returns how many. */
 size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 		    struct ct_query *out, size_t max);
 

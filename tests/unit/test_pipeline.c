@@ -387,9 +387,10 @@ static void test_active_timeout_round_robin(void **state)
 		ev.orig.sport = (uint16_t)(40000 + i);
 		pipeline_event(&p, &ev, &t0, false);
 	}
-	/* one call a second, each timeout 1 s: 4, 4, then the 2 left and
-	 * 2 of the first, whose next reading is due again */
-	for (k = 0; k < 3; k++) {
+	/* one call a second, each timeout 1 s: readings due again and new
+	 * entries share each call, and within four calls every entry has
+	 * been read */
+	for (k = 0; k < 4; k++) {
 		n = (unsigned)pipeline_due(&p, (52 + k) * SEC, q, 4);
 		assert_int_equal(n, 4);
 		for (i = 0; i < n; i++) {
@@ -418,6 +419,52 @@ static void test_active_timeout_round_robin(void **state)
 			for (k = 0; k < 4; k++)
 				assert_int_not_equal(rest[i].id, q[k].id);
 	}
+	pipeline_free(&p);
+}
+
+/* Readings waiting in the due queue: an entry that ended, or whose id
+ * now names another connection, is not read from a stale item; a new
+ * timeout keeps the queue in order. */
+static void test_active_timeout_queue(void **state)
+{
+	struct sink s;
+	struct pipeline p = active_pl(&s, 10);
+	struct config cfg = base_config();
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1011 * SEC, 61 * SEC };
+	struct time_pair t2 = { 1012 * SEC, 62 * SEC };
+	struct ct_event a = conn(CT_EVENT_NEW, 1), b = conn(CT_EVENT_NEW, 2);
+	struct ct_event c = conn(CT_EVENT_NEW, 3), d = conn(CT_EVENT_DESTROY, 1);
+	struct ct_query q[4];
+
+	b.orig.sport = 40001;
+	c.orig.sport = 40002;
+	pipeline_event(&p, &a, &t0, false);
+	pipeline_event(&p, &b, &t0, false);
+	pipeline_event(&p, &c, &t0, false);
+	assert_int_equal(pipeline_due(&p, t1.boot_ns, q, 4), 3);
+	assert_int_equal(p.dq_len, 3);
+	/* 1 ends; 2's id comes back as another connection */
+	pipeline_event(&p, &d, &t1, false);
+	b.orig.sport = 41000;
+	pipeline_event(&p, &b, &t2, false);
+	/* at 71 s only 3 is due again: 1 is gone, the new 2 is 9 s old */
+	assert_int_equal(pipeline_due(&p, 71 * SEC, q, 4), 1);
+	assert_int_equal(q[0].id, 3);
+	/* the new 2 is found by the scan once 10 s old */
+	assert_int_equal(pipeline_due(&p, 72 * SEC, q, 4), 1);
+	assert_int_equal(q[0].id, 2);
+	assert_int_equal(q[0].orig.sport, 41000);
+	/* a reload with another timeout keeps what waits, in order */
+	cfg.active_timeout = 5;
+	pipeline_configure(&p, &cfg);
+	assert_int_equal(p.dq_len, 2);
+	assert_true(p.dq[p.dq_head].due_ns <= p.dq[(p.dq_head + 1) % p.dq_cap].due_ns);
+	assert_int_equal(pipeline_due(&p, 81 * SEC, q, 4), 1);
+	assert_int_equal(q[0].id, 3);
+	/* off: nothing */
+	cfg.active_timeout = 0;
+	pipeline_configure(&p, &cfg);
+	assert_int_equal(pipeline_due(&p, 500 * SEC, q, 4), 0);
 	pipeline_free(&p);
 }
 
@@ -477,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_active_timeout_deltas_add_up),
 		cmocka_unit_test(test_active_timeout_idle_and_stale),
 		cmocka_unit_test(test_active_timeout_round_robin),
+		cmocka_unit_test(test_active_timeout_queue),
 		cmocka_unit_test(test_ipv6_connection),
 	};
 
