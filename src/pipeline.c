@@ -105,8 +105,10 @@ static void take_remainder(struct flow_conn *c, const struct flow_active *sd,
 		c->start_boot_ns = sd->last_end_ns;
 		if (c->end_boot_ns < c->start_boot_ns)
 			c->end_boot_ns = c->start_boot_ns;
-		c->start_real_ms = record_boot_to_real_ms(now, c->start_boot_ns);
+		c->start_real_ms = sd->last_end_real_ms;
 		c->end_real_ms = record_boot_to_real_ms(now, c->end_boot_ns);
+		if (c->end_real_ms < c->start_real_ms)
+			c->end_real_ms = c->start_real_ms;
 	}
 }
 
@@ -341,8 +343,12 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 	c.end_boot_ns = now->boot_ns;
 	if (c.end_boot_ns < c.start_boot_ns)
 		c.end_boot_ns = c.start_boot_ns;
-	c.start_real_ms = record_boot_to_real_ms(now, c.start_boot_ns);
+	c.start_real_ms = sd->last_end_ns != 0 ? sd->last_end_real_ms
+				: record_boot_to_real_ms(now, c.start_boot_ns);
 	c.end_real_ms = record_boot_to_real_ms(now, c.end_boot_ns);
+	if (c.end_real_ms < c.start_real_ms)
+		c.end_real_ms = c.start_real_ms;
+	sd->last_end_real_ms = c.end_real_ms;
 	sd->sent_orig_packets = ev->orig_packets;
 	sd->sent_orig_bytes = ev->orig_bytes;
 	sd->sent_reply_packets = ev->reply_packets;

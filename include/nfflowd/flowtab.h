@@ -42,6 +42,8 @@ struct flow_active {
 	uint64_t sent_reply_bytes;
 	uint64_t last_end_ns;		/* boot clock: end of the last interim
 					 * export, 0 before the first */
+	uint64_t last_end_real_ms;	/* the same as exported, Unix ms, so
+					 * the next export starts there exactly */
 	uint64_t next_query_ns;		/* boot clock: counters read next */
 	uint32_t exports;		/* interim exports so far */
 };

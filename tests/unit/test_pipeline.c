@@ -331,6 +331,7 @@ static void test_active_timeout_deltas_add_up(void **state)
 	assert_int_equal(s.c[1].reply_packets, 2);
 	assert_int_equal(s.c[1].reply_bytes, 1000);
 	assert_int_equal(s.c[1].start_boot_ns, 61 * SEC);
+	assert_int_equal(s.c[1].start_real_ms, s.c[0].end_real_ms);
 	assert_int_equal(p.st.interim, 2);
 
 	pipeline_event(&p, &d, &t3, false);	/* totals 5/300, 4/2000 */
@@ -342,6 +343,7 @@ static void test_active_timeout_deltas_add_up(void **state)
 	assert_int_equal(s.c[2].reply_bytes, 500);
 	assert_int_equal(s.c[2].start_boot_ns, 72 * SEC);
 	assert_int_equal(s.c[2].end_boot_ns, 75 * SEC);
+	assert_int_equal(s.c[2].start_real_ms, s.c[1].end_real_ms);
 	assert_int_equal(flowtab_side_count(p.tab), 0);
 	pipeline_free(&p);
 }
