@@ -13,16 +13,7 @@ export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 . "$NFFLOWD_SRCDIR/tests/integration/lossless_common.sh"
 
 N=${1:-250000}
-lab_require conntrack nft
-ll_need_ctstorm
-ll_up
-lab_collector_start
-ll_ctstorm "$N" 600
-cat >"$LAB_DIR/nfflowd.json" <<EOF2
-{ "source": "$LAB_FW_WAN_IP", "collector": "$LAB_WAN_IP", "port": $LAB_COLLECTOR_PORT,
-  "pidfile": "$LAB_DIR/nfflowd.pid", "control_socket": "$LAB_DIR/nfflowd.sock",
-  "syslog": {"enabled": false}, "active_timeout": 1 }
-EOF2
+ll_bench_lab "$N" '"active_timeout": 1'
 lab_daemon_start
 PID=$(lab_pid nfflowd)
 # utime + stime of the daemon in clock ticks; VmRSS in KiB.
@@ -31,20 +22,8 @@ rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
 # One counter of the daemon, from a "counters" request on its control
 # socket (not --dump-state, which would make it format the whole table).
 counter() {
-	"$LAB_PY" - "$LAB_DIR/nfflowd.sock" "$1" <<'PY' 2>/dev/null || echo 0
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(5)
-s.connect(sys.argv[1])
-s.sendall(b"counters\n")
-buf = b""
-while not buf.endswith(b"\n"):
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    buf += chunk
-print(json.loads(buf.decode())[sys.argv[2]])
-PY
+	ll_counters 2>/dev/null
+	echo "${CNT[$1]:-0}"
 }
 queries() { counter queries; }
 # ACTIVE_PERF=FILE: a perf profile of the daemon's first 20 s of reading.

@@ -11,17 +11,8 @@ export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 . "$NFFLOWD_SRCDIR/tests/integration/lossless_common.sh"
 
 N=${1:-250000}
-lab_require conntrack nft
-ll_need_ctstorm
-ll_up
-lab_collector_start
-ll_ctstorm "$N" 600
+ll_bench_lab "$N"
 HAVE=$(lab_ns fw conntrack -C)
-cat >"$LAB_DIR/nfflowd.json" <<EOF2
-{ "source": "$LAB_FW_WAN_IP", "collector": "$LAB_WAN_IP", "port": $LAB_COLLECTOR_PORT,
-  "pidfile": "$LAB_DIR/nfflowd.pid", "control_socket": "$LAB_DIR/nfflowd.sock",
-  "syslog": {"enabled": false} }
-EOF2
 T0=$(date +%s%N)
 lab_bg nfflowd fw "$LAB_NFFLOWD" -c "$LAB_DIR/nfflowd.json" -f start
 PID=$(lab_pid nfflowd)

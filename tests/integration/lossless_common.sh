@@ -55,6 +55,22 @@ ll_up() {
 	lab_ct_drain 10
 }
 
+# For the benchmarks: the lab with N entries in fw's table (bench/ctfill,
+# 600 s timeout) and a collector, and a daemon config in LAB_DIR with
+# extra JSON keys $2 (e.g. '"active_timeout": 1').
+ll_bench_lab() {
+	lab_require conntrack nft
+	ll_need_ctstorm
+	ll_up
+	lab_collector_start
+	ll_ctstorm "$1" 600
+	cat >"$LAB_DIR/nfflowd.json" <<-EOF2
+		{ "source": "$LAB_FW_WAN_IP", "collector": "$LAB_WAN_IP", "port": $LAB_COLLECTOR_PORT,
+		  "pidfile": "$LAB_DIR/nfflowd.pid", "control_socket": "$LAB_DIR/nfflowd.sock",
+		  "syslog": {"enabled": false}${2:+, $2} }
+	EOF2
+}
+
 # Fill CNT with the daemon's counters: from the control socket while it
 # runs (when the daemon serves one), else from its log after the stop.
 ll_counters() {
