@@ -27,7 +27,7 @@ lab_daemon_config "\"active_timeout\": $TIMEOUT,
 lab_daemon_start
 
 lab_log "a TCP conversation of 7 s (200 bytes up, 1500 down every 0.2 s)"
-lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" chat-client "$LAB_WAN_IP" $CHAT_PORT \
+lab_peer lan chat-client "$LAB_WAN_IP" $CHAT_PORT \
 	7 0.2 200 1500 >"$LAB_DIR/chat-client.out"
 cat "$LAB_DIR/chat-client.out"
 lab_udp_client short

@@ -216,17 +216,29 @@ lab_down() {
 }
 
 # Wait until TCP or UDP port $3 is bound in namespace $1 (proto $2: t or u),
-# at most 5 s.
+# on address $4 when given, at most 5 s.
 lab_wait_port() {
-	local ns=$1 proto=$2 port=$3 i
+	local ns=$1 proto=$2 port=$3 addr=${4:-} match where i
+	if [ -n "$addr" ]; then
+		match="src [$addr]:$port" where="[$addr]:$port"
+	else
+		match="sport = :$port" where=$port
+	fi
 	for i in $(seq 1 50); do
-		if lab_ns "$ns" ss -Hln"$proto" "sport = :$port" | grep -q .; then
+		if lab_ns "$ns" ss -Hln"$proto" "$match" | grep -q .; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	lab_log "nothing listening on $proto/$port in $ns after 5 s"
+	lab_log "nothing listening on $proto/$where in $ns after 5 s"
 	return 1
+}
+
+# Run peer.py in namespace $1 with the rest as its arguments.
+lab_peer() {
+	local ns=$1
+	shift
+	lab_ns "$ns" "$LAB_PY" "$LAB_SRC_DIR/peer.py" "$@"
 }
 
 # ---------------------------------------------------------------- collector
@@ -328,22 +340,22 @@ lab_servers_start() {
 
 # One TCP connection from lan to wan:80 through the masquerade.
 lab_tcp_client() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" tcp-client "$LAB_WAN_IP" 80 "${1:-hello}"
+	lab_peer lan tcp-client "$LAB_WAN_IP" 80 "${1:-hello}"
 }
 
 # One TCP connection from wan to the port forward 198.51.100.1:8080.
 lab_dnat_client() {
-	lab_ns wan "$LAB_PY" "$LAB_SRC_DIR/peer.py" tcp-client "$LAB_FW_WAN_IP" 8080 "${1:-hello}"
+	lab_peer wan tcp-client "$LAB_FW_WAN_IP" 8080 "${1:-hello}"
 }
 
 # One UDP request from lan to wan:53 and its answer.
 lab_udp_client() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" udp-client "$LAB_WAN_IP" 53 "${1:-query}"
+	lab_peer lan udp-client "$LAB_WAN_IP" 53 "${1:-query}"
 }
 
 # One UDP datagram from lan to wan:9 that gets no answer.
 lab_udp_oneway() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" udp-send "$LAB_WAN_IP" 9 "${1:-datagram}"
+	lab_peer lan udp-send "$LAB_WAN_IP" 9 "${1:-datagram}"
 }
 
 # One ICMP echo from lan to wan.
@@ -598,39 +610,25 @@ lab_servers6_start() {
 	lab_bg udp53v6 wan "$LAB_PY" "$px" udp-echo "$LAB_WAN6_IP" 53
 	lab_bg udp9v6 wan "$LAB_PY" "$px" udp-sink "$LAB_WAN6_IP" 9
 	lab_bg lan80v6 lan "$LAB_PY" "$px" tcp-server "$LAB_LAN6_IP" 80
-	lab_wait_port6 wan t "$LAB_WAN6_IP" 80 &&
-		lab_wait_port6 wan u "$LAB_WAN6_IP" 53 &&
-		lab_wait_port6 wan u "$LAB_WAN6_IP" 9 &&
-		lab_wait_port6 lan t "$LAB_LAN6_IP" 80
-}
-
-# Wait (at most 5 s) until proto $2 (t or u) port $4 is bound to address $3
-# in namespace $1.
-lab_wait_port6() {
-	local ns=$1 proto=$2 addr=$3 port=$4
-	for _ in $(seq 1 50); do
-		if lab_ns "$ns" ss -Hln"$proto" "src [$addr]:$port" | grep -q .; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	lab_log "nothing listening on $proto [$addr]:$port in $ns after 5 s"
-	return 1
+	lab_wait_port wan t 80 "$LAB_WAN6_IP" &&
+		lab_wait_port wan u 53 "$LAB_WAN6_IP" &&
+		lab_wait_port wan u 9 "$LAB_WAN6_IP" &&
+		lab_wait_port lan t 80 "$LAB_LAN6_IP"
 }
 
 # IPv6 traffic through fw: TCP via the masquerade, TCP to the port
 # forward, UDP answered, UDP unanswered, ICMPv6 echo.
 lab_tcp6_client() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" tcp-client "$LAB_WAN6_IP" 80 "${1:-hello}"
+	lab_peer lan tcp-client "$LAB_WAN6_IP" 80 "${1:-hello}"
 }
 lab_dnat6_client() {
-	lab_ns wan "$LAB_PY" "$LAB_SRC_DIR/peer.py" tcp-client "$LAB_FW_WAN6_IP" 8080 "${1:-hello}"
+	lab_peer wan tcp-client "$LAB_FW_WAN6_IP" 8080 "${1:-hello}"
 }
 lab_udp6_client() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" udp-client "$LAB_WAN6_IP" 53 "${1:-query}"
+	lab_peer lan udp-client "$LAB_WAN6_IP" 53 "${1:-query}"
 }
 lab_udp6_oneway() {
-	lab_ns lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" udp-send "$LAB_WAN6_IP" 9 "${1:-datagram}"
+	lab_peer lan udp-send "$LAB_WAN6_IP" 9 "${1:-datagram}"
 }
 lab_ping6() {
 	lab_ns lan ping -6 -c 1 -W 2 -q "$LAB_WAN6_IP" >/dev/null
