@@ -280,28 +280,29 @@ static void close_set(struct nfx_msg *m)
 	m->set_id = 0;
 }
 
+/* Writes two addresses of alen bytes and two ports at p; returns the end. */
+static uint8_t *put_endpoints(uint8_t *p, const uint8_t *src,
+			      const uint8_t *dst, size_t alen, uint16_t sport,
+			      uint16_t dport)
+{
+	memcpy(p, src, alen);
+	memcpy(p + alen, dst, alen);
+	put16(p + 2 * alen, sport);
+	put16(p + 2 * alen + 2, dport);
+	return p + 2 * alen + 4;
+}
+
 /* Writes one data record at p in template field order. */
 static void put_record(uint8_t *p, const struct nfx_rec *r, bool interfaces)
 {
 	bool v6 = r->family == AF_INET6;
 	size_t alen = v6 ? 16 : 4;
 
-	memcpy(p, r->src, alen);
-	p += alen;
-	memcpy(p, r->dst, alen);
-	p += alen;
-	put16(p, r->sport);
-	put16(p + 2, r->dport);
-	p += 4;
-	memcpy(p, r->xsrc, alen);
-	p += alen;
-	memcpy(p, r->xdst, alen);
-	p += alen;
-	put16(p, r->xsport);
-	put16(p + 2, r->xdport);
-	p[4] = r->proto;
-	put16(p + 5, r->icmp_type_code);
-	p += 7;
+	p = put_endpoints(p, r->src, r->dst, alen, r->sport, r->dport);
+	p = put_endpoints(p, r->xsrc, r->xdst, alen, r->xsport, r->xdport);
+	p[0] = r->proto;
+	put16(p + 1, r->icmp_type_code);
+	p += 3;
 	put64(p, r->octets);
 	put64(p + 8, r->packets);
 	put64(p + 16, r->start_ms);
