@@ -15,6 +15,7 @@
 
 #include "nfflowd/ctmsg.h"
 #include "nfflowd/ctsrc.h"
+#include "nfflowd/log.h"
 
 /* Requests per datagram, and answers read per wakeup at most. */
 #define CTQUERY_BATCH 64
@@ -30,7 +31,18 @@ struct ctquery {
 	uint32_t seq;
 	char *buf;
 	struct ctquery_stats st;
+	struct log_rate err_rate;
 };
+
+/* Counts a failed reading and says so, at most every 10 s: the connection
+ * is still exported at its end, only an interim export may be missing. */
+static void fail(struct ctquery *cq, const char *what, int err)
+{
+	cq->st.errors++;
+	log_rated(&cq->err_rate, LOG_WARNING,
+		  "active timeout: %s: %s (%llu failed readings so far)", what,
+		  strerror(err), (unsigned long long)cq->st.errors);
+}
 
 /* The protocol part of the original tuple. */
 static void put_proto(struct nlmsghdr *nlh, const struct ct_query *q)
@@ -93,15 +105,15 @@ static void answer(struct ctquery *cq, const struct nlmsghdr *nlh, int len,
 		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-			cq->st.errors++;
+			fail(cq, "short error answer", EBADMSG);
 		else if (e->error == -ENOENT)
 			cq->st.gone++;
 		else if (e->error != 0)
-			cq->st.errors++;
+			fail(cq, "the kernel refused a reading", -e->error);
 		return;
 	}
 	if (ctmsg_parse(nlh, (size_t)len, NULL, &ev) != CTMSG_OK) {
-		cq->st.errors++;
+		fail(cq, "unusable answer", EBADMSG);
 		return;
 	}
 	cq->st.answers++;
@@ -127,15 +139,16 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		int rem;
 
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				cq->st.errors++;	/* ENOBUFS: answers lost */
-			if (errno != EINTR && errno != ENOBUFS)
+			int err = errno;
+
+			if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR)
+				fail(cq, "reading answers", err);	/* ENOBUFS: lost */
+			if (err != EINTR && err != ENOBUFS)
 				return;
 			continue;
 		}
 		if ((msg.msg_flags & MSG_TRUNC) || addr.nl_pid != 0) {
-			cq->st.errors++;
+			fail(cq, "answer truncated or not from the kernel", EBADMSG);
 			continue;
 		}
 		ctsrc_now(&now);
@@ -158,6 +171,7 @@ struct ctquery *ctquery_open(struct event_base *base, ctquery_answer_fn fn,
 	}
 	cq->fn = fn;
 	cq->arg = arg;
+	cq->err_rate = (struct log_rate)LOG_RATE_INIT(10);
 	cq->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!cq->nl || mnl_socket_bind(cq->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		snprintf(err, errlen, "conntrack query socket: %s", strerror(errno));
@@ -190,7 +204,7 @@ size_t ctquery_send(struct ctquery *cq, const struct ct_query *q, size_t n)
 		for (k = 0; k < CTQUERY_BATCH && done + k < n; k++)
 			len += ctquery_encode((char *)out + len, &q[done + k], ++cq->seq);
 		if (mnl_socket_sendto(cq->nl, out, len) < 0) {
-			cq->st.errors++;
+			fail(cq, "sending requests", errno);
 			break;
 		}
 		cq->st.sent += k;

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <libmnl/libmnl.h>
 
+#include "nfflowd/log.h"
 #include "nfflowd/routecache.h"
 
 #define QUERY_TIMEOUT_MS 100	/* one query; the kernel answers in µs */
@@ -38,6 +39,7 @@ struct route {
 	uint32_t seq;
 	uint64_t quiet_until_ms;	/* monotonic; 0 when queries are on */
 	struct route_stats stats;
+	struct log_rate timeout_rate;
 	uint64_t buf[BUF_SIZE / sizeof(uint64_t)];	/* aligned messages */
 };
 
@@ -87,6 +89,7 @@ struct route *route_new(struct event_base *base, char *err, size_t errlen)
 		snprintf(err, errlen, "interfaces: out of memory");
 		return NULL;
 	}
+	r->timeout_rate = (struct log_rate)LOG_RATE_INIT(60);
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uint64_t)(uintptr_t)r ^ now_ms();
 	r->cache = routecache_new(ROUTECACHE_DEFAULT_CAPACITY, seed);
@@ -185,6 +188,9 @@ static bool query(struct route *r, uint8_t family, const uint8_t *addr,
 			if (!wait_readable(r, deadline)) {
 				r->quiet_until_ms = now_ms() +
 						    QUIET_AFTER_TIMEOUT_MS;
+				log_rated(&r->timeout_rate, LOG_WARNING,
+					  "interfaces: no route answer within %d ms; interfaces and next hops are 0 for %d ms",
+					  QUERY_TIMEOUT_MS, QUIET_AFTER_TIMEOUT_MS);
 				return false;
 			}
 			continue;
