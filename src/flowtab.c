@@ -484,12 +484,22 @@ static void remove_slot(struct flowtab *t, size_t slot)
 bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
 		    struct flow_active *active)
 {
+	return flowtab_remove_conn(t, id, NULL, NULL, out, active);
+}
+
+/* One probe of the index finds the entry, compares it and removes it. */
+bool flowtab_remove_conn(struct flowtab *t, uint32_t id,
+			 const struct ct_event *ev, bool *same,
+			 struct flow_entry *out, struct flow_active *active)
+{
 	size_t slot = find_slot(t, id);
 	const struct flow_entry *e;
 
 	if (slot >= t->icap)
 		return false;
 	e = at(t, t->index[slot] - 1);
+	if (ev != NULL)
+		*same = flowtab_same_conn(t, e, ev);
 	if (out != NULL)
 		*out = *e;
 	if (active != NULL) {

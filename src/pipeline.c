@@ -124,11 +124,7 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	uint64_t start = now->boot_ns;
 	bool known = false;
 
-	if (flowtab_lookup(p->tab, ev->id) != NULL) {
-		known = flowtab_same_conn(p->tab, flowtab_lookup(p->tab, ev->id), ev);
-		flowtab_remove(p->tab, ev->id, &e, &sd);
-	}
-	if (known)
+	if (flowtab_remove_conn(p->tab, ev->id, ev, &known, &e, &sd) && known)
 		start = flowtab_start_ns(&e, now->boot_ns);
 	else
 		p->st.destroy_unknown++;

@@ -70,6 +70,12 @@ struct flow_entry *flowtab_lookup(const struct flowtab *t, uint32_t id);
 bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
 		    struct flow_active *active);
 
+/* flowtab_remove for a DESTROY: also tells in *same whether the entry was
+ * the event's connection (flowtab_same_conn, before it goes). */
+bool flowtab_remove_conn(struct flowtab *t, uint32_t id,
+			 const struct ct_event *ev, bool *same,
+			 struct flow_entry *out, struct flow_active *active);
+
 /* An IPv6 entry's addresses; NULL for IPv4 entries. Valid until the next
  * change to the table. */
 const struct flow_addr6 *flowtab_addr6(const struct flowtab *t,
