@@ -38,8 +38,6 @@ struct export {
 	struct queued *queue;	/* ring of QUEUE_MAX */
 	unsigned q_head, q_len;
 	unsigned last_records;	/* records in the last datagram sent */
-	struct sockaddr_storage peer;	/* the collector */
-	socklen_t peerlen;
 	bool connected;
 	struct timeval flush_tv;
 	const struct natlog *nlog;
@@ -74,7 +72,8 @@ static void count_failure(struct export *x, unsigned records, int err);
  * meantime are counted as lost and the next one tries again. */
 static int connect_collector(struct export *x)
 {
-	if (connect(x->fd, (const struct sockaddr *)&x->peer, x->peerlen) < 0)
+	if (connect(x->fd, (const struct sockaddr *)&x->cc.collector,
+		    x->cc.addrlen) < 0)
 		return -1;
 	x->connected = true;
 	return 0;
@@ -376,8 +375,6 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 			 cc->source_str, strerror(errno));
 		goto fail;
 	}
-	x->peer = cc->collector;
-	x->peerlen = cc->addrlen;
 	if (connect_collector(x) < 0) {
 		if (errno != ENETUNREACH && errno != EHOSTUNREACH) {
 			snprintf(err, errlen, "cannot reach collector %s: %s",
