@@ -233,7 +233,7 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->records_no_counters = d->records_no_counters;
 	c->overruns = cs->overruns;
 	c->resyncs = d->st.resyncs;
-	c->lost_entries = d->st.lost_entries;
+	c->lost_entries = d->st.lost_entries + flowtab_replaced(d->pl.tab);
 	c->ttl_expired = d->st.ttl_expired;
 	c->live = flowtab_count(d->pl.tab);
 	c->reloads_ok = d->st.reloads_ok;

@@ -67,6 +67,7 @@ struct flowtab {
 	size_t icap;		/* power of two, or 0 before the first insert */
 	size_t count;
 	size_t max_entries;
+	uint64_t replaced;	/* entries overwritten by a reused id */
 };
 
 /* Spreads conntrack ids over the index (the murmur3 32-bit finaliser). */
@@ -420,6 +421,7 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 	if (slot < t->icap) {
 		e = at(t, t->index[slot] - 1);
 		if (!flowtab_same_conn(t, e, ev)) {
+			t->replaced++;
 			drop_side(t, e);
 			fill(e, ev, start_boot_ns, flags);
 			if (!fill_side(t, e, ev)) {
@@ -601,6 +603,11 @@ void flowtab_clear_flag(struct flowtab *t, uint16_t flag)
 
 	for (pos = 0; pos < t->count; pos++)
 		at(t, pos)->flags &= (uint16_t)~flag;
+}
+
+uint64_t flowtab_replaced(const struct flowtab *t)
+{
+	return t->replaced;
 }
 
 size_t flowtab_count(const struct flowtab *t)

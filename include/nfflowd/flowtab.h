@@ -121,6 +121,11 @@ size_t flowtab_remove_unflagged(struct flowtab *t, uint16_t flag);
 
 size_t flowtab_count(const struct flowtab *t);
 
+/* Entries that a NEW or dump entry with the same id but another tuple
+ * replaced: the kernel reused the id of a connection whose DESTROY we
+ * never saw (lost events), so that connection ended unexported. */
+uint64_t flowtab_replaced(const struct flowtab *t);
+
 /* Calls fn for each entry, in no particular order; fn must not modify t. */
 void flowtab_foreach(const struct flowtab *t,
 		     void (*fn)(const struct flow_entry *e, void *arg),

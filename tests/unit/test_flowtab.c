@@ -188,6 +188,25 @@ static void test_id_reuse_replaces_start(void **state)
 	flowtab_free(t);
 }
 
+/* A reused id replaces an entry whose DESTROY never came: counted, so
+ * that the connection is not silently forgotten; a refresh is not. */
+static void test_id_reuse_counted(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	struct ct_event old = ev_for(42, 3), reused = ev_for(42, 4);
+
+	(void)state;
+	assert_non_null(flowtab_upsert(t, &old, 10 * SEC, 0, NULL));
+	assert_non_null(flowtab_upsert(t, &old, 11 * SEC, 0, NULL));
+	assert_int_equal(flowtab_replaced(t), 0);
+	assert_non_null(flowtab_upsert(t, &reused, 20 * SEC, 0, NULL));
+	assert_int_equal(flowtab_replaced(t), 1);
+	assert_true(flowtab_remove(t, 42, NULL, NULL));
+	assert_non_null(flowtab_upsert(t, &old, 30 * SEC, 0, NULL));
+	assert_int_equal(flowtab_replaced(t), 1);
+	flowtab_free(t);
+}
+
 static void test_max_entries(void **state)
 {
 	struct flowtab *t = flowtab_new(3);
@@ -780,6 +799,7 @@ int main(void)
 		cmocka_unit_test(test_id_zero_and_max),
 		cmocka_unit_test(test_refresh_keeps_start),
 		cmocka_unit_test(test_id_reuse_replaces_start),
+		cmocka_unit_test(test_id_reuse_counted),
 		cmocka_unit_test(test_max_entries),
 		cmocka_unit_test(test_sweep_removes_only_stale),
 		cmocka_unit_test(test_age_across_ms_wrap),
