@@ -4,7 +4,7 @@
 #
 #   sudo tests/lab/demo.sh          (root, Debian 12; BUILD_DIR=build)
 #
-# Installs the missing Debian packages, builds into $BUILD_DIR with meson,
+# Installs the missing Debian packages (tests/deps.sh), builds into $BUILD_DIR with meson,
 # runs one TCP, UDP (answered and not) and ICMP connection through the
 # masquerade plus one port forward, then prints what the collector received
 # and the daemon's own record lines.  Touches nothing outside the namespaces
@@ -19,25 +19,9 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-PACKAGES="meson ninja-build pkg-config gcc libevent-dev
-	libnetfilter-conntrack-dev libmnl-dev libjansson-dev libcmocka-dev
-	nfdump conntrack nftables iproute2 ncat python3 tshark"
-missing=
-for p in $PACKAGES; do
-	if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
-		missing="$missing $p"
-	fi
-done
-if [ -n "$missing" ]; then
-	echo "==> installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	# tshark asks whether non-root users may capture; answer no.
-	echo "wireshark-common wireshark-common/install-setuid boolean false" |
-		debconf-set-selections
-	apt-get update -q
-	# shellcheck disable=SC2086
-	apt-get install -y -q $missing
-fi
+# The project's one package list (tests/packages.txt), as the test suite
+# installs it: the demo may be the first command run on a fresh machine.
+"$REPO/tests/deps.sh"
 
 echo "==> building into $BUILD_DIR"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
