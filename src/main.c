@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,19 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 success, 1 runtime or configuration error, 2 usage error.\n",
 		CONFIG_DEFAULT_PATH);
+}
+
+/* Writes one failing line of a report to stderr; stdout is flushed first so
+ * that both keep their order when they go to the same file. */
+__attribute__((format(printf, 1, 2)))
+static void report_failure(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 }
 
 static int cmd_version(void)
@@ -211,7 +225,12 @@ static int cmd_reload(const struct opts *o)
 	if (load_config(o, &cfg) < 0)
 		return 1;
 	pid = pidfile_running(cfg.pidfile);
-	if (pid <= 0) {
+	if (pid < 0) {
+		fprintf(stderr, "nfflowd: pidfile %s: %s; nothing was signalled\n",
+			cfg.pidfile, strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
 		fprintf(stderr, "nfflowd: not running (pidfile %s); nothing to reload\n",
 			cfg.pidfile);
 		return 1;
@@ -226,23 +245,37 @@ static int cmd_reload(const struct opts *o)
 	return 0;
 }
 
-/* One kernel prerequisite: its value and what to do when it is not 1. */
-static void check_kernel(const char *name, const char *what, bool setup)
+/* One kernel prerequisite: its value and what to do when it is not 1. A
+ * setting that is 1, or that nfflowd switches on itself at start (can_set),
+ * is reported on stdout, any other on stderr. Returns true if the setting
+ * could be read, is not 1 and nfflowd cannot set it. */
+static bool check_kernel(const char *name, const char *what, bool setup,
+			 bool can_set)
 {
 	int v = kernel_get(name);
+	const char *state;
 
 	if (v < 0) {
-		printf("kernel: net.netfilter.%s unavailable (%s): run 'modprobe nf_conntrack'\n",
-		       name, strerror(errno));
-		return;
+		report_failure("kernel: net.netfilter.%s unavailable (%s): run 'modprobe nf_conntrack'\n",
+			       name, strerror(errno));
+		return false;
 	}
-	printf("kernel: net.netfilter.%s = %d (%s%s)\n", name, v, what,
-	       v == 1 ? "" : v == 0 ? ": off" : ": only while a listener exists");
-	if (v != 1 && setup)
-		printf("        nfflowd sets it to 1 at start (kernel_setup)\n");
-	else if (v != 1)
-		printf("        to fix: sysctl -w net.netfilter.%s=1 (kernel_setup is off)\n",
-		       name);
+	if (v == 1) {
+		printf("kernel: net.netfilter.%s = %d (%s)\n", name, v, what);
+		return false;
+	}
+	state = v == 0 ? ": off" : ": only while a listener exists";
+	if (can_set) {
+		printf("kernel: net.netfilter.%s = %d (%s%s)\n"
+		       "        nfflowd sets it to 1 at start (kernel_setup)\n",
+		       name, v, what, state);
+		return false;
+	}
+	report_failure("kernel: net.netfilter.%s = %d (%s%s)\n"
+		       "        to fix: sysctl -w net.netfilter.%s=1 (%s)\n",
+		       name, v, what, state, name,
+		       setup ? "nfflowd cannot write it here" : "kernel_setup is off");
+	return true;
 }
 
 /* CAP_NET_ADMIN (bit 12) in the effective set, from /proc/self/status. */
@@ -261,22 +294,35 @@ static bool has_net_admin(void)
 	return (eff >> 12) & 1;
 }
 
-static void check_privileges(const struct config *cfg)
+/* The capability, and with kernel_setup the write access to the kernel
+ * settings (write_errno, 0 when writable; ENOENT is the missing module the
+ * kernel lines report); no write access is a failure only when a setting
+ * is off (kernel_off). */
+static void check_privileges(const struct config *cfg, int write_errno,
+			     bool kernel_off)
 {
 	if (has_net_admin())
 		printf("privileges: CAP_NET_ADMIN present (conntrack events, netlink buffer)\n");
 	else
-		printf("privileges: CAP_NET_ADMIN missing: nfflowd cannot subscribe to conntrack events; run it as root or with that capability (the packaged unit grants it)\n");
-	if (cfg->kernel_setup && access("/proc/sys/net/netfilter/" KERNEL_ACCT, W_OK) != 0)
-		printf("privileges: cannot write /proc/sys/net/netfilter (%s): set the three sysctls above to 1 yourself and \"kernel_setup\": false\n",
-		       strerror(errno));
+		report_failure("privileges: CAP_NET_ADMIN missing: nfflowd cannot subscribe to conntrack events; run it as root or with that capability (the packaged unit grants it)\n");
+	if (!cfg->kernel_setup || write_errno == 0 || write_errno == ENOENT)
+		return;
+	if (kernel_off)
+		report_failure("privileges: cannot write /proc/sys/net/netfilter (%s): set the kernel settings above to 1 yourself and \"kernel_setup\": false\n",
+			       strerror(write_errno));
+	else
+		printf("privileges: cannot write /proc/sys/net/netfilter (%s): no matter while the kernel settings above are 1\n",
+		       strerror(write_errno));
 }
 
+/* Validates the config and reports on it, the daemon, the kernel settings
+ * and the privileges: what is fine on stdout, each failure on stderr. */
 static int cmd_check(const struct opts *o)
 {
 	struct config cfg;
 	char err[CONFIG_ERR_MAX];
-	bool ok;
+	bool ok, can_set, kernel_off = false;
+	int write_errno = 0;
 	pid_t pid;
 
 	ok = config_load(o->config, &cfg, err, sizeof(err)) == 0;
@@ -293,7 +339,7 @@ static int cmd_check(const struct opts *o)
 			       config_version_name(c->version));
 		}
 	} else {
-		printf("config: %s\n", err);
+		report_failure("config: %s\n", err);
 		config_defaults(&cfg);
 		config_load_paths(o->config, &cfg);
 	}
@@ -305,16 +351,26 @@ static int cmd_check(const struct opts *o)
 		if (dumpstate_counters(cfg.control_socket, &counters) == 0)
 			printf("daemon: %s\n", counters);
 		else
-			printf("daemon: no answer on control socket %s\n",
-			       cfg.control_socket);
+			report_failure("daemon: no answer on control socket %s\n",
+				       cfg.control_socket);
 		free(counters);
+	} else if (pid < 0) {
+		report_failure("daemon: unknown: pidfile %s: %s\n", cfg.pidfile,
+			       strerror(errno));
 	} else {
 		printf("daemon: not running\n");
 	}
-	check_kernel(KERNEL_ACCT, "packet and byte counters", cfg.kernel_setup);
-	check_kernel(KERNEL_TIMESTAMP, "connection start/stop timestamps", cfg.kernel_setup);
-	check_kernel(KERNEL_EVENTS, "conntrack events for every connection", cfg.kernel_setup);
-	check_privileges(&cfg);
+	if (cfg.kernel_setup &&
+	    access("/proc/sys/net/netfilter/" KERNEL_ACCT, W_OK) != 0)
+		write_errno = errno;
+	can_set = cfg.kernel_setup && write_errno == 0;
+	kernel_off |= check_kernel(KERNEL_ACCT, "packet and byte counters",
+				   cfg.kernel_setup, can_set);
+	kernel_off |= check_kernel(KERNEL_TIMESTAMP, "connection start/stop timestamps",
+				   cfg.kernel_setup, can_set);
+	kernel_off |= check_kernel(KERNEL_EVENTS, "conntrack events for every connection",
+				   cfg.kernel_setup, can_set);
+	check_privileges(&cfg, write_errno, kernel_off);
 	return ok ? 0 : 1;
 }
 
