@@ -196,22 +196,25 @@ static const char *find_sysusers(char *buf, size_t len)
 }
 
 /* Warns about settings that cannot work under the hardened unit: the
- * configuration must be valid, keep pidfile and control socket in the
- * unit's RuntimeDirectory and leave kernel settings to sysctl.d. */
+ * configuration must be valid and keep pidfile and control socket in the
+ * unit's RuntimeDirectory, or the service fails (said on stderr, after
+ * what out holds so far); kernel settings are better left to sysctl.d
+ * (said on out). */
 static void advise_config(const char *config_path, FILE *out)
 {
 	struct config cfg;
 	char err[CONFIG_ERR_MAX];
 
+	fflush(out);
 	if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(out, "note: the configuration is not usable yet: %s\n"
+		fprintf(stderr, "note: the configuration is not usable yet: %s\n"
 			"      the service will not start until `nfflowd -c %s check` says OK\n",
 			err, config_path);
 		return;
 	}
 	if (strncmp(cfg.pidfile, RUNTIME_DIR, strlen(RUNTIME_DIR)) != 0 ||
 	    strncmp(cfg.control_socket, RUNTIME_DIR, strlen(RUNTIME_DIR)) != 0)
-		fprintf(out, "note: the unit runs nfflowd as user %s, who may write only in %s;\n"
+		fprintf(stderr, "note: the unit runs nfflowd as user %s, who may write only in %s;\n"
 			"      set in %s:\n"
 			"        \"pidfile\": \"" RUNTIME_DIR "nfflowd.pid\",\n"
 			"        \"control_socket\": \"" RUNTIME_DIR "nfflowd.sock\"\n",

@@ -15,7 +15,9 @@
  * creates the unit's user if missing, runs `systemctl daemon-reload` and
  * `systemctl enable`, and reports on out, naming what it changed and the
  * status command. Without systemd as PID 1 it changes nothing and prints
- * the unit text and the commands to run. Idempotent. Errors go to stderr.
+ * the unit text and the commands to run. Idempotent. Errors go to stderr,
+ * and so do the warnings about a configuration the service cannot start
+ * with.
  * Returns the exit code: 0 done (or nothing to do), 1 not root or a step
  * failed. */
 int install_run(const char *config_path, FILE *out);
