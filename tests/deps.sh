@@ -21,7 +21,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing packages:$missing (run as root to install them)" >&2
 	exit 1
 fi
-n=$(echo $missing | wc -w)
+n=$(echo "$missing" | wc -w)
 echo "deps: installing $n Debian packages (a first run takes a few minutes):$missing"
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; the answer is no.
