@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -235,6 +236,84 @@ static void test_worst_case_fits_csvline_max(void **state)
 	assert_true(strlen(buf) < CSVLINE_MAX);
 }
 
+/* The line as snprintf writes it: the reference for the hand-written
+ * formatter. */
+static void reference_line(char *out, size_t len, const struct nf5_header *h,
+			   const char *ex, const struct flow_record *r)
+{
+	snprintf(out, len,
+		 "%u,%u,%u,%s,%u,%u,%u,%u,%u.%u.%u.%u,%u.%u.%u.%u,"
+		 "%u.%u.%u.%u,%u,%u,%u,%u,%u,%u,%u",
+		 h->unix_secs, h->unix_nsecs, h->sysuptime_ms, ex, r->packets,
+		 r->octets, r->first, r->last, r->src >> 24,
+		 (r->src >> 16) & 255, (r->src >> 8) & 255, r->src & 255,
+		 r->dst >> 24, (r->dst >> 16) & 255, (r->dst >> 8) & 255,
+		 r->dst & 255, r->nexthop >> 24, (r->nexthop >> 16) & 255,
+		 (r->nexthop >> 8) & 255, r->nexthop & 255,
+		 (unsigned)r->input, (unsigned)r->output, (unsigned)r->sport,
+		 (unsigned)r->dport, (unsigned)r->proto, (unsigned)r->tos,
+		 (unsigned)r->tcp_flags);
+}
+
+/* xorshift32, so that the values cover every digit count. */
+static uint32_t next_rand(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* A random value of 1 to 10 digits. */
+static uint32_t some_digits(uint32_t *s)
+{
+	static const uint32_t mod[] = { 10, 100, 1000, 10000, 100000,
+		1000000, 10000000, 100000000, 1000000000, 0 };
+	uint32_t v = next_rand(s), m = mod[next_rand(s) % 10];
+
+	return m ? v % m : v;
+}
+
+static void test_matches_snprintf(void **state)
+{
+	uint32_t seed = 2463534242u;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		struct nf5_header h;
+		struct flow_record r;
+		char got[CSVLINE_MAX], want[CSVLINE_MAX];
+
+		memset(&h, 0, sizeof(h));
+		memset(&r, 0, sizeof(r));
+		h.unix_secs = some_digits(&seed);
+		h.unix_nsecs = some_digits(&seed);
+		h.sysuptime_ms = some_digits(&seed);
+		r.packets = some_digits(&seed);
+		r.octets = some_digits(&seed);
+		r.first = some_digits(&seed);
+		r.last = some_digits(&seed);
+		r.src = next_rand(&seed);
+		r.dst = next_rand(&seed) & 0xFF00FF0Fu;
+		r.nexthop = i % 3 ? 0 : next_rand(&seed);
+		r.input = (uint16_t)some_digits(&seed);
+		r.output = (uint16_t)some_digits(&seed);
+		r.sport = (uint16_t)next_rand(&seed);
+		r.dport = (uint16_t)some_digits(&seed);
+		r.proto = (uint8_t)next_rand(&seed);
+		r.tos = (uint8_t)some_digits(&seed);
+		r.tcp_flags = (uint8_t)next_rand(&seed);
+		reference_line(want, sizeof(want), &h,
+			       i % 2 ? "2001:db8::1" : "198.51.100.1", &r);
+		assert_int_equal(csvline_format(got, sizeof(got), &h,
+						i % 2 ? "2001:db8::1" : "198.51.100.1",
+						&r),
+				 strlen(want));
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_exporter_address),
 		cmocka_unit_test(test_buffer_exact_fit),
 		cmocka_unit_test(test_buffer_too_small),
+		cmocka_unit_test(test_matches_snprintf),
 		cmocka_unit_test(test_worst_case_fits_csvline_max),
 	};
 
