@@ -65,7 +65,7 @@ static const char *const collector_keys[] = {
 };
 
 static const char *const syslog_keys[] = {
-	"enabled", "facility", "priority", "ident",
+	"enabled", "facility", "priority", "ident", "socket", "backlog",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -438,6 +438,20 @@ static int parse_syslog(const json_t *obj, struct config *c, const char *name,
 					    "key 'syslog.ident': must be a string of 1..%d characters, not %zu",
 					    CONFIG_IDENT_MAX - 1, len);
 			memcpy(c->syslog_ident, json_string_value(v), len + 1);
+		} else if (strcmp(key, "socket") == 0) {
+			if (get_path(v, "syslog.socket", c->syslog_socket,
+				     sizeof(c->syslog_socket), name, err,
+				     errlen) < 0)
+				return -1;
+		} else if (strcmp(key, "backlog") == 0) {
+			json_int_t x;
+
+			if (get_int(v, "syslog.backlog", 1,
+				    CONFIG_SYSLOG_BACKLOG_MAX,
+				    "an integer 1..10000000 (record lines)", &x,
+				    name, err, errlen) < 0)
+				return -1;
+			c->syslog_backlog = (uint32_t)x;
 		} else {
 			return fail_unknown(err, errlen, name, NULL, "syslog.",
 					    key, syslog_keys,
@@ -1075,6 +1089,9 @@ void config_defaults(struct config *cfg)
 	cfg->syslog_facility = LOG_LOCAL6;
 	cfg->syslog_priority = LOG_INFO;
 	snprintf(cfg->syslog_ident, sizeof(cfg->syslog_ident), "nfflowd");
+	snprintf(cfg->syslog_socket, sizeof(cfg->syslog_socket), "%s",
+		 CONFIG_DEFAULT_SYSLOG_SOCKET);
+	cfg->syslog_backlog = CONFIG_DEFAULT_SYSLOG_BACKLOG;
 	cfg->to_stdout = false;
 	snprintf(cfg->pidfile, sizeof(cfg->pidfile), "%s",
 		 CONFIG_DEFAULT_PIDFILE);

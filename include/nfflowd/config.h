@@ -10,6 +10,12 @@
 #define CONFIG_DEFAULT_PATH "/etc/nfflowd.conf"
 #define CONFIG_DEFAULT_PIDFILE "/run/nfflowd.pid"
 #define CONFIG_DEFAULT_SOCKET "/run/nfflowd.sock"
+/* Where syslog(3) sends, and where the record lines go by default. */
+#define CONFIG_DEFAULT_SYSLOG_SOCKET "/dev/log"
+/* Record lines that may wait for a slow or absent syslog daemon: about
+ * 12 MiB at most, taken only while they wait. */
+#define CONFIG_DEFAULT_SYSLOG_BACKLOG 65536
+#define CONFIG_SYSLOG_BACKLOG_MAX 10000000
 #define CONFIG_PATH_MAX 256
 #define CONFIG_SOCKET_PATH_MAX 108	/* sizeof(sun_path) */
 #define CONFIG_IDENT_MAX 64
@@ -64,6 +70,8 @@ struct config {
 	int syslog_facility;		/* LOG_LOCAL6 etc. */
 	int syslog_priority;		/* LOG_INFO etc. */
 	char syslog_ident[CONFIG_IDENT_MAX];
+	char syslog_socket[CONFIG_SOCKET_PATH_MAX];	/* AF_UNIX datagram */
+	uint32_t syslog_backlog;	/* record lines that may wait */
 
 	bool to_stdout;
 	char pidfile[CONFIG_PATH_MAX];

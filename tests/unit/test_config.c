@@ -95,6 +95,8 @@ static void assert_defaults(const struct config *cfg)
 	assert_int_equal(cfg->syslog_facility, LOG_LOCAL6);
 	assert_int_equal(cfg->syslog_priority, LOG_INFO);
 	assert_string_equal(cfg->syslog_ident, "nfflowd");
+	assert_string_equal(cfg->syslog_socket, "/dev/log");
+	assert_int_equal(cfg->syslog_backlog, 65536);
 	assert_false(cfg->to_stdout);
 	assert_string_equal(cfg->pidfile, "/run/nfflowd.pid");
 	assert_string_equal(cfg->control_socket, "/run/nfflowd.sock");
@@ -647,6 +649,37 @@ static void test_syslog_ident(void **state)
 	extra_ok(member, &cfg);
 	assert_int_equal(strlen(cfg.syslog_ident), 63);
 	extra_err("\"syslog\": {\"ident\": 5}", "not an integer");
+}
+
+static void test_syslog_socket_and_backlog(void **state)
+{
+	struct config cfg;
+	char member[300];
+
+	(void)state;
+	extra_ok("\"syslog\": {\"socket\": \"/run/nfflowd-log.sock\", \"backlog\": 1}",
+		 &cfg);
+	assert_string_equal(cfg.syslog_socket, "/run/nfflowd-log.sock");
+	assert_int_equal(cfg.syslog_backlog, 1);
+	extra_ok("\"syslog\": {\"backlog\": 10000000}", &cfg);
+	assert_int_equal(cfg.syslog_backlog, 10000000);
+	assert_string_equal(cfg.syslog_socket, "/dev/log");
+	extra_err("\"syslog\": {\"backlog\": 0}",
+		  "key 'syslog.backlog': must be an integer 1..10000000 (record lines), not 0");
+	extra_err("\"syslog\": {\"backlog\": 10000001}",
+		  "key 'syslog.backlog': must be an integer 1..10000000");
+	extra_err("\"syslog\": {\"backlog\": \"64k\"}",
+		  "key 'syslog.backlog': must be an integer 1..10000000 (record lines), not a string");
+	extra_err("\"syslog\": {\"socket\": \"dev/log\"}",
+		  "key 'syslog.socket': must be an absolute path (starting with /), not 'dev/log'");
+	extra_err("\"syslog\": {\"socket\": 1}",
+		  "key 'syslog.socket': must be an absolute path string, not an integer");
+	/* sun_path holds 107 characters and the NUL. */
+	snprintf(member, sizeof(member), "\"syslog\": {\"socket\": \"/%0107d\"}", 0);
+	extra_err(member, "key 'syslog.socket': path is 108 bytes long, at most 107 allowed");
+	snprintf(member, sizeof(member), "\"syslog\": {\"socket\": \"/%0106d\"}", 0);
+	extra_ok(member, &cfg);
+	assert_int_equal(strlen(cfg.syslog_socket), 107);
 }
 
 static void test_syslog_unknown_key(void **state)
@@ -1538,6 +1571,7 @@ int main(void)
 		cmocka_unit_test(test_syslog_facility),
 		cmocka_unit_test(test_syslog_priority),
 		cmocka_unit_test(test_syslog_ident),
+		cmocka_unit_test(test_syslog_socket_and_backlog),
 		cmocka_unit_test(test_syslog_unknown_key),
 		cmocka_unit_test(test_pidfile),
 		cmocka_unit_test(test_control_socket),
