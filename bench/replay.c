@@ -2,22 +2,27 @@
  * memory, go through the code that handles a netlink read in the daemon —
  * ctmsg_parse, the live table, record_build, and the real exporter
  * (export_add: nf5_encode every 30 records, send() to a UDP sink on
- * 127.0.0.1, natlog: csvline_format and syslog() per record when syslog is
- * on). Prints events/s, ns/event and allocations/event.
+ * 127.0.0.1, natlog: the CSV line of every record, queued and sent to the
+ * syslog socket in batches when syslog is on). Prints events/s, ns/event
+ * and allocations/event.
  *
- * usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s] [-t SECONDS]
+ * usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s] [-S SOCKET] [-t SECONDS]
  *   -n  events to time (default 4000000; NEW and DESTROY count one each)
  *   -w  connections alive at any time, i.e. the live table size (65536)
  *   -c  connections per replayed cycle (default max(262144, 4 * LIVE))
- *   -s  syslog on: every record is formatted and passed to syslog(); when
- *       no syslog daemon listens on /dev/log, a thread of this program
- *       binds /dev/log and reads and discards what arrives
+ *   -s  syslog on: the record lines go to a datagram socket of this
+ *       program's own (a private path), read by a thread of it with
+ *       recvmmsg as a syslog daemon reads its socket, and counted
+ *   -S  syslog on, to the syslog daemon listening on SOCKET instead
  *   -t  stop after this many seconds even if fewer events were timed (60)
  *
  * Each event goes through pipeline_event(), the daemon's own per-event
  * code; the walk over a received buffer mirrors ctsrc.c (walk_buf,
  * handle_ct), which is tied to its socket. The clock is read once per
- * message because the kernel sends each event in a datagram of its own. */
+ * message because the kernel sends each event in a datagram of its own.
+ * With syslog on, the event loop runs once (without waiting) after each
+ * buffer, as the daemon's loop does between reads: that is where a full
+ * syslog socket that drained again gets its waiting lines. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -25,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -53,7 +57,8 @@
 #define BATCH_BYTES (32 * 1024)	/* the kernel's largest netlink skb */
 #define SINK_NAP_NS 1000000
 #define SINK_LIFETIME_S 900
-#define SYSLOG_PATH "/dev/log"
+#define SINK_MSGS 64		/* datagrams a syslog reader takes per call */
+#define SINK_MSG_BYTES 2048
 
 /* One buffer of messages as one read would deliver it. */
 struct batch {
@@ -74,6 +79,7 @@ struct stream {
 struct pipe_ctx {
 	struct pipeline pl;
 	struct export *exp;
+	struct event_base *loop;	/* run after each buffer; NULL: never */
 	uint64_t ev_new, ev_destroy, ev_other, ignored, malformed;
 };
 
@@ -82,7 +88,7 @@ struct sink {
 	int fd;
 	pthread_t thread;
 	volatile int stop;
-	bool blocking;		/* wait in recv, as a syslog daemon does */
+	bool syslog;		/* a syslog reader: blocks in recvmmsg */
 	uint64_t datagrams, bytes;
 };
 
@@ -108,25 +114,49 @@ static uint64_t thread_cpu_ns(void)
  * never blocks in recv: it drains what is queued, then sleeps 1 ms. A
  * reader blocked in recv would make every send() wake it up across CPUs,
  * a cost the daemon does not pay when its collector is on another host.
- * The syslog reader does block, as syslog daemons do: with the small
- * queue of a UNIX datagram socket, syslog() waits for it to read. */
+ * The syslog reader does block, as syslog daemons do, and takes what is
+ * queued in batches (recvmmsg). */
 static void *sink_main(void *arg)
 {
 	struct sink *s = arg;
 	static char buf[65536];
+	static char msgs[SINK_MSGS][SINK_MSG_BYTES];
+	struct mmsghdr mm[SINK_MSGS];
+	struct iovec iov[SINK_MSGS];
 	const struct timespec nap = { 0, SINK_NAP_NS };
 	uint64_t end = mono_ns() + (uint64_t)SINK_LIFETIME_S * 1000000000u;
+	unsigned i;
 
-	while (mono_ns() < end) {
-		ssize_t n = recv(s->fd, buf, sizeof(buf),
-				 s->blocking ? 0 : MSG_DONTWAIT);
+	for (i = 0; i < SINK_MSGS; i++) {
+		iov[i].iov_base = msgs[i];
+		iov[i].iov_len = sizeof(msgs[i]);
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (s->syslog && mono_ns() < end) {
+		int n = recvmmsg(s->fd, mm, SINK_MSGS, MSG_WAITFORONE, NULL);
+
+		if (n > 0) {
+			uint64_t bytes = 0;
+
+			for (i = 0; i < (unsigned)n; i++)
+				bytes += mm[i].msg_len;
+			__atomic_fetch_add(&s->datagrams, (uint64_t)n, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&s->bytes, bytes, __ATOMIC_RELAXED);
+		} else if (s->stop) {
+			break;
+		}
+	}
+	while (!s->syslog && mono_ns() < end) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n >= 0) {
 			__atomic_fetch_add(&s->datagrams, 1, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&s->bytes, (uint64_t)n, __ATOMIC_RELAXED);
 		} else if (s->stop) {
 			break;
-		} else if (!s->blocking) {
+		} else {
 			nanosleep(&nap, NULL);
 		}
 	}
@@ -168,33 +198,35 @@ static int udp_sink_open(struct sink *s, uint16_t *port)
 	return sink_start(s);
 }
 
-/* Binds /dev/log when nothing serves it; returns 1 if we did, 0 if a
- * syslog daemon already listens there, -1 on error. */
-static int syslog_sink_open(struct sink *s)
+/* Binds a datagram socket of our own at path for the record lines. */
+static int syslog_sink_open(struct sink *s, const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct stat st;
-	int probe;
 
-	strcpy(a.sun_path, SYSLOG_PATH);
-	if (stat(SYSLOG_PATH, &st) == 0) {
-		probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&a,
-					  sizeof(a)) == 0) {
-			close(probe);
-			return 0;
-		}
-		if (probe >= 0)
-			close(probe);
-		if (!S_ISSOCK(st.st_mode))
-			return -1;
-		unlink(SYSLOG_PATH);	/* a stale socket nobody serves */
-	}
-	s->blocking = true;
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	strcpy(a.sun_path, path);
+	unlink(path);
+	s->syslog = true;
 	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		return -1;
-	return sink_start(s) == 0 ? 1 : -1;
+	return sink_start(s);
+}
+
+/* The queue limit of a new AF_UNIX datagram socket in this network
+ * namespace (net.unix.max_dgram_qlen), -1 if unreadable. */
+static long dgram_qlen(void)
+{
+	FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r");
+	long v = -1;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
 }
 
 /* Appends one message to the stream, starting a new batch when the
@@ -326,6 +358,8 @@ static __attribute__((noinline)) uint64_t replay_timed(struct pipe_ctx *p,
 			break;
 		done += walk_buf(p, st->bytes + st->batches[b].off,
 				 st->batches[b].len);
+		if (p->loop != NULL)
+			event_base_loop(p->loop, EVLOOP_NONBLOCK);
 	}
 	return done;
 }
@@ -350,9 +384,23 @@ static void sink_settle(struct sink *s, uint64_t sent)
 		usleep(10000);
 }
 
+/* Runs the event loop until no syslog line waits (at most 10 s), as the
+ * daemon's loop would after a burst. */
+static void syslog_settle(struct event_base *base, struct natlog *n)
+{
+	uint64_t end = mono_ns() + 10000000000u;
+	struct timeval tv = { 0, 10000 };
+
+	while (natlog_queued(n) > 0 && mono_ns() < end) {
+		event_base_loopexit(base, &tv);
+		event_base_loop(base, EVLOOP_ONCE);
+		natlog_flush(n);
+	}
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s] [-t SECONDS]\n");
+	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s] [-S SOCKET] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -362,25 +410,29 @@ int main(int argc, char **argv)
 	uint32_t live = 65536, pairs = 0;
 	bool use_syslog = false;
 	struct sink udp = { .fd = -1 }, logsink = { .fd = -1 };
+	const char *log_path = NULL;
+	char own_path[108] = "";
 	int own_log = 0, opt;
 	uint16_t port;
-	char json[256], err[CONFIG_ERR_MAX];
+	char json[512], err[CONFIG_ERR_MAX];
 	struct config cfg;
-	struct natlog nlog;
+	struct natlog *nlog;
+	const struct natlog_stats *ns;
 	struct event_base *base;
 	struct stream st = { 0 };
 	struct pipe_ctx p = { 0 };
 	struct time_pair now;
 	const struct export_stats *xs;
-	uint64_t rec0;
+	uint64_t rec0, sent0, dropped0, sink0;
 	uint64_t t0, c0, a0, t1, c1, a1, done, warm;
 
-	while ((opt = getopt(argc, argv, "n:w:c:st:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:c:sS:t:")) != -1) {
 		switch (opt) {
 		case 'n': want = strtoull(optarg, NULL, 10); break;
 		case 'w': live = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'c': pairs = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 's': use_syslog = true; break;
+		case 'S': use_syslog = true; log_path = optarg; break;
 		case 't': limit_s = strtoull(optarg, NULL, 10); break;
 		default: usage();
 		}
@@ -397,26 +449,37 @@ int main(int argc, char **argv)
 		perror("udp sink");
 		return 1;
 	}
-	if (use_syslog) {
-		own_log = syslog_sink_open(&logsink);
-		if (own_log < 0) {
-			perror("syslog sink " SYSLOG_PATH);
+	if (use_syslog && log_path == NULL) {
+		snprintf(own_path, sizeof(own_path), "/tmp/nfflowd-replay-%ld.sock",
+			 (long)getpid());
+		if (syslog_sink_open(&logsink, own_path) < 0) {
+			perror("syslog sink");
 			return 1;
 		}
-		openlog("nfflowd-bench", LOG_NDELAY, LOG_LOCAL6);
+		own_log = 1;
+		log_path = own_path;
 	}
 	snprintf(json, sizeof(json),
 		 "{\"source\": \"127.0.0.1\", \"collector\": \"127.0.0.1\", "
-		 "\"port\": %u, \"syslog\": {\"enabled\": %s}}",
-		 port, use_syslog ? "true" : "false");
+		 "\"port\": %u, \"syslog\": {\"enabled\": %s, \"ident\": \"nfflowd-bench\", "
+		 "\"socket\": \"%s\"}}",
+		 port, use_syslog ? "true" : "false",
+		 log_path != NULL ? log_path : "/dev/log");
 	if (config_parse(json, strlen(json), "bench", &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	natlog_configure(&nlog, &cfg);
 	base = event_base_new();
-	p.exp = base ? export_new(base, &cfg, &cfg.collectors[0], &nlog, err,
-				 sizeof(err)) : NULL;
+	nlog = base ? natlog_new(base) : NULL;
+	if (nlog == NULL) {
+		fprintf(stderr, "setup: no event base\n");
+		return 1;
+	}
+	natlog_configure(nlog, &cfg);
+	if (use_syslog)
+		p.loop = base;
+	p.exp = export_new(base, &cfg, &cfg.collectors[0], nlog, err,
+			   sizeof(err));
 	if (!p.exp || pipeline_init(&p.pl, 0, emit_conn, p.exp) < 0) {
 		fprintf(stderr, "setup: %s\n", base ? err : "no event base");
 		return 1;
@@ -430,15 +493,24 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "replay: %" PRIu64 " messages per cycle in %zu buffers of up to %d bytes (%.1f MiB), %u live connections%s\n",
 		st.events, st.nbatches, BATCH_BYTES, (double)st.used / 1048576.0,
-		live, use_syslog ? (own_log ? ", syslog on (to our own /dev/log reader)"
-				   : ", syslog on (to the running syslog daemon)") : "");
+		live, use_syslog ? (own_log ? ", syslog on (to our own reader)"
+				   : ", syslog on (to a syslog daemon)") : "");
 
 	/* One untimed cycle fills the table and warms the caches. */
 	warm = replay_timed(&p, &st, st.events, UINT64_MAX);
 	memset(&p.ev_new, 0, sizeof(p) - offsetof(struct pipe_ctx, ev_new));
 	memset(&p.pl.st, 0, sizeof(p.pl.st));
 	export_flush(p.exp);
+	if (use_syslog) {
+		syslog_settle(base, nlog);
+		if (own_log)
+			sink_settle(&logsink, natlog_stats(nlog)->sent);
+	}
 	rec0 = export_stats(p.exp)->records;
+	ns = natlog_stats(nlog);
+	sent0 = ns->sent;
+	dropped0 = ns->dropped;
+	sink0 = __atomic_load_n(&logsink.datagrams, __ATOMIC_RELAXED);
 
 	a0 = alloccount_get();
 	t0 = mono_ns();
@@ -451,6 +523,11 @@ int main(int argc, char **argv)
 	export_flush(p.exp);
 	xs = export_stats(p.exp);
 	sink_settle(&udp, xs->sent);
+	if (use_syslog) {
+		syslog_settle(base, nlog);
+		if (own_log)
+			sink_settle(&logsink, ns->sent);
+	}
 	printf("mode=%s events=%" PRIu64 " warmup_events=%" PRIu64
 	       " live=%zu wall_s=%.3f cpu_s=%.3f events_per_s=%.0f"
 	       " ns_per_event=%.1f cpu_ns_per_event=%.1f"
@@ -458,7 +535,10 @@ int main(int argc, char **argv)
 	       " send_errors=%" PRIu64 " sink_datagrams=%" PRIu64
 	       " allocs=%" PRIu64 " allocs_per_event=%.6f"
 	       " new=%" PRIu64 " destroy=%" PRIu64 " malformed=%" PRIu64
-	       " destroy_unknown=%" PRIu64 " syslog_target=%s\n",
+	       " destroy_unknown=%" PRIu64 " syslog_target=%s"
+	       " syslog_sent=%" PRIu64 " syslog_dropped=%" PRIu64
+	       " syslog_queued=%" PRIu64 " syslog_errors=%" PRIu64
+	       " syslog_read=%" PRIu64 " dgram_qlen=%ld\n",
 	       use_syslog ? "syslog" : "nosyslog", done, warm,
 	       flowtab_count(p.pl.tab), (double)(t1 - t0) / 1e9,
 	       (double)(c1 - c0) / 1e9,
@@ -469,18 +549,20 @@ int main(int argc, char **argv)
 	       __atomic_load_n(&udp.datagrams, __ATOMIC_RELAXED), a1 - a0,
 	       (double)(a1 - a0) / (double)done, p.ev_new, p.ev_destroy,
 	       p.malformed, p.pl.st.destroy_unknown,
-	       !use_syslog ? "none" : own_log ? "own-dev-log-reader" : "syslog-daemon");
+	       !use_syslog ? "none" : own_log ? "own-reader" : "syslog-daemon",
+	       ns->sent - sent0, ns->dropped - dropped0, natlog_queued(nlog),
+	       ns->errors,
+	       own_log ? __atomic_load_n(&logsink.datagrams, __ATOMIC_RELAXED) - sink0 : 0,
+	       dgram_qlen());
 
 	export_free(p.exp);
+	natlog_free(nlog);
 	event_base_free(base);
 	pipeline_free(&p.pl);
 	sink_stop(&udp);
-	if (use_syslog) {
-		closelog();
-		if (own_log) {
-			sink_stop(&logsink);
-			unlink(SYSLOG_PATH);
-		}
+	if (own_log) {
+		sink_stop(&logsink);
+		unlink(own_path);
 	}
 	free(st.bytes);
 	free(st.batches);

@@ -31,6 +31,8 @@
  * whose entries all come due at once (a restart on a busy firewall) is
  * read at this pace: 250,000 entries in about a minute. */
 #define QUERY_BUDGET 4096
+/* At stop, record lines waiting for syslog get this long to leave. */
+#define NATLOG_DRAIN_MS 2000
 
 struct daemon_stats {
 	uint64_t ttl_expired;		/* entries dropped by the TTL sweep */
@@ -44,7 +46,7 @@ struct daemon {
 	struct event_base *base;
 	const char *config_path;
 	struct config cfg;
-	struct natlog nlog;
+	struct natlog *nlog;		/* the local copy of the records */
 	struct pipeline pl;		/* live table, records */
 	struct ctsrc *src;
 	struct export *exps[CONFIG_MAX_COLLECTORS];	/* one per collector */
@@ -80,7 +82,7 @@ static void log_without_v5(struct daemon *d, const struct flow_conn *c)
 	struct time_pair now;
 	unsigned n;
 
-	if (!d->nlog.to_syslog && !d->nlog.to_stdout)
+	if (!natlog_enabled(d->nlog))
 		return;
 	n = record_build_conn(c, d->cfg.untranslated_records, recs);
 	if (n == 0)
@@ -89,7 +91,7 @@ static void log_without_v5(struct daemon *d, const struct flow_conn *c)
 	nf5_header_init(&h, &now, (uint32_t)d->log_sequence, d->cfg.engine_type,
 			d->cfg.engine_id);
 	d->log_sequence += n;
-	natlog_datagram(&d->nlog, &h, recs, n);
+	natlog_datagram(d->nlog, &h, recs, n);
 }
 
 /* One export of a connection to every collector. */
@@ -238,6 +240,14 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->live = flowtab_count(d->pl.tab);
 	c->reloads_ok = d->st.reloads_ok;
 	c->reloads_failed = d->st.reloads_failed;
+	if (d->nlog) {
+		const struct natlog_stats *ns = natlog_stats(d->nlog);
+
+		c->syslog_sent = ns->sent;
+		c->syslog_queued = natlog_queued(d->nlog);
+		c->syslog_dropped = ns->dropped;
+		c->syslog_errors = ns->errors;
+	}
 }
 
 /* One line with the main counters, for STATUS= and the log at stop. */
@@ -377,7 +387,7 @@ static int open_exporters(struct daemon *d, const struct config *cfg,
 			  struct export **out, bool *logged_by_v5, char *err,
 			  size_t errlen)
 {
-	const struct natlog *nlog = &d->nlog;
+	struct natlog *nlog = d->nlog;
 	unsigned i;
 
 	*logged_by_v5 = false;
@@ -506,7 +516,7 @@ static void reload(struct daemon *d)
 		log_warn("netlink_buffer changes take effect at restart");
 	nc.netlink_buffer = d->cfg.netlink_buffer;
 	d->cfg = nc;
-	natlog_configure(&d->nlog, &d->cfg);
+	natlog_configure(d->nlog, &d->cfg);
 	pipeline_configure(&d->pl, &d->cfg);
 	setup_route(d);
 	setup_query(d);
@@ -550,7 +560,12 @@ static int daemon_open(struct daemon *d)
 		log_err("cannot create the event loop");
 		return -1;
 	}
-	natlog_configure(&d->nlog, &d->cfg);
+	d->nlog = natlog_new(d->base);
+	if (!d->nlog) {
+		log_err("out of memory");
+		return -1;
+	}
+	natlog_configure(d->nlog, &d->cfg);
 	if (open_exporters(d, &d->cfg, d->exps, &d->logged_by_v5, err,
 			   sizeof(err)) < 0) {
 		log_err("%s", err);
@@ -643,6 +658,8 @@ static void daemon_close(struct daemon *d)
 	for (i = 0; i < d->nexp; i++)
 		export_free(d->exps[i]);
 	d->nexp = 0;
+	natlog_free(d->nlog);
+	d->nlog = NULL;
 	ctquery_close(d->query);
 	d->query = NULL;
 	free(d->due);
@@ -730,6 +747,7 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	ctsrc_drain(d.src);
 	for (unsigned i = 0; i < d.nexp; i++)
 		export_flush(d.exps[i]);
+	natlog_drain(d.nlog, NATLOG_DRAIN_MS);
 	format_counters(&d, counters, sizeof(counters));
 	log_info("stopped: %s", counters);
 	rc = 0;

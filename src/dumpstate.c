@@ -157,6 +157,7 @@ static void print_counters(FILE *out, const json_t *c)
 {
 	const json_t *ev = json_object_get(c, "events");
 	const json_t *rl = json_object_get(c, "reloads");
+	const json_t *sl = json_object_get(c, "syslog");
 	char up[32];
 
 	duration(up, num(c, "uptime"));
@@ -188,6 +189,9 @@ static void print_counters(FILE *out, const json_t *c)
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
 		"IPv6 connections exported/not on v5", num(c, "ipv6"),
 		num(c, "skipped_ipv6"));
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
+		"syslog lines sent/queued/dropped/errors", num(sl, "sent"),
+		num(sl, "queued"), num(sl, "dropped"), num(sl, "errors"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n", "reloads ok/failed",
 		num(rl, "ok"), num(rl, "failed"));
 	fprintf(out, "\n%-5s  %-47s  %-47s  %7s  %s\n", "PROTO",

@@ -40,7 +40,7 @@ struct export {
 	unsigned last_records;	/* records in the last datagram sent */
 	bool connected;
 	struct timeval flush_tv;
-	const struct natlog *nlog;
+	struct natlog *nlog;
 	uint8_t engine_type, engine_id;
 	uint8_t version;	/* 5, 9 or 10 */
 	bool untranslated;
@@ -339,7 +339,7 @@ bool export_same(const struct export *x, const struct config_collector *cc)
 /* Opens the socket and the flush timer. */
 struct export *export_new(struct event_base *base, const struct config *cfg,
 			  const struct config_collector *cc,
-			  const struct natlog *nlog, char *err, size_t errlen)
+			  struct natlog *nlog, char *err, size_t errlen)
 {
 	struct export *x = calloc(1, sizeof(*x));
 	double secs = cfg->flush_interval;

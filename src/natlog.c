@@ -1,40 +1,279 @@
-/* Writes the flow-tools CSV line of each exported record. */
+/* Writes the flow-tools CSV line of each exported record: to standard
+ * output, and to syslog through a queue and a socket of its own. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
-#include <syslog.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "nfflowd/csvline.h"
 #include "nfflowd/log.h"
+#include "nfflowd/logq.h"
 #include "nfflowd/natlog.h"
 
-/* Takes the sink settings from a validated configuration; syslog is
- * (re)opened under the configured ident. */
+/* Messages handed to the kernel by one sendmmsg. */
+#define BATCH 64
+/* An absent or refusing socket is tried again after this long. */
+#define RETRY_NS 1000000000u
+#define RETRY_TV { 1, 0 }
+/* Drops are reported at most once per this many seconds. */
+#define DROP_REPORT_SECONDS 10
+/* The send buffer asked for; the kernel caps it at wmem_max. */
+#define SNDBUF_BYTES (1 << 20)
+
+struct natlog {
+	struct event_base *base;
+	struct event *write_ev;		/* the socket can take more */
+	struct event *retry_ev;		/* time to connect again */
+	struct event *report_ev;	/* time to report drops again */
+	bool to_syslog;
+	bool to_stdout;
+	int prival;			/* facility | priority */
+	char ident[CONFIG_IDENT_MAX];
+	char path[CONFIG_SOCKET_PATH_MAX];
+	char exaddr[64];
+	int fd;				/* -1: not connected */
+	bool waiting;			/* write_ev armed */
+	bool down;			/* an outage was reported */
+	int last_err;			/* why the last send or connect failed */
+	uint64_t retry_after_ns;	/* no connect before (monotonic) */
+	struct logq q;
+	bool hdr_valid;
+	uint32_t hdr_secs;		/* the second hdr was made for */
+	size_t hdrlen;
+	char hdr[LOGQ_HEADER_MAX];
+	struct natlog_stats st;
+	uint64_t dropped_reported;
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Logs the drop total when it grew since the last report. */
+static void report_drops(struct natlog *n)
+{
+	if (n->st.dropped == n->dropped_reported)
+		return;
+	log_warn("syslog: %" PRIu64 " record lines dropped so far (%" PRIu64
+		 " since the last report): the backlog of %" PRIu64
+		 " lines for %s was full (%s)",
+		 n->st.dropped, n->st.dropped - n->dropped_reported, n->q.max,
+		 n->path, n->last_err ? strerror(n->last_err) : "socket full");
+	n->dropped_reported = n->st.dropped;
+}
+
+static void on_report(evutil_socket_t fd, short what, void *arg)
+{
+	struct natlog *n = arg;
+	struct timeval tv = { DROP_REPORT_SECONDS, 0 };
+
+	if (n->st.dropped == n->dropped_reported)
+		return;		/* quiet again: the next drop reports at once */
+	report_drops(n);
+	event_add(n->report_ev, &tv);
+}
+
+/* Counts k lost lines; the first drop after a quiet interval is logged at
+ * once, later ones when the interval ends. */
+static void drop(struct natlog *n, uint64_t k)
+{
+	struct timeval tv = { DROP_REPORT_SECONDS, 0 };
+
+	n->st.dropped += k;
+	if (n->report_ev == NULL) {
+		report_drops(n);
+		return;
+	}
+	if (evtimer_pending(n->report_ev, NULL))
+		return;
+	report_drops(n);
+	event_add(n->report_ev, &tv);
+}
+
+static void close_socket(struct natlog *n)
+{
+	if (n->write_ev != NULL) {
+		event_free(n->write_ev);
+		n->write_ev = NULL;
+	}
+	if (n->fd >= 0)
+		close(n->fd);
+	n->fd = -1;
+	n->waiting = false;
+}
+
+/* Remembers a failure of the socket; lines wait for the retry. */
+static void socket_failed(struct natlog *n, int err, const char *what)
+{
+	struct timeval tv = RETRY_TV;
+
+	n->st.errors++;
+	n->last_err = err;
+	close_socket(n);
+	n->retry_after_ns = monotonic_ns() + RETRY_NS;
+	if (n->retry_ev != NULL && !evtimer_pending(n->retry_ev, NULL))
+		event_add(n->retry_ev, &tv);
+	if (!n->down) {
+		log_warn("syslog: cannot %s %s (%s); record lines wait for it, up to %" PRIu64,
+			 what, n->path, strerror(err), n->q.max);
+		n->down = true;
+	}
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct natlog *n = arg;
+
+	n->waiting = false;
+	natlog_flush(n);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	natlog_flush(arg);
+}
+
+/* Connects to the syslog socket unless a retry is not due yet. */
+static int open_socket(struct natlog *n, bool now)
+{
+	struct sockaddr_un sa;
+	int sndbuf = SNDBUF_BYTES;
+	int fd;
+
+	if (!now && monotonic_ns() < n->retry_after_ns)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, n->path, strlen(n->path) + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		socket_failed(n, errno, "open a socket for");
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+
+		close(fd);
+		socket_failed(n, err, "connect to");
+		return -1;
+	}
+	n->fd = fd;
+	if (n->base != NULL) {
+		n->write_ev = event_new(n->base, fd, EV_WRITE, on_writable, n);
+		if (n->write_ev == NULL) {
+			socket_failed(n, ENOMEM, "watch");
+			return -1;
+		}
+	}
+	if (n->down) {
+		log_notice("syslog: %s takes record lines again; %" PRIu64 " waiting lines follow",
+			   n->path, logq_count(&n->q));
+		n->down = false;
+	}
+	return 0;
+}
+
+struct natlog *natlog_new(struct event_base *base)
+{
+	struct natlog *n = calloc(1, sizeof(*n));
+	unsigned i;
+
+	if (n == NULL)
+		return NULL;
+	n->base = base;
+	n->fd = -1;
+	logq_init(&n->q, CONFIG_DEFAULT_SYSLOG_BACKLOG);
+	snprintf(n->path, sizeof(n->path), "%s", CONFIG_DEFAULT_SYSLOG_SOCKET);
+	for (i = 0; i < BATCH; i++) {
+		n->mm[i].msg_hdr.msg_iov = &n->iov[i];
+		n->mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	if (base != NULL) {
+		n->retry_ev = evtimer_new(base, on_retry, n);
+		n->report_ev = evtimer_new(base, on_report, n);
+		if (n->retry_ev == NULL || n->report_ev == NULL) {
+			natlog_free(n);
+			return NULL;
+		}
+	}
+	tzset();
+	return n;
+}
+
 void natlog_configure(struct natlog *n, const struct config *cfg)
 {
 	if (cfg->syslog_enabled)
 		log_syslog_ident(cfg->syslog_ident);
 	n->to_syslog = cfg->syslog_enabled;
 	n->to_stdout = cfg->to_stdout;
-	n->syslog_prio = cfg->syslog_facility | cfg->syslog_priority;
+	n->prival = cfg->syslog_facility | cfg->syslog_priority;
+	snprintf(n->ident, sizeof(n->ident), "%s", cfg->syslog_ident);
 	snprintf(n->exaddr, sizeof(n->exaddr), "%s", cfg->source_str);
+	n->hdr_valid = false;
+	logq_set_max(&n->q, cfg->syslog_backlog);
+	if (strcmp(n->path, cfg->syslog_socket) != 0) {
+		close_socket(n);
+		snprintf(n->path, sizeof(n->path), "%s", cfg->syslog_socket);
+		n->retry_after_ns = 0;
+		n->down = false;
+	}
 }
 
-/* One line per record to each enabled sink; stdout is flushed per datagram
- * so that a reader sees whole datagrams. */
-void natlog_datagram(const struct natlog *n, const struct nf5_header *h,
+bool natlog_enabled(const struct natlog *n)
+{
+	return n != NULL && (n->to_syslog || n->to_stdout);
+}
+
+/* The syslog(3) header for lines made in second secs (local time). */
+static void header_for(struct natlog *n, uint32_t secs)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	if (n->hdr_valid && n->hdr_secs == secs)
+		return;
+	if (localtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	n->hdrlen = logq_header(n->hdr, sizeof(n->hdr), n->prival, &tm,
+				n->ident, (long)getpid());
+	n->hdr_secs = secs;
+	n->hdr_valid = true;
+}
+
+void natlog_datagram(struct natlog *n, const struct nf5_header *h,
 		     const struct flow_record *recs, unsigned count)
 {
-	char line[CSVLINE_MAX];
+	char line[CSVLINE_MAX + 1];
 	unsigned i;
 
-	if (n == NULL || (!n->to_syslog && !n->to_stdout))
+	if (!natlog_enabled(n))
 		return;
+	if (n->to_syslog)
+		header_for(n, h->unix_secs);
 	for (i = 0; i < count; i++) {
-		size_t len = csvline_format(line, sizeof(line), h, n->exaddr,
-					    &recs[i]);
+		size_t len = csvline_format(line, sizeof(line) - 1, h,
+					    n->exaddr, &recs[i]);
+
 		if (len == 0)
 			continue;
-		if (n->to_syslog)
-			syslog(n->syslog_prio, "%s", line);
+		if (n->to_syslog &&
+		    logq_push(&n->q, n->hdr, n->hdrlen, line, len) < 0)
+			drop(n, 1);
 		if (n->to_stdout) {
 			line[len] = '\n';
 			fwrite(line, 1, len + 1, stdout);
@@ -42,4 +281,116 @@ void natlog_datagram(const struct natlog *n, const struct nf5_header *h,
 	}
 	if (n->to_stdout)
 		fflush(stdout);
+	if (n->to_syslog)
+		natlog_flush(n);
+}
+
+/* One sendmmsg of the oldest lines. Returns 1 when more may go at once,
+ * 0 when the socket is full (errno EAGAIN) or gone. */
+static int send_batch(struct natlog *n)
+{
+	unsigned k = logq_peek(&n->q, n->iov, BATCH);
+	int r = sendmmsg(n->fd, n->mm, k, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (r > 0) {
+		logq_pop(&n->q, (uint64_t)r);
+		n->st.sent += (uint64_t)r;
+		return 1;	/* a short count: the next call tells why */
+	}
+	if (errno == EINTR)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		n->last_err = 0;
+		return 0;
+	}
+	if (errno == EMSGSIZE) {	/* this one line can never go */
+		n->st.errors++;
+		logq_pop(&n->q, 1);
+		drop(n, 1);
+		return 1;
+	}
+	socket_failed(n, errno, "send to");	/* the daemon went away */
+	return 0;
+}
+
+void natlog_flush(struct natlog *n)
+{
+	if (n == NULL || logq_count(&n->q) == 0 || n->waiting)
+		return;
+	if (n->fd < 0 && open_socket(n, false) < 0)
+		return;
+	while (logq_count(&n->q) > 0) {
+		if (send_batch(n))
+			continue;
+		if (n->fd >= 0 && n->write_ev != NULL) {
+			n->waiting = true;
+			event_add(n->write_ev, NULL);
+		}
+		return;
+	}
+}
+
+void natlog_drain(struct natlog *n, unsigned timeout_ms)
+{
+	uint64_t deadline = monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t left;
+
+	if (n == NULL)
+		return;
+	if (n->write_ev != NULL)
+		event_del(n->write_ev);
+	n->waiting = false;
+	while (logq_count(&n->q) > 0) {
+		uint64_t now = monotonic_ns();
+		struct pollfd p;
+
+		if (now >= deadline)
+			break;
+		if (n->fd < 0 && open_socket(n, true) < 0)
+			break;
+		if (send_batch(n))
+			continue;
+		if (n->fd < 0)
+			break;
+		p.fd = n->fd;
+		p.events = POLLOUT;
+		(void)poll(&p, 1, (int)((deadline - now) / 1000000u) + 1);
+	}
+	report_drops(n);
+	left = logq_count(&n->q);
+	if (left > 0) {
+		logq_pop(&n->q, left);
+		n->st.dropped += left;
+		n->dropped_reported = n->st.dropped;
+		log_warn("syslog: %" PRIu64 " record lines could not be delivered to %s at stop",
+			 left, n->path);
+	}
+}
+
+uint64_t natlog_queued(const struct natlog *n)
+{
+	return n != NULL ? logq_count(&n->q) : 0;
+}
+
+int natlog_fd(const struct natlog *n)
+{
+	return n != NULL ? n->fd : -1;
+}
+
+const struct natlog_stats *natlog_stats(const struct natlog *n)
+{
+	return &n->st;
+}
+
+void natlog_free(struct natlog *n)
+{
+	if (n == NULL)
+		return;
+	close_socket(n);
+	if (n->retry_ev != NULL)
+		event_free(n->retry_ev);
+	if (n->report_ev != NULL)
+		event_free(n->report_ev);
+	logq_free(&n->q);
+	free(n);
 }

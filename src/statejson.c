@@ -10,7 +10,8 @@
  *    "records":N,"records_no_counters":N,"datagrams":N,"send_errors":N,
  *    "records_lost":N,"overruns":N,"resyncs":N,"lost_entries":N,
  *    "ttl_expired":N,"live":N,"reloads":{"ok":N,"failed":N},
- *    "interim":N,"queries":N,"ipv6":N,"skipped_ipv6":N}
+ *    "interim":N,"queries":N,"ipv6":N,"skipped_ipv6":N,
+ *    "syslog":{"sent":N,"queued":N,"dropped":N,"errors":N}}
  *
  * Entry line (one per live entry, "state" only):
  *   {"type":"entry","id":CONNTRACK_ID,"proto":"tcp"|"udp"|"icmp",
@@ -150,13 +151,17 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		",\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "}"
 		",\"interim\":%" PRIu64 ",\"queries\":%" PRIu64
 		",\"ipv6\":%" PRIu64
-		",\"skipped_ipv6\":%" PRIu64 "}\n",
+		",\"skipped_ipv6\":%" PRIu64
+		",\"syslog\":{\"sent\":%" PRIu64 ",\"queued\":%" PRIu64
+		",\"dropped\":%" PRIu64 ",\"errors\":%" PRIu64 "}}\n",
 		c->pid, c->uptime_s, c->events_new, c->events_destroy,
 		c->events_ignored, c->events_malformed, c->records,
 		c->records_no_counters, c->datagrams, c->send_errors,
 		c->records_lost, c->overruns, c->resyncs, c->lost_entries,
 		c->ttl_expired, c->live, c->reloads_ok, c->reloads_failed,
-		c->interim, c->queries, c->ipv6, c->skipped_ipv6));
+		c->interim, c->queries, c->ipv6, c->skipped_ipv6,
+		c->syslog_sent, c->syslog_queued, c->syslog_dropped,
+		c->syslog_errors));
 }
 
 size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,

@@ -32,7 +32,7 @@ struct export_stats {
  * written when the socket cannot be set up. */
 struct export *export_new(struct event_base *base, const struct config *cfg,
 			  const struct config_collector *cc,
-			  const struct natlog *nlog, char *err, size_t errlen);
+			  struct natlog *nlog, char *err, size_t errlen);
 
 /* Builds this collector's records of one export of a connection and
  * appends them; a full datagram is sent at once, a partial one when its

@@ -1,25 +1,63 @@
-/* The local copy of each record (SPEC §5): syslog and/or standard output. */
+/* The local copy of each record (SPEC §5): syslog and/or standard output.
+ *
+ * Syslog lines are framed as syslog(3) frames them, queued (struct logq,
+ * at most syslog.backlog lines) and sent in batches with sendmmsg on a
+ * non-blocking datagram socket of their own, connected to syslog.socket
+ * (/dev/log). A full socket makes the lines wait for it to drain (an
+ * EV_WRITE event), an absent or refusing one for a reconnect once a
+ * second; lines beyond the backlog are dropped, counted and reported in
+ * the log at most once per interval. Nothing here ever blocks, except
+ * natlog_drain at stop, for a bounded time. */
 #ifndef NFFLOWD_NATLOG_H
 #define NFFLOWD_NATLOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "nfflowd/config.h"
 #include "nfflowd/nf5.h"
 #include "nfflowd/types.h"
 
-struct natlog {
-	bool to_syslog;
-	bool to_stdout;
-	int syslog_prio;	/* facility | priority */
-	char exaddr[64];
+struct event_base;
+struct natlog;
+
+struct natlog_stats {
+	uint64_t sent;		/* syslog lines the socket took */
+	uint64_t dropped;	/* lost: backlog full, unsendable, or at stop */
+	uint64_t errors;	/* failed connects and sends */
 };
 
-/* Copies what it needs from cfg (no pointer into it is kept). */
+/* A sink with both outputs off until configured. With base NULL nothing
+ * waits for events: the caller calls natlog_flush again (benchmarks). */
+struct natlog *natlog_new(struct event_base *base);
+
+/* Takes the sink settings from a validated configuration (no pointer into
+ * it is kept); lines already waiting stay and keep their place. */
 void natlog_configure(struct natlog *n, const struct config *cfg);
 
-/* Writes the line of each of the n records carried by the datagram h. */
-void natlog_datagram(const struct natlog *n, const struct nf5_header *h,
+/* True when either output is on. */
+bool natlog_enabled(const struct natlog *n);
+
+/* Writes the line of each of the count records carried by the datagram
+ * h: stdout at once, syslog queued and sent as far as the socket takes. */
+void natlog_datagram(struct natlog *n, const struct nf5_header *h,
 		     const struct flow_record *recs, unsigned count);
+
+/* Sends waiting syslog lines until none is left or the socket is full. */
+void natlog_flush(struct natlog *n);
+
+/* At stop: delivers what waits, waiting at most timeout_ms for the socket;
+ * what is still left is counted as dropped. */
+void natlog_drain(struct natlog *n, unsigned timeout_ms);
+
+/* Syslog lines waiting now. */
+uint64_t natlog_queued(const struct natlog *n);
+
+/* The syslog socket, -1 while not connected (for a caller's poll). */
+int natlog_fd(const struct natlog *n);
+
+const struct natlog_stats *natlog_stats(const struct natlog *n);
+
+void natlog_free(struct natlog *n);
 
 #endif

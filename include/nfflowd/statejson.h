@@ -32,6 +32,10 @@ struct state_counters {
 	uint64_t ipv6;			/* IPv6 connections exported */
 	uint64_t skipped_ipv6;		/* IPv6 connections a v5 collector
 					 * could not carry (per collector) */
+	uint64_t syslog_sent;		/* record lines syslog's socket took */
+	uint64_t syslog_queued;		/* waiting for it now */
+	uint64_t syslog_dropped;	/* lost beyond the backlog, at stop */
+	uint64_t syslog_errors;		/* failed connects and sends */
 };
 
 /* One JSON object on one line ending in '\n', into buf. Each returns the

@@ -233,6 +233,8 @@ static void test_counters_line(void **state)
 		.live = 14, .reloads_ok = 15,
 		.reloads_failed = 18446744073709551615ull,
 		.interim = 19, .queries = 22, .ipv6 = 20, .skipped_ipv6 = 21,
+		.syslog_sent = 23, .syslog_queued = 24, .syslog_dropped = 25,
+		.syslog_errors = 26,
 	};
 	const char *want =
 		"{\"type\":\"counters\",\"pid\":1234,\"uptime\":10921,"
@@ -242,7 +244,9 @@ static void test_counters_line(void **state)
 		"\"overruns\":10,\"resyncs\":11,\"lost_entries\":12,"
 		"\"ttl_expired\":13,\"live\":14,"
 		"\"reloads\":{\"ok\":15,\"failed\":18446744073709551615},"
-		"\"interim\":19,\"queries\":22,\"ipv6\":20,\"skipped_ipv6\":21}\n";
+		"\"interim\":19,\"queries\":22,\"ipv6\":20,\"skipped_ipv6\":21,"
+		"\"syslog\":{\"sent\":23,\"queued\":24,\"dropped\":25,"
+		"\"errors\":26}}\n";
 	char buf[1024];
 
 	(void)state;
