@@ -18,8 +18,10 @@
 #include "nfflowd/logq.h"
 #include "nfflowd/natlog.h"
 
-/* Messages handed to the kernel by one sendmmsg. */
+/* Messages handed to the kernel by one sendmmsg (datagram socket) or one
+ * sendmsg (stream socket). */
 #define BATCH 64
+#define STREAM_BATCH 256
 /* An absent or refusing socket is tried again after this long. */
 #define RETRY_NS 1000000000u
 #define RETRY_TV { 1, 0 }
@@ -33,6 +35,7 @@ struct natlog {
 	struct event *write_ev;		/* the socket can take more */
 	struct event *retry_ev;		/* time to connect again */
 	struct event *report_ev;	/* time to report drops again */
+	struct event *flush_ev;		/* send at the end of this loop turn */
 	bool to_syslog;
 	bool to_stdout;
 	int prival;			/* facility | priority */
@@ -40,6 +43,9 @@ struct natlog {
 	char path[CONFIG_SOCKET_PATH_MAX];
 	char exaddr[64];
 	int fd;				/* -1: not connected */
+	bool stream;			/* fd is a SOCK_STREAM socket */
+	size_t stream_off;		/* bytes of the oldest line already
+					 * written to the stream */
 	bool waiting;			/* write_ev armed */
 	bool down;			/* an outage was reported */
 	int last_err;			/* why the last send or connect failed */
@@ -52,7 +58,7 @@ struct natlog {
 	struct natlog_stats st;
 	uint64_t dropped_reported;
 	struct mmsghdr mm[BATCH];
-	struct iovec iov[BATCH];
+	struct iovec iov[STREAM_BATCH];
 };
 
 static uint64_t monotonic_ns(void)
@@ -114,6 +120,7 @@ static void close_socket(struct natlog *n)
 		close(n->fd);
 	n->fd = -1;
 	n->waiting = false;
+	n->stream_off = 0;	/* a line cut short is sent whole again */
 }
 
 /* Remembers a failure of the socket; lines wait for the retry. */
@@ -147,7 +154,32 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	natlog_flush(arg);
 }
 
-/* Connects to the syslog socket unless a retry is not due yet. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	natlog_flush(arg);
+}
+
+/* A non-blocking socket of type connected to sa, or -1 with errno (a
+ * stream listener with a full backlog says EAGAIN: tried again later). */
+static int connect_type(const struct sockaddr_un *sa, int type)
+{
+	int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/* Connects to the syslog socket unless a retry is not due yet: a datagram
+ * socket as /dev/log is, or a stream socket (rsyslog's imptcp, syslog-ng's
+ * unix-stream) as syslog(3) falls back to when connect says EPROTOTYPE. */
 static int open_socket(struct natlog *n, bool now)
 {
 	struct sockaddr_un sa;
@@ -159,19 +191,17 @@ static int open_socket(struct natlog *n, bool now)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, n->path, strlen(n->path) + 1);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = connect_type(&sa, SOCK_DGRAM);
+	n->stream = false;
+	if (fd < 0 && errno == EPROTOTYPE) {	/* a stream socket there */
+		fd = connect_type(&sa, SOCK_STREAM);
+		n->stream = true;
+	}
 	if (fd < 0) {
-		socket_failed(n, errno, "open a socket for");
+		socket_failed(n, errno, "connect to");
 		return -1;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = errno;
-
-		close(fd);
-		socket_failed(n, err, "connect to");
-		return -1;
-	}
 	n->fd = fd;
 	if (n->base != NULL) {
 		n->write_ev = event_new(n->base, fd, EV_WRITE, on_writable, n);
@@ -206,7 +236,9 @@ struct natlog *natlog_new(struct event_base *base)
 	if (base != NULL) {
 		n->retry_ev = evtimer_new(base, on_retry, n);
 		n->report_ev = evtimer_new(base, on_report, n);
-		if (n->retry_ev == NULL || n->report_ev == NULL) {
+		n->flush_ev = evtimer_new(base, on_flush, n);
+		if (n->retry_ev == NULL || n->report_ev == NULL ||
+		    n->flush_ev == NULL) {
 			natlog_free(n);
 			return NULL;
 		}
@@ -271,39 +303,82 @@ void natlog_datagram(struct natlog *n, const struct nf5_header *h,
 
 		if (len == 0)
 			continue;
+		line[len] = '\n';	/* the frame's end on a stream socket */
 		if (n->to_syslog &&
-		    logq_push(&n->q, n->hdr, n->hdrlen, line, len) < 0)
+		    logq_push(&n->q, n->hdr, n->hdrlen, line, len + 1) < 0)
 			drop(n, 1);
-		if (n->to_stdout) {
-			line[len] = '\n';
+		if (n->to_stdout)
 			fwrite(line, 1, len + 1, stdout);
-		}
 	}
 	if (n->to_stdout)
 		fflush(stdout);
-	if (n->to_syslog)
+	if (!n->to_syslog)
+		return;
+	/* Lines of one loop turn (one netlink read, say) leave together: a
+	 * send wakes the syslog daemon once, whatever it carries. */
+	if (n->flush_ev == NULL || logq_count(&n->q) >= STREAM_BATCH)
 		natlog_flush(n);
+	else if (!n->waiting && !event_pending(n->flush_ev, EV_TIMEOUT, NULL))
+		event_active(n->flush_ev, EV_TIMEOUT, 0);
 }
 
-/* One sendmmsg of the oldest lines. Returns 1 when more may go at once,
- * 0 when the socket is full (errno EAGAIN) or gone. */
+/* One sendmsg of the oldest lines to a stream socket, each ending in LF
+ * (RFC 6587 section 3.4.2, non-transparent framing), continuing a line
+ * that an earlier write cut short. Returns what send_batch returns. */
+static int send_stream(struct natlog *n)
+{
+	unsigned k = logq_peek(&n->q, n->iov, STREAM_BATCH), i;
+	struct msghdr mh;
+	ssize_t r;
+	size_t left;
+
+	n->iov[0].iov_base = (char *)n->iov[0].iov_base + n->stream_off;
+	n->iov[0].iov_len -= n->stream_off;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = n->iov;
+	mh.msg_iovlen = k;
+	r = sendmsg(n->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r < 0)
+		return -1;
+	left = (size_t)r;
+	for (i = 0; i < k && left >= n->iov[i].iov_len; i++)
+		left -= n->iov[i].iov_len;
+	logq_pop(&n->q, i);
+	n->st.sent += i;
+	n->stream_off = i == 0 ? n->stream_off + left : left;
+	return 1;
+}
+
+/* One sendmmsg of the oldest lines to a datagram socket, a message each
+ * (without the LF kept for streams). Returns what send_batch returns. */
+static int send_dgram(struct natlog *n)
+{
+	unsigned k = logq_peek(&n->q, n->iov, BATCH), i;
+	int r;
+
+	for (i = 0; i < k; i++)
+		n->iov[i].iov_len--;
+	r = sendmmsg(n->fd, n->mm, k, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r < 0)
+		return -1;
+	logq_pop(&n->q, (uint64_t)r);
+	n->st.sent += (uint64_t)r;
+	return 1;	/* a short count: the next call tells why */
+}
+
+/* Sends the oldest lines. Returns 1 when more may go at once, 0 when the
+ * socket is full (errno EAGAIN) or gone. */
 static int send_batch(struct natlog *n)
 {
-	unsigned k = logq_peek(&n->q, n->iov, BATCH);
-	int r = sendmmsg(n->fd, n->mm, k, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-	if (r > 0) {
-		logq_pop(&n->q, (uint64_t)r);
-		n->st.sent += (uint64_t)r;
-		return 1;	/* a short count: the next call tells why */
-	}
+	if ((n->stream ? send_stream(n) : send_dgram(n)) > 0)
+		return 1;
 	if (errno == EINTR)
 		return 1;
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		n->last_err = 0;
 		return 0;
 	}
-	if (errno == EMSGSIZE) {	/* this one line can never go */
+	if (errno == EMSGSIZE && !n->stream) {	/* this line can never go */
 		n->st.errors++;
 		logq_pop(&n->q, 1);
 		drop(n, 1);
@@ -391,6 +466,8 @@ void natlog_free(struct natlog *n)
 		event_free(n->retry_ev);
 	if (n->report_ev != NULL)
 		event_free(n->report_ev);
+	if (n->flush_ev != NULL)
+		event_free(n->flush_ev);
 	logq_free(&n->q);
 	free(n);
 }

@@ -1,9 +1,12 @@
 /* The local copy of each record (SPEC §5): syslog and/or standard output.
  *
  * Syslog lines are framed as syslog(3) frames them, queued (struct logq,
- * at most syslog.backlog lines) and sent in batches with sendmmsg on a
- * non-blocking datagram socket of their own, connected to syslog.socket
- * (/dev/log). A full socket makes the lines wait for it to drain (an
+ * at most syslog.backlog lines) and sent in batches on a non-blocking
+ * socket of their own, connected to syslog.socket (/dev/log): with
+ * sendmmsg, one message per datagram, to a datagram socket; as lines
+ * ending in LF, many per sendmsg, to a stream socket (rsyslog's imptcp
+ * path=, syslog-ng's unix-stream), which syslog(3) also falls back to when
+ * the socket is not a datagram one. A full socket makes the lines wait for it to drain (an
  * EV_WRITE event), an absent or refusing one for a reconnect once a
  * second; lines beyond the backlog are dropped, counted and reported in
  * the log at most once per interval. Nothing here ever blocks, except
