@@ -6,13 +6,15 @@
  * syslog socket in batches when syslog is on). Prints events/s, ns/event
  * and allocations/event.
  *
- * usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s] [-S SOCKET] [-t SECONDS]
+ * usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s | -k | -S SOCKET] [-t SECONDS]
  *   -n  events to time (default 4000000; NEW and DESTROY count one each)
  *   -w  connections alive at any time, i.e. the live table size (65536)
  *   -c  connections per replayed cycle (default max(262144, 4 * LIVE))
  *   -s  syslog on: the record lines go to a datagram socket of this
  *       program's own (a private path), read by a thread of it with
  *       recvmmsg as a syslog daemon reads its socket, and counted
+ *   -k  syslog on, to a stream socket of this program's own (LF-framed
+ *       lines, as rsyslog's imptcp path= input reads them), counted
  *   -S  syslog on, to the syslog daemon listening on SOCKET instead
  *   -t  stop after this many seconds even if fewer events were timed (60)
  *
@@ -57,6 +59,7 @@
 #define BATCH_BYTES (32 * 1024)	/* the kernel's largest netlink skb */
 #define SINK_NAP_NS 1000000
 #define SINK_LIFETIME_S 900
+#define SYSLOG_BEHIND 8192	/* lines waiting before the replay waits */
 #define SINK_MSGS 64		/* datagrams a syslog reader takes per call */
 #define SINK_MSG_BYTES 2048
 
@@ -80,6 +83,7 @@ struct pipe_ctx {
 	struct pipeline pl;
 	struct export *exp;
 	struct event_base *loop;	/* run after each buffer; NULL: never */
+	struct natlog *nlog;		/* with loop: waited for when behind */
 	uint64_t ev_new, ev_destroy, ev_other, ignored, malformed;
 };
 
@@ -89,6 +93,7 @@ struct sink {
 	pthread_t thread;
 	volatile int stop;
 	bool syslog;		/* a syslog reader: blocks in recvmmsg */
+	bool stream;		/* a stream syslog reader: accepts, counts LF */
 	uint64_t datagrams, bytes;
 };
 
@@ -119,8 +124,8 @@ static uint64_t thread_cpu_ns(void)
 static void *sink_main(void *arg)
 {
 	struct sink *s = arg;
-	static char buf[65536];
-	static char msgs[SINK_MSGS][SINK_MSG_BYTES];
+	char buf[65536];	/* per thread: two sinks run at once */
+	char msgs[SINK_MSGS][SINK_MSG_BYTES];
 	struct mmsghdr mm[SINK_MSGS];
 	struct iovec iov[SINK_MSGS];
 	const struct timespec nap = { 0, SINK_NAP_NS };
@@ -133,6 +138,34 @@ static void *sink_main(void *arg)
 		memset(&mm[i], 0, sizeof(mm[i]));
 		mm[i].msg_hdr.msg_iov = &iov[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	if (s->stream) {
+		struct timeval tv = { 0, 200000 };
+		int c = -1;
+
+		while (c < 0 && !s->stop && mono_ns() < end)
+			c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			return NULL;
+		(void)setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		while (mono_ns() < end) {
+			ssize_t n = recv(c, buf, sizeof(buf), 0);
+			uint64_t lines = 0;
+			const char *q, *e;
+
+			if (n <= 0) {
+				if (n == 0 || s->stop)
+					break;
+				continue;
+			}
+			for (q = buf, e = buf + n;
+			     (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
+				lines++;
+			__atomic_fetch_add(&s->datagrams, lines, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&s->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+		}
+		close(c);
+		return NULL;
 	}
 	while (s->syslog && mono_ns() < end) {
 		int n = recvmmsg(s->fd, mm, SINK_MSGS, MSG_WAITFORONE, NULL);
@@ -198,8 +231,9 @@ static int udp_sink_open(struct sink *s, uint16_t *port)
 	return sink_start(s);
 }
 
-/* Binds a datagram socket of our own at path for the record lines. */
-static int syslog_sink_open(struct sink *s, const char *path)
+/* Binds a socket of our own at path for the record lines: a datagram
+ * socket, or a listening stream socket. */
+static int syslog_sink_open(struct sink *s, const char *path, bool stream)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 
@@ -208,8 +242,11 @@ static int syslog_sink_open(struct sink *s, const char *path)
 	strcpy(a.sun_path, path);
 	unlink(path);
 	s->syslog = true;
-	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	s->stream = stream;
+	s->fd = socket(AF_UNIX, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	if (stream && listen(s->fd, 4) < 0)
 		return -1;
 	return sink_start(s);
 }
@@ -343,6 +380,18 @@ static unsigned walk_buf(struct pipe_ctx *p, const uint8_t *buf, size_t len)
 	return messages;
 }
 
+/* Runs the event loop without waiting, as the daemon's loop turns between
+ * reads; while more than SYSLOG_BEHIND lines wait for the syslog reader,
+ * waits for it to take them (the daemon would not wait, and drop beyond
+ * its backlog instead: the benchmark measures the rate at which every
+ * line arrives). */
+static void keep_pace(struct pipe_ctx *p)
+{
+	event_base_loop(p->loop, EVLOOP_NONBLOCK);
+	while (natlog_queued(p->nlog) > SYSLOG_BEHIND)
+		event_base_loop(p->loop, EVLOOP_ONCE);
+}
+
 /* The timed part (also the region callgrind collects): replays whole
  * cycles until want events are done or the deadline passes. */
 static __attribute__((noinline)) uint64_t replay_timed(struct pipe_ctx *p,
@@ -359,7 +408,7 @@ static __attribute__((noinline)) uint64_t replay_timed(struct pipe_ctx *p,
 		done += walk_buf(p, st->bytes + st->batches[b].off,
 				 st->batches[b].len);
 		if (p->loop != NULL)
-			event_base_loop(p->loop, EVLOOP_NONBLOCK);
+			keep_pace(p);
 	}
 	return done;
 }
@@ -374,10 +423,10 @@ static __attribute__((noinline)) uint64_t replay_measured(struct pipe_ctx *p,
 	return replay_timed(p, st, want, deadline_ns);
 }
 
-/* Waits (at most 3 s) until the sink has read sent datagrams. */
+/* Waits (at most 10 s) until the sink has read sent datagrams. */
 static void sink_settle(struct sink *s, uint64_t sent)
 {
-	uint64_t end = mono_ns() + 3000000000u;
+	uint64_t end = mono_ns() + 10000000000u;
 
 	while (__atomic_load_n(&s->datagrams, __ATOMIC_RELAXED) < sent &&
 	       mono_ns() < end)
@@ -408,7 +457,7 @@ int main(int argc, char **argv)
 {
 	uint64_t want = 4000000, limit_s = 60;
 	uint32_t live = 65536, pairs = 0;
-	bool use_syslog = false;
+	bool use_syslog = false, use_stream = false;
 	struct sink udp = { .fd = -1 }, logsink = { .fd = -1 };
 	const char *log_path = NULL;
 	char own_path[108] = "";
@@ -426,12 +475,13 @@ int main(int argc, char **argv)
 	uint64_t rec0, sent0, dropped0, sink0;
 	uint64_t t0, c0, a0, t1, c1, a1, done, warm;
 
-	while ((opt = getopt(argc, argv, "n:w:c:sS:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:c:skS:t:")) != -1) {
 		switch (opt) {
 		case 'n': want = strtoull(optarg, NULL, 10); break;
 		case 'w': live = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'c': pairs = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 's': use_syslog = true; break;
+		case 'k': use_syslog = use_stream = true; break;
 		case 'S': use_syslog = true; log_path = optarg; break;
 		case 't': limit_s = strtoull(optarg, NULL, 10); break;
 		default: usage();
@@ -452,7 +502,7 @@ int main(int argc, char **argv)
 	if (use_syslog && log_path == NULL) {
 		snprintf(own_path, sizeof(own_path), "/tmp/nfflowd-replay-%ld.sock",
 			 (long)getpid());
-		if (syslog_sink_open(&logsink, own_path) < 0) {
+		if (syslog_sink_open(&logsink, own_path, use_stream) < 0) {
 			perror("syslog sink");
 			return 1;
 		}
@@ -476,8 +526,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	natlog_configure(nlog, &cfg);
-	if (use_syslog)
+	if (use_syslog) {
 		p.loop = base;
+		p.nlog = nlog;
+	}
 	p.exp = export_new(base, &cfg, &cfg.collectors[0], nlog, err,
 			   sizeof(err));
 	if (!p.exp || pipeline_init(&p.pl, 0, emit_conn, p.exp) < 0) {
@@ -493,7 +545,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "replay: %" PRIu64 " messages per cycle in %zu buffers of up to %d bytes (%.1f MiB), %u live connections%s\n",
 		st.events, st.nbatches, BATCH_BYTES, (double)st.used / 1048576.0,
-		live, use_syslog ? (own_log ? ", syslog on (to our own reader)"
+		live, use_syslog ? (own_log ? (use_stream ? ", syslog on (to our own stream reader)"
+					       : ", syslog on (to our own datagram reader)")
 				   : ", syslog on (to a syslog daemon)") : "");
 
 	/* One untimed cycle fills the table and warms the caches. */
@@ -549,7 +602,8 @@ int main(int argc, char **argv)
 	       __atomic_load_n(&udp.datagrams, __ATOMIC_RELAXED), a1 - a0,
 	       (double)(a1 - a0) / (double)done, p.ev_new, p.ev_destroy,
 	       p.malformed, p.pl.st.destroy_unknown,
-	       !use_syslog ? "none" : own_log ? "own-reader" : "syslog-daemon",
+	       !use_syslog ? "none" : !own_log ? "syslog-daemon" :
+	       use_stream ? "own-stream-reader" : "own-dgram-reader",
 	       ns->sent - sent0, ns->dropped - dropped0, natlog_queued(nlog),
 	       ns->errors,
 	       own_log ? __atomic_load_n(&logsink.datagrams, __ATOMIC_RELAXED) - sink0 : 0,
