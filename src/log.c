@@ -1,16 +1,92 @@
-/* Diagnostics to stderr and/or syslog (LOG_DAEMON), errno-preserving. */
+/* Diagnostics to stderr and/or syslog (LOG_DAEMON), errno-preserving.
+ *
+ * Syslog gets them through a non-blocking datagram socket of this module,
+ * framed as syslog(3) frames them: syslog(3) itself waits, without limit,
+ * while /dev/log is full, and a stalled syslog daemon would then stop the
+ * whole daemon at its next diagnostic. A diagnostic that finds the socket
+ * full is dropped and counted; the next one that goes through says how
+ * many. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nfflowd/log.h"
+#include "nfflowd/logq.h"
+
+#define LOG_PATH "/dev/log"
 
 static bool log_to_stderr = true;
 static bool log_to_syslog;
 static char log_ident[64] = "nfflowd";
+static int log_fd = -1;
+static uint64_t log_dropped;	/* diagnostics the full socket refused */
+
+/* Connects the diagnostics socket to /dev/log; -1 when nobody listens. */
+static int log_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (log_fd >= 0)
+		return 0;
+	memcpy(sa.sun_path, LOG_PATH, sizeof(LOG_PATH));
+	log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (log_fd < 0)
+		return -1;
+	if (connect(log_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(log_fd);
+		log_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void log_disconnect(void)
+{
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
+}
+
+/* Sends one diagnostic line to syslog without ever waiting. */
+static void log_send(int priority, const char *line)
+{
+	char msg[LOGQ_HEADER_MAX + 1100];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t len;
+	int attempt;
+
+	if (localtime_r(&now, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	len = logq_header(msg, sizeof(msg), LOG_DAEMON | priority, &tm,
+			  log_ident, (long)getpid());
+	if (log_dropped > 0)
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+					"(%llu earlier messages lost: syslog socket full) ",
+					(unsigned long long)log_dropped);
+	len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s", line);
+	if (len >= sizeof(msg))
+		len = sizeof(msg) - 1;
+	/* A restarted syslog daemon has a new socket: reconnect once. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (log_connect() < 0)
+			break;
+		if (send(log_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			log_dropped = 0;
+			return;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		log_disconnect();
+	}
+	log_dropped++;
+}
 
 /* Chooses where diagnostics go; may be called again after daemonising. */
 void log_init(const char *ident, bool to_stderr, bool to_syslog)
@@ -21,24 +97,18 @@ void log_init(const char *ident, bool to_stderr, bool to_syslog)
 		snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_to_stderr = to_stderr;
 	if (log_to_syslog && !to_syslog)
-		closelog();
+		log_disconnect();
 	log_to_syslog = to_syslog;
 	if (to_syslog)
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		(void)log_connect();
 	errno = saved;
 }
 
-/* Opens (or reopens) syslog under ident, also when diagnostics go to
- * stderr only: the record lines (natlog) go to syslog with this ident.
- * syslog allows one ident per process, so both share it. */
+/* Takes the ident of the record lines (natlog) for diagnostics too, so
+ * that both come from one program name, as with syslog(3). */
 void log_syslog_ident(const char *ident)
 {
-	int saved = errno;
-
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
-	closelog();
-	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	errno = saved;
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -48,7 +118,7 @@ static void log_vmsg(int priority, const char *fmt, va_list ap)
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (log_to_syslog)
-		syslog(LOG_DAEMON | priority, "%s", line);
+		log_send(priority, line);
 	if (log_to_stderr)
 		fprintf(stderr, "%s: %s\n", log_ident, line);
 }

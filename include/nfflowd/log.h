@@ -12,7 +12,7 @@
  * ident already set, "nfflowd" at first). */
 void log_init(const char *ident, bool to_stderr, bool to_syslog);
 
-/* (Re)opens syslog under ident for diagnostics and record lines alike. */
+/* Uses ident for diagnostics, as the record lines do. */
 void log_syslog_ident(const char *ident);
 
 void log_msg(int priority, const char *fmt, ...)
