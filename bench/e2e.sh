@@ -11,16 +11,25 @@
 # Each tool subscribes to the kernel's events (or captures) on its own, so
 # all see the same traffic; they share this machine's CPUs.
 # Prints key=value lines (tool=NAME ...) and a table.
+# With E2E_SYSLOG=1 nfflowd also sends the syslog copy of every record to a
+# private rsyslogd in fw (tests/lab/rsyslog.sh: its own socket, writing
+# each line to a file); one more line (syslog=on ...) then gives rsyslogd's
+# line count against the records at nfflowd's collector, nfflowd's syslog
+# counters and rsyslogd's CPU over the same interval. E2E_SYSLOG_BACKLOG
+# sets nfflowd's syslog backlog (default: the daemon's, 65,536 lines).
 #   usage: NFFLOWD=build/nfflowd CTSTORM=build/bench/ctfill \
-#          bench/e2e.sh [CONNS] [STORM]
+#          [E2E_SYSLOG=1] bench/e2e.sh [CONNS] [STORM]
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 # shellcheck source=../tests/integration/lossless_common.sh
 . "$NFFLOWD_SRCDIR/tests/integration/lossless_common.sh"
+# shellcheck source=../tests/lab/rsyslog.sh
+. "$NFFLOWD_SRCDIR/tests/lab/rsyslog.sh"
 
 CONNS=${1:-10000}
 STORM=${2:-100000}
 TOTAL=$((CONNS + STORM))
+SYSLOG=${E2E_SYSLOG:-0}
 ULOGD_PLUGINS=/usr/lib/x86_64-linux-gnu/ulogd
 TOOLS=(nfflowd conntrack ulogd2 softflowd)
 declare -A PORT=([nfflowd]=2055 [ulogd2]=4739 [softflowd]=2057)
@@ -94,14 +103,26 @@ for t in nfflowd ulogd2 softflowd; do
 done
 
 # nfflowd: NetFlow only (syslog and stdout off; bench/replay shows the
-# cost of the syslog copy).
+# cost of the syslog copy), or with E2E_SYSLOG=1 the syslog copy on, to a
+# private rsyslogd (the record ident "nfflowd" goes to its file).
+SYSLOG_JSON='{"enabled": false}'
+if [ "$SYSLOG" = 1 ]; then
+	# tests/deps.sh installs rsyslog without starting its system service.
+	[ -x "$LAB_RSYSLOGD" ] || "$NFFLOWD_SRCDIR/tests/deps.sh" >&2
+	lab_rsyslog_config nfflowd
+	lab_rsyslog_start rsyslogd fw
+	SYSLOG_JSON="{\"enabled\": true, \"socket\": \"$(lab_rsyslog_socket)\"${E2E_SYSLOG_BACKLOG:+, \"backlog\": $E2E_SYSLOG_BACKLOG}}"
+fi
 cat >"$LAB_DIR/nfflowd.json" <<EOF
 { "source": "$LAB_FW_WAN_IP", "collector": "$LAB_WAN_IP", "port": ${PORT[nfflowd]},
   "pidfile": "$LAB_DIR/nfflowd.pid", "control_socket": "$LAB_DIR/nfflowd.sock",
-  "syslog": {"enabled": false} }
+  "syslog": $SYSLOG_JSON }
 EOF
 lab_bg nfflowd fw "$LAB_NFFLOWD" -c "$LAB_DIR/nfflowd.json" -f start
 PID[nfflowd]=$(lab_pid nfflowd)
+# rsyslogd's CPU is measured over the same interval (and its idleness
+# waited for), but it is no tool of the comparison table.
+[ "$SYSLOG" = 1 ] && PID[rsyslogd]=$(lab_rsyslog_pid)
 
 lab_bg conntrack fw conntrack -E -e NEW,DESTROY -o timestamp
 PID[conntrack]=$(lab_pid conntrack)
@@ -197,8 +218,18 @@ for t in "${!PID[@]}"; do
 	HWM[$t]=$(hwm_kib "${PID[$t]}")
 done
 
+# With the syslog copy: nfflowd's counters once nothing waits for
+# rsyslogd any more (read before the stop, which would count what is left
+# as dropped).
+if [ "$SYSLOG" = 1 ]; then
+	lab_rsyslog_wait_delivered 60 || lab_log "syslog lines still waiting"
+	SL_SENT=${CNT[syslog_sent]:-?} SL_QUEUED=${CNT[syslog_queued]:-?}
+	SL_DROPPED=${CNT[syslog_dropped]:-?} SL_ERRORS=${CNT[syslog_errors]:-?}
+fi
+
 # Stop: each tool flushes what it holds.
 lab_daemon_stop || lab_log "nfflowd did not stop cleanly"
+[ "$SYSLOG" = 1 ] && lab_rsyslog_stop TERM
 if [ -n "${PID[softflowd]:-}" ]; then
 	lab_ns fw softflowctl -c "$LAB_DIR/softflowd.ctl" expire-all >/dev/null 2>&1 || true
 	sleep 3
@@ -241,6 +272,18 @@ fi
 	NOTE[softflowd]="captures packets: sees the $CONNS real connections, not the $STORM idle storm entries; no post-NAT address on the LAN side"
 
 HZ=$(getconf CLK_TCK)
+if [ "$SYSLOG" = 1 ]; then
+	SL_LINES=$(lab_rsyslog_lines)
+	awk -v lines="$SL_LINES" -v recs="${RECS[nfflowd]:-0}" -v sent="$SL_SENT" \
+		-v queued="$SL_QUEUED" -v dropped="$SL_DROPPED" -v errors="$SL_ERRORS" \
+		-v nt="${CPU[nfflowd]:-0}" -v rt="${CPU[rsyslogd]:-0}" -v hz="$HZ" \
+		-v total="$TOTAL" -v hwm="${HWM[rsyslogd]:-0}" \
+		-v backlog="${E2E_SYSLOG_BACKLOG:-default}" 'BEGIN {
+		printf "syslog=on backlog=%s rsyslog_lines=%d collector_records=%d equal=%s sent=%s queued=%s dropped=%s errors=%s nfflowd_cpu_s=%.2f nfflowd_cpu_us_per_conn=%.1f rsyslogd_cpu_s=%.2f rsyslogd_cpu_us_per_line=%.1f rsyslogd_peak_rss_kib=%d\n",
+			backlog, lines, recs, (lines == recs ? "yes" : "no"), sent, queued, dropped, errors,
+			nt / hz, nt / hz * 1e6 / total, rt / hz, (lines > 0 ? rt / hz * 1e6 / lines : 0), hwm
+	}'
+fi
 echo "e2e conns=$CONNS storm=$STORM expected=$TOTAL wall_s=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.1f", b - a }') summary=\"$SUMMARY\""
 for t in "${TOOLS[@]}"; do
 	if [ -z "${PID[$t]:-}" ]; then

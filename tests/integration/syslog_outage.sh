@@ -1,0 +1,241 @@
+#!/bin/bash
+# The syslog copy while the syslog daemon is away (SPEC section 5, the
+# syslog "backlog"): nfflowd sends its record lines to a private rsyslogd
+# (tests/lab/rsyslog.sh) with a small backlog; during a burst of CONNS TCP
+# connections the syslog daemon goes away, a flush storm of STORM ctstorm
+# entries (2 records each, far more lines than the backlog) follows, then
+# the syslog daemon comes back and a few more connections are made.
+#   stop  rsyslogd is stopped (SIGSTOP) and continued (SIGCONT): its socket
+#         stays, full, so the daemon's sends meet EAGAIN
+#   kill  rsyslogd is terminated (SIGTERM: the socket is closed and
+#         removed) and a new one started on the same path: the daemon's
+#         sends and connects fail until then
+# NetFlow must not lose a record (the collector has exactly what the
+# traffic implies, and what the daemon counted); the daemon stays up and
+# answers --dump-state during the outage; lines beyond the backlog are
+# dropped, counted and reported in its log; every other line reaches
+# rsyslogd's file, in order:
+#   stop  lines in the file + syslog.dropped = records, exactly
+#   kill  the same, except for the lines the kernel held in the dead
+#         socket's receive queue when rsyslogd closed it: the daemon's send
+#         had succeeded (so they count as sent, not dropped) but nobody
+#         will ever read them.  A datagram socket queues at most
+#         net.unix.max_dgram_qlen + 1 datagrams of its namespace (the
+#         kernel refuses a send once the queue is longer than the
+#         sysctl), so at most that many lines may be missing.
+#   usage: NFFLOWD=build/nfflowd CTSTORM=build/tests/tools/ctstorm \
+#          tests/integration/syslog_outage.sh stop|kill [STORM] [CONNS]
+. "$(dirname "$0")/lossless_common.sh"
+# shellcheck source=../lab/rsyslog.sh
+. "$NFFLOWD_SRCDIR/tests/lab/rsyslog.sh"
+lab_require nfcapd nfdump conntrack nft ss rsyslogd
+ll_need_ctstorm
+
+MODE=${1:-stop}
+STORM=${2:-20000}
+CONNS=${3:-1500}
+case $MODE in
+stop | kill) ;;
+*) echo "usage: syslog_outage.sh stop|kill [STORM] [CONNS]" >&2; exit 2 ;;
+esac
+BACKLOG=2000
+RATE=300	# connections a second: the burst lasts CONNS / RATE seconds
+AFTER=30	# connections once the syslog daemon is back
+IDENT=nfoutage
+LOCAL6=22 INFO=6
+WANT1=$((3 * CONNS + 2 * STORM))
+WANT=$((WANT1 + 3 * AFTER))
+
+# shellcheck disable=SC2034  # read by lab_collector_start
+LAB_NFCAPD_ARGS=(-B 67108864)
+ll_up
+ll_server_start server.log
+lab_collector_start
+lab_rsyslog_config "$IDENT"
+lab_rsyslog_start rsyslogd
+RSPID=$(lab_rsyslog_pid)
+lab_rsyslog_daemon_config '"ident": "'"$IDENT"'", "backlog": '"$BACKLOG"
+lab_daemon_start
+DPID=$(lab_pid nfflowd)
+QLEN=$(lab_unix_qlen fw)
+INQ=$((QLEN + 1))
+OUT=$LAB_DIR/nfflowd.out
+lab_log "backlog $BACKLOG lines; net.unix.max_dgram_qlen of fw: $QLEN"
+
+# ------------------------------------------------------------ the outage
+lab_log "burst: $CONNS connections at $RATE/s"
+ll_burst client1.log "$CONNS" 16 "$RATE" >"$LAB_DIR/burst1.out" 2>&1 &
+BURST=$!
+# conntrack's garbage collector evicts expired entries (and only then
+# sends their DESTROY) at its own pace, seconds apart on a quiet table;
+# listing the table evicts them at once.  While the burst runs, list it
+# every 0.3 s (at most 60 s), so that record lines flow steadily, as on a
+# busy firewall.
+(
+	for _ in $(seq 1 200); do
+		kill -0 "$BURST" 2>/dev/null || break
+		lab_ns fw conntrack -L >/dev/null 2>&1 || true
+		sleep 0.3
+	done
+) &
+EVICT=$!
+# The outage begins once a tenth of the burst's lines are out.
+THRESH=$((3 * CONNS / 10))
+for _ in $(seq 1 150); do
+	[ "$(wc -l <"$OUT")" -ge "$THRESH" ] && break
+	sleep 0.2
+done
+AT=$(wc -l <"$OUT")
+if [ "$MODE" = stop ]; then
+	kill -STOP "$RSPID"
+	lab_log "rsyslogd (pid $RSPID) stopped after $AT record lines"
+else
+	lab_rsyslog_stop TERM
+	lab_log "rsyslogd (pid $RSPID) terminated after $AT record lines"
+fi
+FILE_AT=$(lab_rsyslog_lines)
+ll_check "the outage begins mid-burst ($AT of $((3 * CONNS)) lines out)" \
+	test "$AT" -ge "$THRESH" -a "$AT" -lt $((3 * CONNS))
+RC=0
+wait "$BURST" || RC=$?
+wait "$EVICT" || true
+lab_log "burst: $(cat "$LAB_DIR/burst1.out")"
+ll_check "the burst generator succeeded ($RC)" test "$RC" = 0
+lab_ct_drain 30 "dport=$LAB_COLLECTOR_PORT " ||
+	ll_fail "connections still in the conntrack table"
+ll_ctstorm "$STORM" 600
+lab_log "flush storm of $STORM entries"
+lab_ns fw conntrack -F 2>/dev/null
+GOT=$(ll_wait_lines "$OUT" "$WANT1" 60)
+lab_log "daemon printed $GOT of $WANT1 record lines"
+
+# Still during the outage: the daemon answers, holds at most the backlog,
+# drops and counts the rest, and says so in its log.
+T0=$(date +%s%N)
+RC=0
+lab_nfflowd --dump-state --json >"$LAB_DIR/outage.json" 2>&1 || RC=$?
+MS=$((($(date +%s%N) - T0) / 1000000))
+ll_check "--dump-state answers during the outage (exit $RC, $MS ms)" \
+	test "$RC" = 0 -a "$MS" -lt 5000
+ll_check "the state dump carries the syslog counters" \
+	grep -q '"syslog":{"sent":[0-9]*,"queued":[0-9]*,"dropped":[0-9]*,"errors":[0-9]*}' \
+	"$LAB_DIR/outage.json"
+ll_counters
+OQ=${CNT[syslog_queued]:-x} OD=${CNT[syslog_dropped]:-x}
+lab_log "during the outage: sent ${CNT[syslog_sent]:-?} queued $OQ dropped $OD errors ${CNT[syslog_errors]:-?}"
+ll_check "lines wait during the outage, at most the backlog (0 < $OQ <= $BACKLOG)" \
+	test "$OQ" -gt 0 -a "$OQ" -le "$BACKLOG"
+ll_check "lines beyond the backlog are dropped during the outage ($OD)" \
+	test "$OD" -gt 0
+for _ in $(seq 1 30); do
+	grep -qE 'syslog: [0-9]+ record lines dropped' "$LAB_DIR/nfflowd.err" && break
+	sleep 0.2
+done
+ll_check "the daemon logged the drops" \
+	grep -qE 'syslog: [0-9]+ record lines dropped' "$LAB_DIR/nfflowd.err"
+ll_check "rsyslogd got nothing during the outage ($FILE_AT lines)" \
+	test "$(lab_rsyslog_lines)" = "$FILE_AT"
+# Let the daemon retry a few times (reconnects once a second).
+sleep 2
+ll_check "the daemon still runs" kill -0 "$DPID"
+
+if [ "$MODE" = stop ]; then
+	kill -CONT "$RSPID"
+	lab_log "rsyslogd continued"
+else
+	lab_rsyslog_start rsyslogd2
+	RSPID=$(lab_rsyslog_pid)
+	lab_log "rsyslogd started again (pid $RSPID)"
+fi
+lab_rsyslog_wait_delivered 30 || ll_fail "the waiting lines did not arrive"
+
+# ------------------------------------------------------------ after
+ll_burst client2.log "$AFTER" 4 >"$LAB_DIR/burst2.out" 2>&1 ||
+	ll_fail "second burst: $(cat "$LAB_DIR/burst2.out")"
+lab_ct_drain 30 "dport=$LAB_COLLECTOR_PORT " ||
+	ll_fail "connections still in the conntrack table"
+GOT=$(ll_wait_lines "$OUT" "$WANT" 30)
+lab_log "daemon printed $GOT of $WANT record lines"
+lab_rsyslog_wait_delivered 30 || ll_fail "the last lines did not arrive"
+SENT=${CNT[syslog_sent]:-x} QUEUED=${CNT[syslog_queued]:-x}
+DROPPED=${CNT[syslog_dropped]:-x} ERRORS=${CNT[syslog_errors]:-x}
+RECORDS=${CNT[records]:-x}
+lab_log "syslog counters: sent $SENT queued $QUEUED dropped $DROPPED errors $ERRORS"
+ll_check "the daemon still runs" kill -0 "$DPID"
+lab_daemon_stop || ll_fail "the daemon did not stop cleanly"
+lab_rsyslog_stop TERM
+ll_server_stop server.log
+lab_collector_stop
+ll_collector_dump
+cat "$LAB_DIR/client1.log" "$LAB_DIR/client2.log" >"$LAB_DIR/clients.log"
+
+# ------------------------------------------------------------ NetFlow
+R=$LAB_RSYSLOG_DIR
+NOUT=$(wc -l <"$OUT")
+NLOG=$(lab_rsyslog_lines)
+NCOLL=$(wc -l <"$LAB_DIR/collector.txt")
+lab_log "stdout $NOUT lines, rsyslogd $NLOG lines, collector $NCOLL records"
+ll_check "the server saw $((CONNS + AFTER)) connections from the masquerade address" \
+	test "$(grep -c "^$LAB_FW_WAN_IP " "$LAB_DIR/server.log")" = $((CONNS + AFTER))
+ll check --nfdump "$LAB_DIR/collector.txt" --csv "$OUT" --storm "$STORM" \
+	--client-log "$LAB_DIR/clients.log" --server-log "$LAB_DIR/server.log" \
+	--exact --expect-records "$WANT" || ll_fail "the collector's records (above)"
+ll_check "daemon counter records = $WANT ($RECORDS)" test "$RECORDS" = "$WANT"
+ll_check "stdout has the $WANT record lines ($NOUT)" test "$NOUT" = "$WANT"
+
+# ------------------------------------------------------------ syslog
+ll_check "syslog.queued = 0 at the end ($QUEUED)" test "$QUEUED" = 0
+ll_check "syslog.sent + syslog.dropped = records ($SENT + $DROPPED = $WANT)" \
+	test $((SENT + DROPPED)) = "$WANT"
+# During the outage the storm alone made 2 * STORM lines: at most the
+# backlog of them waited (and in stop mode at most INQ more went into the
+# stopped rsyslogd's socket), the rest was dropped.
+MIN_DROP=$((2 * STORM - BACKLOG - INQ))
+ll_check "syslog.dropped >= $MIN_DROP (the backlog holds $BACKLOG) ($DROPPED)" \
+	test "$DROPPED" -ge "$MIN_DROP"
+if [ "$MODE" = stop ]; then
+	ll_check "lines in rsyslogd's file = syslog.sent ($NLOG = $SENT)" \
+		test "$NLOG" = "$SENT"
+	ll_check "lines in rsyslogd's file + syslog.dropped = records ($NLOG + $DROPPED = $WANT)" \
+		test $((NLOG + DROPPED)) = "$WANT"
+	ll_check "syslog.errors = 0: a full socket is no error ($ERRORS)" \
+		test "$ERRORS" = 0
+else
+	MISS=$((WANT - NLOG - DROPPED))
+	lab_log "$MISS lines were in the terminated rsyslogd's socket"
+	ll_check "lines in rsyslogd's file + syslog.dropped = records, but for at most $INQ lines in the dead socket ($NLOG + $DROPPED + $MISS = $WANT)" \
+		test "$MISS" -ge 0 -a "$MISS" -le "$INQ"
+	ll_check "lines in rsyslogd's file = syslog.sent, but for the same ($NLOG, $SENT)" \
+		test $((SENT - NLOG)) = "$MISS"
+	ll_check "failed sends or connects counted ($ERRORS)" test "$ERRORS" -gt 0
+fi
+# Every line in the file is a line of stdout, in stdout's order, none
+# twice; the lines of the connections made after the outage are all there.
+ll_check "rsyslogd's file is stdout less some lines, in order" \
+	"$LAB_PY" - "$OUT" "$R/records.log" <<-'EOF'
+		import sys
+		out = open(sys.argv[1], "rb").read().splitlines()
+		log = open(sys.argv[2], "rb").read().splitlines()
+		i = 0
+		for n, line in enumerate(log):
+		    while i < len(out) and out[i] != line:
+		        i += 1
+		    if i == len(out):
+		        print("line %d of the file is not in stdout after the "
+		              "previous one: %r" % (n + 1, line[:120]))
+		        sys.exit(1)
+		    i += 1
+	EOF
+ll_check "the $((3 * AFTER)) lines after the outage all reached rsyslogd" \
+	cmp <(tail -n $((3 * AFTER)) "$OUT") <(tail -n $((3 * AFTER)) "$R/records.log")
+ll_check "the $FILE_AT lines before the outage all reached rsyslogd" \
+	cmp <(head -n "$FILE_AT" "$OUT") <(head -n "$FILE_AT" "$R/records.log")
+BAD=$(grep -cvxF "$LOCAL6 $INFO ${IDENT}[$DPID]: $DPID" "$R/records.meta" || true)
+ll_check "each message is local6.info, tag ${IDENT}[$DPID]: ($BAD others)" \
+	test "$BAD" = 0
+if [ "$FAILS" != 0 ]; then
+	it_show "$LAB_DIR/outage.json" 1
+	it_show "$R/other.log" 20
+	it_show "$LAB_DIR/rsyslogd.err" 20
+fi
+ll_finish

@@ -1,0 +1,109 @@
+#!/bin/bash
+# The syslog copy (SPEC section 5) through a real syslog daemon: rsyslogd
+# with a private configuration and socket (tests/lab/rsyslog.sh) receives
+# the record lines of the lab's traffic (one connection of each kind, then
+# a flush storm of N ctstorm entries) from nfflowd's own syslog sender.
+# rsyslogd's file must hold the daemon's stdout copy byte for byte (same
+# lines, same order), as many lines as v5 records reached the collector,
+# each with the configured facility, severity and ident and the daemon's
+# pid; nothing dropped, nothing left waiting.
+#   usage: NFFLOWD=build/nfflowd CTSTORM=build/tests/tools/ctstorm \
+#          tests/integration/syslog_rsyslog.sh [N]
+. "$(dirname "$0")/lossless_common.sh"
+# shellcheck source=../lab/rsyslog.sh
+. "$NFFLOWD_SRCDIR/tests/lab/rsyslog.sh"
+lab_require nfcapd nfdump conntrack nft ss rsyslogd
+ll_need_ctstorm
+
+N=${1:-5000}
+IDENT=nfrec
+LOCAL3=19 NOTICE=5
+# One connection of each kind (lab_scenario's): TCP through the masquerade
+# and to the port forward, UDP answered (3 records each), UDP unanswered
+# (2), ping through the masquerade (3), ping to fw itself, no NAT (2).
+REAL=16
+WANT=$((REAL + 2 * N))
+
+# shellcheck disable=SC2034  # read by lab_collector_start
+LAB_NFCAPD_ARGS=(-B 67108864)
+ll_up
+lab_servers_start
+lab_collector_start
+lab_rsyslog_config "$IDENT"
+lab_rsyslog_start rsyslogd
+lab_rsyslog_daemon_config '"facility": "local3", "priority": "notice", "ident": "'"$IDENT"'"'
+lab_daemon_start
+DPID=$(lab_pid nfflowd)
+
+lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
+lab_tcp_client masq >/dev/null
+lab_dnat_client dnat >/dev/null
+lab_udp_client query >/dev/null
+lab_udp_oneway oneway >/dev/null
+lab_ping
+lab_ping_fw
+lab_ct_drain 20 "dport=$LAB_COLLECTOR_PORT " ||
+	ll_fail "connections still in the conntrack table"
+ll_ctstorm "$N" 600
+lab_log "flush storm of $N entries"
+lab_ns fw conntrack -F 2>/dev/null
+GOT=$(ll_wait_lines "$LAB_DIR/nfflowd.out" "$WANT" 60)
+lab_log "daemon printed $GOT of $WANT record lines"
+lab_rsyslog_wait_delivered 30 || ll_fail "syslog lines still on their way"
+lab_log "syslog counters: sent ${CNT[syslog_sent]:-?} queued ${CNT[syslog_queued]:-?} dropped ${CNT[syslog_dropped]:-?} errors ${CNT[syslog_errors]:-?}"
+SENT=${CNT[syslog_sent]:-x} QUEUED=${CNT[syslog_queued]:-x}
+DROPPED=${CNT[syslog_dropped]:-x} ERRORS=${CNT[syslog_errors]:-x}
+RC=0
+lab_nfflowd --dump-state >"$LAB_DIR/dump.txt" 2>&1 || RC=$?
+ll_check "--dump-state exits 0 ($RC)" test "$RC" = 0
+ll_check "the human dump shows the syslog counters" \
+	grep -qE "^syslog .* $SENT/$QUEUED/$DROPPED/$ERRORS\$" "$LAB_DIR/dump.txt"
+
+lab_daemon_stop || ll_fail "the daemon did not stop cleanly"
+# rsyslogd writes out what it holds when it stops.
+lab_rsyslog_stop TERM
+lab_collector_stop
+ll_collector_dump
+ll_counters
+
+R=$LAB_RSYSLOG_DIR
+OUT=$LAB_DIR/nfflowd.out
+NOUT=$(wc -l <"$OUT")
+NLOG=$(lab_rsyslog_lines)
+NCOLL=$(wc -l <"$LAB_DIR/collector.txt")
+lab_log "stdout $NOUT lines, rsyslogd $NLOG lines, collector $NCOLL records"
+ll_check "stdout has the $WANT record lines ($NOUT)" test "$NOUT" = "$WANT"
+ll_check "every stdout line is a CSV record line" \
+	test "$(grep -cvE '^[0-9]+(,[^,]*){17}$' "$OUT")" = 0
+ll_check "rsyslogd's file equals the stdout copy byte for byte" \
+	cmp "$OUT" "$R/records.log"
+ll_check "rsyslogd's lines ($NLOG) = v5 records at the collector ($NCOLL)" \
+	test "$NLOG" = "$NCOLL"
+ll_check "v5 records at the collector = $WANT ($NCOLL)" test "$NCOLL" = "$WANT"
+# The storm's records exactly, and stdout's records are the collector's
+# (lossless.py reads TCP and UDP keys only: ICMP records left out of both).
+awk -F'|' '$3 + 0 != 1' "$LAB_DIR/collector.txt" >"$LAB_DIR/collector-noicmp.txt"
+awk -F, '$16 != 1' "$OUT" >"$LAB_DIR/stdout-noicmp.csv"
+ll check --nfdump "$LAB_DIR/collector-noicmp.txt" --csv "$LAB_DIR/stdout-noicmp.csv" \
+	--storm "$N" --exact --others-ok || ll_fail "the collector's records (above)"
+BAD=$(grep -cvxF "$LOCAL3 $NOTICE ${IDENT}[$DPID]: $DPID" "$R/records.meta" || true)
+ll_check "each message is local3.notice, tag ${IDENT}[$DPID]: ($BAD others)" \
+	test "$BAD" = 0
+ll_check "a field line per message" \
+	test "$(wc -l <"$R/records.meta")" = "$NLOG"
+ll_check "no other message reached rsyslogd" \
+	test ! -s "$R/other.log"
+ll_check "syslog.sent = $WANT ($SENT)" test "$SENT" = "$WANT"
+ll_check "syslog.queued = 0 ($QUEUED)" test "$QUEUED" = 0
+ll_check "syslog.dropped = 0 ($DROPPED)" test "$DROPPED" = 0
+ll_check "syslog.errors = 0 ($ERRORS)" test "$ERRORS" = 0
+ll_check "daemon counter records = $WANT (${CNT[records]:-?})" \
+	test "${CNT[records]:-x}" = "$WANT"
+ll_check "no drop diagnostic" \
+	eval "! grep -q 'record lines dropped' '$LAB_DIR/nfflowd.err'"
+if [ "$FAILS" != 0 ]; then
+	it_show "$R/other.log" 20
+	it_show "$LAB_DIR/rsyslogd.err" 20
+	diff "$OUT" "$R/records.log" | head -n 20 || true
+fi
+ll_finish

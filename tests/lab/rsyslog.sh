@@ -1,0 +1,169 @@
+# shellcheck shell=bash
+# A real syslog daemon for the lab: rsyslogd (Debian's rsyslog package) in
+# the foreground, in a namespace of the lab, with a private configuration
+# and socket in a directory of the test.  Source it after lab.sh.
+#
+# The configuration uses no system socket (/dev/log is never touched, nor
+# the host's rsyslog or /etc): one imuxsock input on LAB_RSYSLOG_DIR/log.sock,
+# with rate limiting off (rsyslog limits per process otherwise in some
+# versions, which would silently drop record lines), and a main queue large
+# and patient enough that rsyslogd itself never discards a message of a test.
+# Messages whose program name (the tag without "[pid]:") is the record ident
+# go to two files, every other message to a third:
+#   records.log   the message text without the space that follows the tag:
+#                 one CSV record line per message, as the daemon printed it
+#   records.meta  FACILITY SEVERITY TAG PROCID per message (numbers, the tag
+#                 as sent, e.g. "nfflowd[123]:"), for the syslog fields
+#   other.log     anything else, in rsyslog's own file format
+# Every rsyslogd started here is recorded by lab_bg (killed by pid in
+# lab_down); several may run one after another on the same socket and
+# files (a restart appends).
+
+LAB_RSYSLOGD=${LAB_RSYSLOGD:-/usr/sbin/rsyslogd}
+LAB_RSYSLOG_DIR=${LAB_RSYSLOG_DIR:-}
+LAB_RSYSLOG_NAME=
+
+# Write the configuration for record ident $1 into LAB_RSYSLOG_DIR
+# (default LAB_DIR/rsyslog) and check it with rsyslogd -N1.
+lab_rsyslog_config() {
+	local ident=$1 d
+	[ -n "$LAB_RSYSLOG_DIR" ] || LAB_RSYSLOG_DIR=$LAB_DIR/rsyslog
+	d=$LAB_RSYSLOG_DIR
+	mkdir -p "$d/work"
+	cat >"$d/rsyslog.conf" <<-EOF
+		# Private rsyslogd of an nfflowd test (tests/lab/rsyslog.sh).
+		global(workDirectory="$d/work" localHostName="nfflab"
+		       net.enableDNS="off")
+		module(load="imuxsock" SysSock.Use="off")
+		input(type="imuxsock" Socket="$d/log.sock" RateLimit.Interval="0"
+		      RateLimit.Burst="2147483647")
+		main_queue(queue.type="LinkedList" queue.size="1000000"
+		           queue.timeoutEnqueue="60000" queue.timeoutShutdown="30000")
+		template(name="nffText" type="string" string="%msg:2:\$%\n")
+		template(name="nffMeta" type="string"
+		         string="%syslogfacility% %syslogseverity% %syslogtag% %procid%\n")
+		if \$programname == "$ident" then {
+		  action(type="omfile" file="$d/records.log" template="nffText")
+		  action(type="omfile" file="$d/records.meta" template="nffMeta")
+		  stop
+		}
+		action(type="omfile" file="$d/other.log")
+	EOF
+	if ! "$LAB_RSYSLOGD" -N1 -f "$d/rsyslog.conf" >"$d/check.out" 2>&1; then
+		lab_log "rsyslogd rejects $d/rsyslog.conf:"
+		cat "$d/check.out" >&2
+		return 1
+	fi
+}
+
+# The socket path the daemon is to send to.
+lab_rsyslog_socket() {
+	echo "$LAB_RSYSLOG_DIR/log.sock"
+}
+
+# Start rsyslogd -n as recorded process $1 (default rsyslogd) in namespace
+# $2 (default fw) and wait (at most 5 s) until its socket exists.
+lab_rsyslog_start() {
+	local name=${1:-rsyslogd} ns=${2:-fw} d=$LAB_RSYSLOG_DIR pid
+	[ -f "$d/rsyslog.conf" ] || { lab_log "lab_rsyslog_config first"; return 1; }
+	# Left by an rsyslogd that was killed: imuxsock replaces the socket,
+	# but the wait below must see the new one.
+	rm -f "$d/log.sock"
+	lab_bg "$name" "$ns" "$LAB_RSYSLOGD" -n -f "$d/rsyslog.conf" \
+		-i "$d/rsyslogd.pid"
+	LAB_RSYSLOG_NAME=$name
+	pid=$(lab_pid "$name")
+	for _ in $(seq 1 50); do
+		[ -S "$d/log.sock" ] && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			lab_log "rsyslogd exited during start-up:"
+			cat "$LAB_DIR/$name.err" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	lab_log "rsyslogd made no socket $d/log.sock within 5 s"
+	return 1
+}
+
+# Pid of the rsyslogd started last (empty once it was stopped).
+lab_rsyslog_pid() {
+	lab_pid "$LAB_RSYSLOG_NAME"
+}
+
+# Stop the rsyslogd started last with SIGTERM (it writes out what it
+# holds first; at most 5 s, then SIGKILL) or signal $1.
+lab_rsyslog_stop() {
+	local pid
+	pid=$(lab_rsyslog_pid) || true
+	[ -n "$pid" ] || return 0
+	# A stopped process acts on SIGTERM only once it runs again.
+	kill -CONT "$pid" 2>/dev/null || true
+	lab_stop "$LAB_RSYSLOG_NAME" "${1:-TERM}" || true
+}
+
+# Number of lines in records.log (0 while it does not exist).
+lab_rsyslog_lines() {
+	local f=$LAB_RSYSLOG_DIR/records.log
+	if [ -f "$f" ]; then
+		wc -l <"$f"
+	else
+		echo 0
+	fi
+}
+
+# net.unix.max_dgram_qlen of namespace $1 (default fw): how many datagrams
+# a receiving socket made there queues before senders get EAGAIN (the
+# kernel's test is "queue length > max_dgram_qlen", so one more fits).
+lab_unix_qlen() {
+	lab_ns "${1:-fw}" sysctl -n net.unix.max_dgram_qlen
+}
+
+# Write the daemon's configuration (LAB_DIR/nfflowd.json, as
+# lab_daemon_config: stdout copy on, lab collector) with the syslog copy
+# on and sent to this rsyslogd's socket; $1 are further members of the
+# "syslog" object (e.g. '"facility": "local3", "ident": "nfrec"'), $2
+# further top-level members.
+lab_rsyslog_daemon_config() {
+	local sl=${1:-} extra=${2:-}
+	[ -n "$sl" ] && sl=", $sl"
+	[ -n "$extra" ] && extra=", $extra"
+	cat >"$LAB_DIR/nfflowd.json" <<-EOF2
+		{
+		  "source": "$LAB_FW_WAN_IP",
+		  "collector": "$LAB_WAN_IP",
+		  "port": $LAB_COLLECTOR_PORT,
+		  "stdout": true,
+		  "flush_interval": 0.2,
+		  "pidfile": "$LAB_DIR/nfflowd.pid",
+		  "control_socket": "$LAB_DIR/nfflowd.sock",
+		  "syslog": {"enabled": true, "socket": "$(lab_rsyslog_socket)"$sl}$extra
+		}
+	EOF2
+}
+
+# With lossless_common.sh's ll_counters: wait (at most $1 s, default 30)
+# until the daemon has no syslog line waiting and rsyslogd's file holds
+# every line the daemon sent, or (lines lost on the way) its count has
+# stood still for 1.5 s with nothing waiting.  Leaves the last reading in
+# CNT; returns 1 on time-out.
+lab_rsyslog_wait_delivered() {
+	local limit=${1:-30} n last=-1 still=0 t0=$SECONDS
+	while [ $((SECONDS - t0)) -lt "$limit" ]; do
+		ll_counters 2>/dev/null
+		n=$(lab_rsyslog_lines)
+		if [ "${CNT[syslog_queued]:-x}" = 0 ]; then
+			[ "$n" = "${CNT[syslog_sent]:-x}" ] && return 0
+			if [ "$n" = "$last" ]; then
+				still=$((still + 1))
+				[ $still -ge 6 ] && return 0
+			else
+				still=0
+			fi
+		fi
+		last=$n
+		sleep 0.25
+	done
+	lab_log "syslog not delivered after $limit s: queued ${CNT[syslog_queued]:-?}, sent ${CNT[syslog_sent]:-?}, $n lines in rsyslogd's file"
+	return 1
+}
