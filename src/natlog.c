@@ -149,9 +149,13 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	natlog_flush(n);
 }
 
+static void flush(struct natlog *n, bool retry_now);
+
+/* The retry timer is due: connect now. (libevent's timers run on the
+ * loop's cached clock, which may be a little behind retry_after_ns.) */
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
-	natlog_flush(arg);
+	flush(arg, true);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -388,11 +392,13 @@ static int send_batch(struct natlog *n)
 	return 0;
 }
 
-void natlog_flush(struct natlog *n)
+/* Sends what waits; an absent socket is tried again only once its retry
+ * is due, or at once with retry_now. */
+static void flush(struct natlog *n, bool retry_now)
 {
 	if (n == NULL || logq_count(&n->q) == 0 || n->waiting)
 		return;
-	if (n->fd < 0 && open_socket(n, false) < 0)
+	if (n->fd < 0 && open_socket(n, retry_now) < 0)
 		return;
 	while (logq_count(&n->q) > 0) {
 		if (send_batch(n))
@@ -403,6 +409,11 @@ void natlog_flush(struct natlog *n)
 		}
 		return;
 	}
+}
+
+void natlog_flush(struct natlog *n)
+{
+	flush(n, false);
 }
 
 void natlog_drain(struct natlog *n, unsigned timeout_ms)
