@@ -261,10 +261,11 @@ static void format_counters(const struct daemon *d, char *buf, size_t len)
 		 ", records %" PRIu64 ", datagrams %" PRIu64
 		 ", send errors %" PRIu64 ", overruns %" PRIu64
 		 ", lost %" PRIu64 ", ttl expired %" PRIu64
-		 ", malformed %" PRIu64,
+		 ", malformed %" PRIu64 ", syslog lines %" PRIu64
+		 " dropped %" PRIu64,
 		 c.live, c.events_new, c.events_destroy, c.records, c.datagrams,
 		 c.send_errors, c.overruns, c.lost_entries, c.ttl_expired,
-		 c.events_malformed);
+		 c.events_malformed, c.syslog_sent, c.syslog_dropped);
 }
 
 static void control_counters(void *arg, struct state_counters *out)
@@ -701,7 +702,7 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	struct daemon d;
 	struct time_pair t0;
 	sigset_t startup;
-	char counters[400];
+	char counters[512];
 	pid_t holder = 0;
 	int rc = 1;
 
