@@ -43,7 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cfg.port == 0 || cfg.ttl == 0 || !(cfg.flush_interval > 0) ||
 		    cfg.addrlen == 0 || cfg.source.ss_family !=
 		    cfg.collector.ss_family || cfg.pidfile[0] != '/' ||
-		    cfg.control_socket[0] != '/' || cfg.syslog_ident[0] == '\0')
+		    cfg.control_socket[0] != '/' || cfg.syslog_ident[0] == '\0' ||
+		    cfg.syslog_socket[0] != '/' ||
+		    memchr(cfg.syslog_socket, '\0', sizeof(cfg.syslog_socket)) == NULL ||
+		    cfg.syslog_backlog < 1 ||
+		    cfg.syslog_backlog > CONFIG_SYSLOG_BACKLOG_MAX)
 			__builtin_trap();
 		check_collectors(&cfg);
 	} else {
