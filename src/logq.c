@@ -28,13 +28,14 @@ void logq_set_max(struct logq *q, uint64_t max)
 	q->max = max > 0 ? max : 1;
 }
 
-/* A chunk to append: the spare one, else a new one. */
+/* A chunk to append: a spare one, else a new one. */
 static struct logq_chunk *chunk_get(struct logq *q)
 {
 	struct logq_chunk *c = q->spare;
 
 	if (c != NULL) {
-		q->spare = NULL;
+		q->spare = c->next;
+		q->nspare--;
 	} else {
 		c = malloc(sizeof(*c));
 		if (c == NULL)
@@ -47,11 +48,13 @@ static struct logq_chunk *chunk_get(struct logq *q)
 	return c;
 }
 
-/* Keeps an emptied chunk as the spare, or frees it when one is kept. */
+/* Keeps an emptied chunk as a spare, or frees it when enough are kept. */
 static void chunk_put(struct logq *q, struct logq_chunk *c)
 {
-	if (q->spare == NULL) {
+	if (q->nspare < LOGQ_SPARE_CHUNKS) {
+		c->next = q->spare;
 		q->spare = c;
+		q->nspare++;
 		return;
 	}
 	free(c);
@@ -148,8 +151,15 @@ void logq_free(struct logq *q)
 		free(c);
 		c = next;
 	}
-	free(q->spare);
+	c = q->spare;
+	while (c != NULL) {
+		struct logq_chunk *next = c->next;
+
+		free(c);
+		c = next;
+	}
 	q->first = q->last = q->spare = NULL;
+	q->nspare = 0;
 	q->count = 0;
 	q->chunks = 0;
 }

@@ -16,6 +16,9 @@
 /* Bytes of one chunk; a chunk is allocated only when the ones in use are
  * full, and emptied ones are reused. */
 #define LOGQ_CHUNK_BYTES 65536
+/* Emptied chunks kept for reuse (1 MiB): a queue that keeps growing and
+ * draining by up to this much allocates nothing. */
+#define LOGQ_SPARE_CHUNKS 16
 /* Longest header logq_header writes. */
 #define LOGQ_HEADER_MAX 128
 
@@ -24,7 +27,8 @@ struct logq_chunk;
 struct logq {
 	struct logq_chunk *first;	/* oldest message here */
 	struct logq_chunk *last;	/* new messages go here */
-	struct logq_chunk *spare;	/* an emptied chunk kept for reuse */
+	struct logq_chunk *spare;	/* emptied chunks kept for reuse */
+	unsigned nspare;
 	uint64_t count;			/* messages waiting */
 	uint64_t max;			/* at most this many wait */
 	uint64_t chunks;		/* allocated, spare included */
