@@ -88,6 +88,13 @@ done
 AT=$(wc -l <"$OUT")
 if [ "$MODE" = stop ]; then
 	kill -STOP "$RSPID"
+	# kill returns before every thread has stopped (one may finish a
+	# write first): wait until all of them are in state T (at most 2 s).
+	for _ in $(seq 1 20); do
+		awk '{ sub(/^.*\) /, ""); if ($1 != "T") bad = 1 } END { exit bad }' \
+			/proc/"$RSPID"/task/*/stat 2>/dev/null && break
+		sleep 0.1
+	done
 	lab_log "rsyslogd (pid $RSPID) stopped after $AT record lines"
 else
 	lab_rsyslog_stop TERM
@@ -185,6 +192,8 @@ ll_check "stdout has the $WANT record lines ($NOUT)" test "$NOUT" = "$WANT"
 
 # ------------------------------------------------------------ syslog
 ll_check "syslog.queued = 0 at the end ($QUEUED)" test "$QUEUED" = 0
+ll_check "the log at stop says the same (syslog lines $SENT dropped $DROPPED)" \
+	grep -qE "stopped: .*syslog lines $SENT dropped $DROPPED(\$|,)" "$LAB_DIR/nfflowd.err"
 ll_check "syslog.sent + syslog.dropped = records ($SENT + $DROPPED = $WANT)" \
 	test $((SENT + DROPPED)) = "$WANT"
 # During the outage the storm alone made 2 * STORM lines: at most the

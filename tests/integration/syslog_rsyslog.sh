@@ -97,6 +97,8 @@ ll_check "syslog.sent = $WANT ($SENT)" test "$SENT" = "$WANT"
 ll_check "syslog.queued = 0 ($QUEUED)" test "$QUEUED" = 0
 ll_check "syslog.dropped = 0 ($DROPPED)" test "$DROPPED" = 0
 ll_check "syslog.errors = 0 ($ERRORS)" test "$ERRORS" = 0
+ll_check "the log at stop says the same (syslog lines $SENT dropped $DROPPED)" \
+	grep -qE "stopped: .*syslog lines $SENT dropped $DROPPED(\$|,)" "$LAB_DIR/nfflowd.err"
 ll_check "daemon counter records = $WANT (${CNT[records]:-?})" \
 	test "${CNT[records]:-x}" = "$WANT"
 ll_check "no drop diagnostic" \
