@@ -5,17 +5,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Each message is stored as a 2-byte length (host order, unaligned) and
  * its bytes; a message never spans two chunks. */
 #define LEN_BYTES 2
 
+/* Chunks are whole mappings of their own, so that the memory of a burst
+ * goes back to the system once it has left (malloc keeps freed 64 KiB
+ * blocks in its heap, where a FIFO leaves them scattered). */
 struct logq_chunk {
 	struct logq_chunk *next;
 	uint32_t head;		/* offset of the oldest message */
 	uint32_t tail;		/* offset where the next one goes */
-	unsigned char data[LOGQ_CHUNK_BYTES];
+	unsigned char data[LOGQ_CHUNK_BYTES - 16];
 };
+
+_Static_assert(sizeof(struct logq_chunk) == LOGQ_CHUNK_BYTES,
+	       "a chunk is exactly LOGQ_CHUNK_BYTES");
+
+static struct logq_chunk *chunk_map(void)
+{
+	void *p = mmap(NULL, sizeof(struct logq_chunk), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void chunk_unmap(struct logq_chunk *c)
+{
+	munmap(c, sizeof(*c));
+}
 
 void logq_init(struct logq *q, uint64_t max)
 {
@@ -37,7 +57,7 @@ static struct logq_chunk *chunk_get(struct logq *q)
 		q->spare = c->next;
 		q->nspare--;
 	} else {
-		c = malloc(sizeof(*c));
+		c = chunk_map();
 		if (c == NULL)
 			return NULL;
 		q->chunks++;
@@ -57,7 +77,7 @@ static void chunk_put(struct logq *q, struct logq_chunk *c)
 		q->nspare++;
 		return;
 	}
-	free(c);
+	chunk_unmap(c);
 	q->chunks--;
 }
 
@@ -70,7 +90,7 @@ int logq_push(struct logq *q, const char *head, size_t headlen,
 
 	if (q->count >= q->max || total > LOGQ_MSG_MAX)
 		return -1;
-	if (c == NULL || c->tail + LEN_BYTES + total > LOGQ_CHUNK_BYTES) {
+	if (c == NULL || c->tail + LEN_BYTES + total > sizeof(c->data)) {
 		struct logq_chunk *n = chunk_get(q);
 
 		if (n == NULL)
@@ -148,14 +168,14 @@ void logq_free(struct logq *q)
 	while (c != NULL) {
 		struct logq_chunk *next = c->next;
 
-		free(c);
+		chunk_unmap(c);
 		c = next;
 	}
 	c = q->spare;
 	while (c != NULL) {
 		struct logq_chunk *next = c->next;
 
-		free(c);
+		chunk_unmap(c);
 		c = next;
 	}
 	q->first = q->last = q->spare = NULL;

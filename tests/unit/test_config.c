@@ -96,7 +96,7 @@ static void assert_defaults(const struct config *cfg)
 	assert_int_equal(cfg->syslog_priority, LOG_INFO);
 	assert_string_equal(cfg->syslog_ident, "nfflowd");
 	assert_string_equal(cfg->syslog_socket, "/dev/log");
-	assert_int_equal(cfg->syslog_backlog, 65536);
+	assert_int_equal(cfg->syslog_backlog, 262144);
 	assert_false(cfg->to_stdout);
 	assert_string_equal(cfg->pidfile, "/run/nfflowd.pid");
 	assert_string_equal(cfg->control_socket, "/run/nfflowd.sock");
