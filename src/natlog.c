@@ -46,7 +46,7 @@ struct natlog {
 	bool stream;			/* fd is a SOCK_STREAM socket */
 	size_t stream_off;		/* bytes of the oldest line already
 					 * written to the stream */
-	bool waiting;			/* write_ev armed */
+	bool waiting;			/* write_ev armed (persistent) */
 	bool down;			/* an outage was reported */
 	int last_err;			/* why the last send or connect failed */
 	uint64_t retry_after_ns;	/* no connect before (monotonic) */
@@ -141,21 +141,21 @@ static void socket_failed(struct natlog *n, int err, const char *what)
 	}
 }
 
+static void flush(struct natlog *n, bool retry_now, bool writable);
+
+/* The full socket drained some: send more. The event stays armed until
+ * nothing waits, so that a socket that takes a few lines at a time (a
+ * queue of 10 datagrams) costs no epoll_ctl per turn. */
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
-	struct natlog *n = arg;
-
-	n->waiting = false;
-	natlog_flush(n);
+	flush(arg, false, true);
 }
-
-static void flush(struct natlog *n, bool retry_now);
 
 /* The retry timer is due: connect now. (libevent's timers run on the
  * loop's cached clock, which may be a little behind retry_after_ns.) */
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
-	flush(arg, true);
+	flush(arg, true, false);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -208,7 +208,8 @@ static int open_socket(struct natlog *n, bool now)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	n->fd = fd;
 	if (n->base != NULL) {
-		n->write_ev = event_new(n->base, fd, EV_WRITE, on_writable, n);
+		n->write_ev = event_new(n->base, fd, EV_WRITE | EV_PERSIST,
+					on_writable, n);
 		if (n->write_ev == NULL) {
 			socket_failed(n, ENOMEM, "watch");
 			return -1;
@@ -350,6 +351,10 @@ static int send_stream(struct natlog *n)
 	logq_pop(&n->q, i);
 	n->st.sent += i;
 	n->stream_off = i == 0 ? n->stream_off + left : left;
+	if (i < k) {		/* a short write: the buffer is full */
+		errno = EAGAIN;
+		return -1;
+	}
 	return 1;
 }
 
@@ -367,7 +372,14 @@ static int send_dgram(struct natlog *n)
 		return -1;
 	logq_pop(&n->q, (uint64_t)r);
 	n->st.sent += (uint64_t)r;
-	return 1;	/* a short count: the next call tells why */
+	if ((unsigned)r < k) {
+		/* Most often the queue is full; any other error shows on the
+		 * next send, which comes when the socket is writable (a dead
+		 * peer makes it so at once). */
+		errno = EAGAIN;
+		return -1;
+	}
+	return 1;
 }
 
 /* Sends the oldest lines. Returns 1 when more may go at once, 0 when the
@@ -393,27 +405,33 @@ static int send_batch(struct natlog *n)
 }
 
 /* Sends what waits; an absent socket is tried again only once its retry
- * is due, or at once with retry_now. */
-static void flush(struct natlog *n, bool retry_now)
+ * is due, or at once with retry_now. While the socket is full only its
+ * writable event (writable) sends. */
+static void flush(struct natlog *n, bool retry_now, bool writable)
 {
-	if (n == NULL || logq_count(&n->q) == 0 || n->waiting)
+	if (n == NULL || (n->waiting && !writable))
 		return;
-	if (n->fd < 0 && open_socket(n, retry_now) < 0)
+	if (logq_count(&n->q) > 0 && n->fd < 0 &&
+	    open_socket(n, retry_now) < 0)
 		return;
 	while (logq_count(&n->q) > 0) {
 		if (send_batch(n))
 			continue;
-		if (n->fd >= 0 && n->write_ev != NULL) {
+		if (n->fd >= 0 && n->write_ev != NULL && !n->waiting) {
 			n->waiting = true;
 			event_add(n->write_ev, NULL);
 		}
 		return;
 	}
+	if (n->waiting) {
+		event_del(n->write_ev);
+		n->waiting = false;
+	}
 }
 
 void natlog_flush(struct natlog *n)
 {
-	flush(n, false);
+	flush(n, false, false);
 }
 
 void natlog_drain(struct natlog *n, unsigned timeout_ms)
