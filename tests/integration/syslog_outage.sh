@@ -10,6 +10,21 @@
 #   kill  rsyslogd is terminated (SIGTERM: the socket is closed and
 #         removed) and a new one started on the same path: the daemon's
 #         sends and connects fail until then
+#   stream_stop  as stop, with rsyslogd's imptcp input on a Unix stream
+#         socket (tests/lab/rsyslog.sh, LAB_RSYSLOG_INPUT=stream) instead
+#         of imuxsock's datagram socket: the stopped rsyslogd's connection
+#         fills (bytes, up to the daemon's send buffer), then the daemon's
+#         writes meet EAGAIN; the last write may cut a line short, and its
+#         rest follows once rsyslogd reads again
+#   stream_kill  rsyslogd on the stream input hangs mid-burst (SIGSTOP)
+#         and, once the storm has filled its connection and the backlog,
+#         is killed (SIGKILL), as a crashed or watchdog-killed syslog
+#         daemon is; a new one is started on the same path.  (Terminated
+#         with SIGTERM, as in kill, rsyslogd lost no line of a stream
+#         connection in any measured run: it keeps up with the burst, so
+#         the connection is empty, and even the 150 KB left in it by a
+#         SIGSTOP were read before it closed.  A crash leaves lines in a
+#         dead connection, and this measures them.)
 # NetFlow must not lose a record (the collector has exactly what the
 # traffic implies, and what the daemon counted); the daemon stays up and
 # answers --dump-state during the outage; lines beyond the backlog are
@@ -23,8 +38,22 @@
 #         net.unix.max_dgram_qlen + 1 datagrams of its namespace (the
 #         kernel refuses a send once the queue is longer than the
 #         sysctl), so at most that many lines may be missing.
+#   stream_kill  the same, for the lines in the dead connection.  A
+#         stream holds bytes, not messages: less than 1.5 times the
+#         daemon's send buffer (ss -xm "tb" of its socket, measured before
+#         the outage; tests/lab/rsyslog.sh, lab_unix_sndbuf).  The lines
+#         lost are those right after the last one the first rsyslogd
+#         wrote, before the first one the second wrote, and their framed
+#         bytes are what the kernel held unread in rsyslogd's end of the
+#         connection when it was killed (ss Recv-Q, read while it was
+#         frozen with the connection full, so that it no longer changed),
+#         give or take less than one line: the daemon's last write may
+#         have cut a line short (that line is not counted as sent, and
+#         goes whole to the next connection; imptcp discards a part at a
+#         session's end), and imptcp may have read the beginning of one.
 #   usage: NFFLOWD=build/nfflowd CTSTORM=build/tests/tools/ctstorm \
-#          tests/integration/syslog_outage.sh stop|kill [STORM] [CONNS]
+#          tests/integration/syslog_outage.sh [stream_]stop|[stream_]kill \
+#          [STORM] [CONNS]
 . "$(dirname "$0")/lossless_common.sh"
 # shellcheck source=../lab/rsyslog.sh
 . "$NFFLOWD_SRCDIR/tests/lab/rsyslog.sh"
@@ -35,9 +64,13 @@ MODE=${1:-stop}
 STORM=${2:-20000}
 CONNS=${3:-1500}
 case $MODE in
-stop | kill) ;;
-*) echo "usage: syslog_outage.sh stop|kill [STORM] [CONNS]" >&2; exit 2 ;;
+stop | kill) INPUT=dgram OUTAGE=$MODE ;;
+stream_stop) INPUT=stream OUTAGE=stop ;;
+stream_kill) INPUT=stream OUTAGE=crash ;;
+*) echo "usage: syslog_outage.sh [stream_]stop|[stream_]kill [STORM] [CONNS]" >&2; exit 2 ;;
 esac
+# shellcheck disable=SC2034  # read by lab_rsyslog_config
+LAB_RSYSLOG_INPUT=$INPUT
 BACKLOG=2000
 RATE=300	# connections a second: the burst lasts CONNS / RATE seconds
 AFTER=30	# connections once the syslog daemon is back
@@ -60,7 +93,11 @@ DPID=$(lab_pid nfflowd)
 QLEN=$(lab_unix_qlen fw)
 INQ=$((QLEN + 1))
 OUT=$LAB_DIR/nfflowd.out
-lab_log "backlog $BACKLOG lines; net.unix.max_dgram_qlen of fw: $QLEN"
+# The framed length of a message less its line: "<PRI>Mmm dd hh:mm:ss "
+# and "IDENT[PID]: " (logq_header).
+PRI=$((LOCAL6 * 8 + INFO))
+HDR=$((${#PRI} + 2 + 16 + ${#IDENT} + 1 + ${#DPID} + 3))
+lab_log "backlog $BACKLOG lines; rsyslogd's input: $INPUT; net.unix.max_dgram_qlen of fw: $QLEN"
 
 # ------------------------------------------------------------ the outage
 lab_log "burst: $CONNS connections at $RATE/s"
@@ -85,8 +122,19 @@ for _ in $(seq 1 150); do
 	[ "$(wc -l <"$OUT")" -ge "$THRESH" ] && break
 	sleep 0.2
 done
+# A stream connection holds bytes up to its send buffer: measured on the
+# daemon's socket (with what it holds now, as Send-Q: bytes of the kernel's
+# buffers, not of lines) just before the outage.
+SNDBUF=
+if [ "$INPUT" = stream ]; then
+	SNDBUF=$(lab_unix_sndbuf "$DPID")
+	lab_log "the daemon's syslog stream: send buffer ${SNDBUF:-?} bytes; $(lab_ns fw ss -xanpm 2>/dev/null |
+		awk -v pid="pid=$DPID," '$1 == "u_str" && $2 == "ESTAB" && index($0, pid) { print "Send-Q " $4 }')"
+	ll_check "the daemon's syslog socket is a stream with a send buffer (${SNDBUF:-none})" \
+		test -n "$SNDBUF"
+fi
 AT=$(wc -l <"$OUT")
-if [ "$MODE" = stop ]; then
+if [ "$OUTAGE" != kill ]; then
 	kill -STOP "$RSPID"
 	# kill returns before every thread has stopped (one may finish a
 	# write first): wait until all of them are in state T (at most 2 s).
@@ -146,9 +194,23 @@ ll_check "rsyslogd got nothing during the outage ($FILE_AT lines)" \
 sleep 2
 ll_check "the daemon still runs" kill -0 "$DPID"
 
-if [ "$MODE" = stop ]; then
+RECVQ=
+if [ "$OUTAGE" = stop ]; then
 	kill -CONT "$RSPID"
 	lab_log "rsyslogd continued"
+elif [ "$OUTAGE" = crash ]; then
+	# Frozen, its connection full (the daemon's writes meet EAGAIN): the
+	# bytes unread in rsyslogd's end no longer change.
+	RECVQ=$(lab_ns fw ss -xanp 2>/dev/null | awk -v pid="pid=$RSPID," '
+		$1 == "u_str" && $2 == "ESTAB" && index($0, pid) { print $3; exit }')
+	lab_log "the frozen rsyslogd's connection: ${RECVQ:-?} bytes unread; the daemon's: $(lab_ns fw ss -xanp 2>/dev/null |
+		awk -v pid="pid=$DPID," '$1 == "u_str" && $2 == "ESTAB" && index($0, pid) { print "Send-Q " $4 }')"
+	kill -KILL "$RSPID"
+	lab_stop "$LAB_RSYSLOG_NAME" KILL || true
+	lab_log "rsyslogd (pid $RSPID) killed"
+	lab_rsyslog_start rsyslogd2
+	RSPID=$(lab_rsyslog_pid)
+	lab_log "rsyslogd started again (pid $RSPID)"
 else
 	lab_rsyslog_start rsyslogd2
 	RSPID=$(lab_rsyslog_pid)
@@ -196,13 +258,23 @@ ll_check "the log at stop says the same (syslog lines $SENT dropped $DROPPED)" \
 	grep -qE "stopped: .*syslog lines $SENT dropped $DROPPED(\$|,)" "$LAB_DIR/nfflowd.err"
 ll_check "syslog.sent + syslog.dropped = records ($SENT + $DROPPED = $WANT)" \
 	test $((SENT + DROPPED)) = "$WANT"
+# On a stream the socket's bound is in bytes: less than 1.5 times the send
+# buffer, and a line imptcp had begun to read; in lines, over the
+# shortest framed line.
+if [ "$INPUT" = stream ]; then
+	read -r MINLEN MAXLEN < <(awk 'NR == 1 || length($0) < mn { mn = length($0) }
+		length($0) > mx { mx = length($0) } END { print mn + 0, mx + 0 }' "$OUT")
+	INQ_BYTES=$((${SNDBUF:-0} + ${SNDBUF:-0} / 2 + HDR + MAXLEN + 1))
+	INQ=$((INQ_BYTES / (HDR + MINLEN + 1)))
+	lab_log "a stream connection holds less than $INQ_BYTES bytes (send buffer ${SNDBUF:-?}): at most $INQ messages of $((HDR + MINLEN + 1)) to $((HDR + MAXLEN + 1)) bytes"
+fi
 # During the outage the storm alone made 2 * STORM lines: at most the
 # backlog of them waited (and in stop mode at most INQ more went into the
 # stopped rsyslogd's socket), the rest was dropped.
 MIN_DROP=$((2 * STORM - BACKLOG - INQ))
 ll_check "syslog.dropped >= $MIN_DROP (the backlog holds $BACKLOG) ($DROPPED)" \
 	test "$DROPPED" -ge "$MIN_DROP"
-if [ "$MODE" = stop ]; then
+if [ "$OUTAGE" = stop ]; then
 	ll_check "lines in rsyslogd's file = syslog.sent ($NLOG = $SENT)" \
 		test "$NLOG" = "$SENT"
 	ll_check "lines in rsyslogd's file + syslog.dropped = records ($NLOG + $DROPPED = $WANT)" \
@@ -217,6 +289,36 @@ else
 	ll_check "lines in rsyslogd's file = syslog.sent, but for the same ($NLOG, $SENT)" \
 		test $((SENT - NLOG)) = "$MISS"
 	ll_check "failed sends or connects counted ($ERRORS)" test "$ERRORS" -gt 0
+fi
+if [ "$OUTAGE" = crash ]; then
+	# The lines lost with the dead connection: stdout's lines after the
+	# FILE_AT lines the first rsyslogd wrote, before the first line the
+	# second one wrote (the backlog leaves in order; lines are dropped
+	# only when it is full, after those that wait in it); and their
+	# framed bytes.
+	read -r NLOST LOSTB < <("$LAB_PY" - "$OUT" "$R/records.log" "$FILE_AT" "$HDR" <<-'EOF'
+		import sys
+		out = open(sys.argv[1], "rb").read().splitlines()
+		log = open(sys.argv[2], "rb").read().splitlines()
+		at, hdr = int(sys.argv[3]), int(sys.argv[4])
+		try:
+		    j = out.index(log[at], at) if len(log) > at else len(out)
+		except ValueError:
+		    print("x x")
+		    sys.exit(0)
+		lost = out[at:j]
+		print(len(lost), sum(len(line) + 1 + hdr for line in lost))
+	EOF
+	)
+	LINE=$((HDR + MAXLEN + 1))
+	lab_log "lost with the dead connection: $NLOST lines, $LOSTB bytes framed; ${RECVQ:-?} bytes were unread in it"
+	ll_check "the kill lost lines with the connection ($MISS)" test "$MISS" -gt 0
+	ll_check "the lines lost are those right after the first rsyslogd's last ($NLOST = $MISS)" \
+		test "$NLOST" = "$MISS"
+	ll_check "their bytes are those unread in the dead connection, within a line ($LOSTB, ${RECVQ:-?} +- $LINE)" \
+		test "$LOSTB" -gt $((${RECVQ:-0} - LINE)) -a "$LOSTB" -lt $((${RECVQ:-0} + LINE)) -a -n "$RECVQ"
+	ll_check "they fit in a connection of the daemon's send buffer ($LOSTB bytes < $INQ_BYTES)" \
+		test "$LOSTB" -lt "$INQ_BYTES"
 fi
 # Every line in the file is a line of stdout, in stdout's order, none
 # twice; the lines of the connections made after the outage are all there.

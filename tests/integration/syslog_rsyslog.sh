@@ -6,16 +6,28 @@
 # rsyslogd's file must hold the daemon's stdout copy byte for byte (same
 # lines, same order), as many lines as v5 records reached the collector,
 # each with the configured facility, severity and ident and the daemon's
-# pid; nothing dropped, nothing left waiting.
+# pid; nothing dropped, nothing left waiting.  The syslog daemon's input:
+#   dgram   (default) imuxsock, a datagram socket as /dev/log is: one
+#           message per datagram
+#   stream  imptcp with path=, a Unix stream socket: the daemon sees the
+#           socket's type when it connects and sends LF-framed messages,
+#           many per write (RFC 6587 non-transparent framing)
 #   usage: NFFLOWD=build/nfflowd CTSTORM=build/tests/tools/ctstorm \
-#          tests/integration/syslog_rsyslog.sh [N]
+#          tests/integration/syslog_rsyslog.sh [dgram|stream] [N]
 . "$(dirname "$0")/lossless_common.sh"
 # shellcheck source=../lab/rsyslog.sh
 . "$NFFLOWD_SRCDIR/tests/lab/rsyslog.sh"
 lab_require nfcapd nfdump conntrack nft ss rsyslogd
 ll_need_ctstorm
 
-N=${1:-5000}
+MODE=${1:-dgram}
+N=${2:-5000}
+case $MODE in
+dgram | stream) ;;
+*) echo "usage: syslog_rsyslog.sh [dgram|stream] [N]" >&2; exit 2 ;;
+esac
+# shellcheck disable=SC2034  # read by lab_rsyslog_config
+LAB_RSYSLOG_INPUT=$MODE
 IDENT=nfrec
 LOCAL3=19 NOTICE=5
 # One connection of each kind (lab_scenario's): TCP through the masquerade
@@ -34,6 +46,7 @@ lab_rsyslog_start rsyslogd
 lab_rsyslog_daemon_config '"facility": "local3", "priority": "notice", "ident": "'"$IDENT"'"'
 lab_daemon_start
 DPID=$(lab_pid nfflowd)
+lab_log "rsyslogd's input: $MODE"
 
 lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
 lab_tcp_client masq >/dev/null
@@ -53,6 +66,21 @@ lab_rsyslog_wait_delivered 30 || ll_fail "syslog lines still on their way"
 lab_log "syslog counters: sent ${CNT[syslog_sent]:-?} queued ${CNT[syslog_queued]:-?} dropped ${CNT[syslog_dropped]:-?} errors ${CNT[syslog_errors]:-?}"
 SENT=${CNT[syslog_sent]:-x} QUEUED=${CNT[syslog_queued]:-x}
 DROPPED=${CNT[syslog_dropped]:-x} ERRORS=${CNT[syslog_errors]:-x}
+# The daemon's end of its syslog connection, as the kernel lists it (ss
+# -x: netid, state, queues, local address and inode, peer address and
+# inode, process): a socket of the daemon whose peer is rsyslogd's socket
+# on the path (imuxsock's own, or the one imptcp accepted), u_dgr for a
+# datagram socket, u_str for a stream.
+WANT_TYPE=u_dgr
+[ "$MODE" = stream ] && WANT_TYPE=u_str
+lab_ns fw ss -xanp >"$LAB_DIR/ss-unix.txt" 2>&1 || true
+# shellcheck disable=SC2016  # awk's own $fields
+ll_check "the daemon's syslog socket is a $MODE socket ($WANT_TYPE)" \
+	awk -v t="$WANT_TYPE" -v path="$(lab_rsyslog_socket)" -v pid="pid=$DPID," '
+		$5 == path { srv[$6] = 1 }
+		$1 == t && index($0, pid) { mine[$8] = 1 }
+		END { for (i in mine) if (i in srv) found = 1; exit !found }' \
+	"$LAB_DIR/ss-unix.txt"
 RC=0
 lab_nfflowd --dump-state >"$LAB_DIR/dump.txt" 2>&1 || RC=$?
 ll_check "--dump-state exits 0 ($RC)" test "$RC" = 0

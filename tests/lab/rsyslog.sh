@@ -4,10 +4,16 @@
 # and socket in a directory of the test.  Source it after lab.sh.
 #
 # The configuration uses no system socket (/dev/log is never touched, nor
-# the host's rsyslog or /etc): one imuxsock input on LAB_RSYSLOG_DIR/log.sock,
-# with rate limiting off (rsyslog limits per process otherwise in some
-# versions, which would silently drop record lines), and a main queue large
-# and patient enough that rsyslogd itself never discards a message of a test.
+# the host's rsyslog or /etc): one input on LAB_RSYSLOG_DIR/log.sock, with
+# rate limiting off (rsyslog limits per process otherwise in some versions,
+# which would silently drop record lines), and a main queue large and
+# patient enough that rsyslogd itself never discards a message of a test.
+# LAB_RSYSLOG_INPUT chooses the input (read by lab_rsyslog_config):
+#   dgram   (default) imuxsock: a datagram socket, as /dev/log is; one
+#           message per datagram
+#   stream  imptcp with path=: a Unix stream socket; LF-framed messages
+#           (RFC 6587 non-transparent framing), as README's "Local copy of
+#           each record" suggests for an input of nfflowd's own
 # Messages whose program name (the tag without "[pid]:") is the record ident
 # go to two files, every other message to a third:
 #   records.log   the message text without the space that follows the tag:
@@ -21,22 +27,40 @@
 
 LAB_RSYSLOGD=${LAB_RSYSLOGD:-/usr/sbin/rsyslogd}
 LAB_RSYSLOG_DIR=${LAB_RSYSLOG_DIR:-}
+LAB_RSYSLOG_INPUT=${LAB_RSYSLOG_INPUT:-dgram}
 LAB_RSYSLOG_NAME=
 
 # Write the configuration for record ident $1 into LAB_RSYSLOG_DIR
-# (default LAB_DIR/rsyslog) and check it with rsyslogd -N1.
+# (default LAB_DIR/rsyslog), with the input LAB_RSYSLOG_INPUT, and check
+# it with rsyslogd -N1.
 lab_rsyslog_config() {
-	local ident=$1 d
+	local ident=$1 d input
 	[ -n "$LAB_RSYSLOG_DIR" ] || LAB_RSYSLOG_DIR=$LAB_DIR/rsyslog
 	d=$LAB_RSYSLOG_DIR
 	mkdir -p "$d/work"
+	case $LAB_RSYSLOG_INPUT in
+	dgram)
+		input="module(load=\"imuxsock\" SysSock.Use=\"off\")
+input(type=\"imuxsock\" Socket=\"$d/log.sock\" RateLimit.Interval=\"0\"
+      RateLimit.Burst=\"2147483647\")"
+		;;
+	stream)
+		# unlink: a socket left by a killed rsyslogd is replaced (and
+		# removed at a clean stop, as imuxsock does).
+		input="module(load=\"imptcp\")
+input(type=\"imptcp\" path=\"$d/log.sock\" unlink=\"on\"
+      RateLimit.Interval=\"0\" RateLimit.Burst=\"2147483647\")"
+		;;
+	*)
+		lab_log "LAB_RSYSLOG_INPUT must be dgram or stream, not '$LAB_RSYSLOG_INPUT'"
+		return 1
+		;;
+	esac
 	cat >"$d/rsyslog.conf" <<-EOF
 		# Private rsyslogd of an nfflowd test (tests/lab/rsyslog.sh).
 		global(workDirectory="$d/work" localHostName="nfflab"
 		       net.enableDNS="off")
-		module(load="imuxsock" SysSock.Use="off")
-		input(type="imuxsock" Socket="$d/log.sock" RateLimit.Interval="0"
-		      RateLimit.Burst="2147483647")
+		$input
 		main_queue(queue.type="LinkedList" queue.size="1000000"
 		           queue.timeoutEnqueue="60000" queue.timeoutShutdown="30000")
 		template(name="nffText" type="string" string="%msg:2:\$%\n")
@@ -117,6 +141,21 @@ lab_rsyslog_lines() {
 # kernel's test is "queue length > max_dgram_qlen", so one more fits).
 lab_unix_qlen() {
 	lab_ns "${1:-fw}" sysctl -n net.unix.max_dgram_qlen
+}
+
+# Send buffer in bytes (the sk_sndbuf of ss -xm's skmem "tb": SO_SNDBUF as
+# the kernel keeps it, doubled and capped) of the connected Unix stream
+# socket of process $1 in namespace $2 (default fw); empty if it has none.
+# A stream writer may have this much queued in its peer's socket, plus the
+# last piece it wrote (the kernel checks the buffer before each piece of at
+# most half of it), so less than 1.5 times the value.
+lab_unix_sndbuf() {
+	lab_ns "${2:-fw}" ss -xanpm 2>/dev/null | awk -v pid="pid=$1," '
+		$1 == "u_str" && $2 == "ESTAB" && index($0, pid) &&
+		match($0, /,tb[0-9]+,/) {
+			print substr($0, RSTART + 3, RLENGTH - 4)
+			exit
+		}'
 }
 
 # Write the daemon's configuration (LAB_DIR/nfflowd.json, as
