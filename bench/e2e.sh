@@ -16,9 +16,16 @@
 # each line to a file); one more line (syslog=on ...) then gives rsyslogd's
 # line count against the records at nfflowd's collector, nfflowd's syslog
 # counters and rsyslogd's CPU over the same interval. E2E_SYSLOG_BACKLOG
-# sets nfflowd's syslog backlog (default: the daemon's, 65,536 lines).
+# sets nfflowd's syslog backlog (default: the daemon's, syslog.backlog of
+# config/nfflowd.conf.example, which has every key at its default).
+# E2E_SYSLOG_INPUT chooses rsyslogd's input: dgram (default; imuxsock, a
+# datagram socket as /dev/log is) or stream (imptcp path=, a Unix stream
+# socket). E2E_SYSLOG_QLEN sets net.unix.max_dgram_qlen in fw before
+# rsyslogd makes its socket (the queue of a datagram socket: the kernel's
+# default is 10 in a new namespace; systemd sets 512 at boot).
 #   usage: NFFLOWD=build/nfflowd CTSTORM=build/bench/ctfill \
-#          [E2E_SYSLOG=1] bench/e2e.sh [CONNS] [STORM]
+#          [E2E_SYSLOG=1 [E2E_SYSLOG_INPUT=stream] [E2E_SYSLOG_QLEN=512]] \
+#          bench/e2e.sh [CONNS] [STORM]
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 # shellcheck source=../tests/integration/lossless_common.sh
@@ -30,6 +37,8 @@ CONNS=${1:-10000}
 STORM=${2:-100000}
 TOTAL=$((CONNS + STORM))
 SYSLOG=${E2E_SYSLOG:-0}
+# shellcheck disable=SC2034  # read by lab_rsyslog_config
+LAB_RSYSLOG_INPUT=${E2E_SYSLOG_INPUT:-dgram}
 ULOGD_PLUGINS=/usr/lib/x86_64-linux-gnu/ulogd
 TOOLS=(nfflowd conntrack ulogd2 softflowd)
 declare -A PORT=([nfflowd]=2055 [ulogd2]=4739 [softflowd]=2057)
@@ -109,8 +118,12 @@ SYSLOG_JSON='{"enabled": false}'
 if [ "$SYSLOG" = 1 ]; then
 	# tests/deps.sh installs rsyslog without starting its system service.
 	[ -x "$LAB_RSYSLOGD" ] || "$NFFLOWD_SRCDIR/tests/deps.sh" >&2
+	if [ -n "${E2E_SYSLOG_QLEN:-}" ]; then
+		lab_ns fw sysctl -q -w net.unix.max_dgram_qlen="$E2E_SYSLOG_QLEN"
+	fi
 	lab_rsyslog_config nfflowd
 	lab_rsyslog_start rsyslogd fw
+	SL_QLEN=$(lab_unix_qlen fw)
 	SYSLOG_JSON="{\"enabled\": true, \"socket\": \"$(lab_rsyslog_socket)\"${E2E_SYSLOG_BACKLOG:+, \"backlog\": $E2E_SYSLOG_BACKLOG}}"
 fi
 cat >"$LAB_DIR/nfflowd.json" <<EOF
@@ -273,14 +286,24 @@ fi
 
 HZ=$(getconf CLK_TCK)
 if [ "$SYSLOG" = 1 ]; then
+	# The backlog in force: as the daemon's log names it when it dropped
+	# lines, else the one set, else the default of the configuration that
+	# lists every default.
+	SL_BACKLOG=$(sed -n 's/.*the backlog of \([0-9]*\) lines.*/\1/p' \
+		"$LAB_DIR/nfflowd.err" 2>/dev/null | tail -n 1)
+	[ -n "$SL_BACKLOG" ] || SL_BACKLOG=${E2E_SYSLOG_BACKLOG:-$("$LAB_PY" -c 'import json, sys
+print(json.load(open(sys.argv[1]))["syslog"]["backlog"])' \
+		"$NFFLOWD_SRCDIR/config/nfflowd.conf.example" 2>/dev/null || echo '?')}
 	SL_LINES=$(lab_rsyslog_lines)
 	awk -v lines="$SL_LINES" -v recs="${RECS[nfflowd]:-0}" -v sent="$SL_SENT" \
 		-v queued="$SL_QUEUED" -v dropped="$SL_DROPPED" -v errors="$SL_ERRORS" \
 		-v nt="${CPU[nfflowd]:-0}" -v rt="${CPU[rsyslogd]:-0}" -v hz="$HZ" \
 		-v total="$TOTAL" -v hwm="${HWM[rsyslogd]:-0}" \
-		-v backlog="${E2E_SYSLOG_BACKLOG:-default}" 'BEGIN {
-		printf "syslog=on backlog=%s rsyslog_lines=%d collector_records=%d equal=%s sent=%s queued=%s dropped=%s errors=%s nfflowd_cpu_s=%.2f nfflowd_cpu_us_per_conn=%.1f rsyslogd_cpu_s=%.2f rsyslogd_cpu_us_per_line=%.1f rsyslogd_peak_rss_kib=%d\n",
-			backlog, lines, recs, (lines == recs ? "yes" : "no"), sent, queued, dropped, errors,
+		-v backlog="$SL_BACKLOG" -v set="${E2E_SYSLOG_BACKLOG:+set}" \
+		-v input="$LAB_RSYSLOG_INPUT" -v qlen="$SL_QLEN" 'BEGIN {
+		printf "syslog=on input=%s dgram_qlen=%s backlog=%s backlog_is=%s rsyslog_lines=%d collector_records=%d equal=%s sent=%s queued=%s dropped=%s errors=%s nfflowd_cpu_s=%.2f nfflowd_cpu_us_per_conn=%.1f rsyslogd_cpu_s=%.2f rsyslogd_cpu_us_per_line=%.1f rsyslogd_peak_rss_kib=%d\n",
+			input, qlen, backlog, (set == "" ? "default" : "set"),
+			lines, recs, (lines == recs ? "yes" : "no"), sent, queued, dropped, errors,
 			nt / hz, nt / hz * 1e6 / total, rt / hz, (lines > 0 ? rt / hz * 1e6 / lines : 0), hwm
 	}'
 fi

@@ -3,7 +3,8 @@
 # by hand): pipeline replay with syslog off and on, instructions per event
 # (callgrind), memory per live entry, taking over 250,000 connections, the
 # end-to-end comparison with conntrack -E, ulogd2 and softflowd, and the
-# same end to end with the syslog copy sent to a private rsyslogd.
+# same end to end with the syslog copy sent to a private rsyslogd (datagram
+# socket with the kernel's queue and with systemd's 512, stream socket).
 #   usage: bench/run.sh            (root; installs what it needs with apt-get)
 # BENCH_BUILD (default /tmp/nfflowd-bench-build) is the release build dir.
 set -euo pipefail
@@ -159,23 +160,44 @@ done
 
 # The syslog copy end to end (E2E_SYSLOG=1): the same traffic with nfflowd
 # also sending every record line to a private rsyslogd that writes them to
-# a file. E2E_SYSLOG_RUNS (default 3) runs with a backlog that holds the
-# whole storm (E2E_SYSLOG_BIG lines), then one with the daemon's default.
+# a file. E2E_SYSLOG_RUNS (default 3) runs with a backlog of E2E_SYSLOG_BIG
+# lines, then one with the daemon's default, all on rsyslogd's datagram
+# input with the namespace's own queue; then E2E_SYSLOG_VARIANT_RUNS
+# (default 2) with the default backlog on a datagram socket whose queue is
+# systemd's 512, and as many on rsyslogd's stream input (imptcp path=).
 E2E_SYSLOG_RUNS=${E2E_SYSLOG_RUNS:-3}
 E2E_SYSLOG_BIG=${E2E_SYSLOG_BIG:-262144}
+E2E_SYSLOG_VARIANT_RUNS=${E2E_SYSLOG_VARIANT_RUNS:-2}
 RSYSLOGD=${LAB_RSYSLOGD:-/usr/sbin/rsyslogd}
 # The datagram queue of a new network namespace's sockets, as in fw.
 QLEN=$(unshare -n sysctl -n net.unix.max_dgram_qlen 2>/dev/null || echo '?')
+# Each run: backlog (empty: the daemon's default), rsyslogd's input, and
+# net.unix.max_dgram_qlen set in fw before rsyslogd starts (empty: none).
 SL_ALL=()
 SL_BACKLOGS=()
+SL_INPUTS=()
+SL_QLENS=()
+sl_add() {	# backlog, input, qlen
+	SL_BACKLOGS+=("$1")
+	SL_INPUTS+=("$2")
+	SL_QLENS+=("$3")
+}
 for run in $(seq 1 "$E2E_SYSLOG_RUNS"); do
-	SL_BACKLOGS+=("$E2E_SYSLOG_BIG")
+	sl_add "$E2E_SYSLOG_BIG" dgram ""
 done
-SL_BACKLOGS+=("")
+sl_add "" dgram ""
+for run in $(seq 1 "$E2E_SYSLOG_VARIANT_RUNS"); do
+	sl_add "" dgram 512
+done
+for run in $(seq 1 "$E2E_SYSLOG_VARIANT_RUNS"); do
+	sl_add "" stream ""
+done
 for i in "${!SL_BACKLOGS[@]}"; do
-	echo "== end to end with the syslog copy ($((i + 1)) of ${#SL_BACKLOGS[@]}, backlog ${SL_BACKLOGS[$i]:-default})" >&2
-	out=$(E2E_SYSLOG=1 E2E_SYSLOG_BACKLOG="${SL_BACKLOGS[$i]}" NFFLOWD="$BUILD/nfflowd" \
-		CTSTORM="$BUILD/bench/ctfill" "$BENCH_DIR/e2e.sh" 10000 100000 2>"$LOG") || true
+	echo "== end to end with the syslog copy ($((i + 1)) of ${#SL_BACKLOGS[@]}, ${SL_INPUTS[$i]}${SL_QLENS[$i]:+ queue ${SL_QLENS[$i]}}, backlog ${SL_BACKLOGS[$i]:-default})" >&2
+	out=$(E2E_SYSLOG=1 E2E_SYSLOG_BACKLOG="${SL_BACKLOGS[$i]}" \
+		E2E_SYSLOG_INPUT="${SL_INPUTS[$i]}" E2E_SYSLOG_QLEN="${SL_QLENS[$i]}" \
+		NFFLOWD="$BUILD/nfflowd" CTSTORM="$BUILD/bench/ctfill" \
+		"$BENCH_DIR/e2e.sh" 10000 100000 2>"$LOG") || true
 	echo "$out" >&2
 	SL_ALL+=("$out")
 done
@@ -292,19 +314,37 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	echo
 	echo "### The syslog copy end to end (bench/e2e.sh with E2E_SYSLOG=1)"
 	echo
-	echo "The same traffic and tools, with nfflowd's syslog copy on: every record line goes to a private rsyslogd in fw (tests/lab/rsyslog.sh: rsyslog $("$RSYSLOGD" -v 2>/dev/null | sed -n 's/^rsyslogd *\([^ ]*\).*/\1/p' | head -n 1), its own imuxsock socket, rate limiting off, omfile actions writing each message's text and its syslog fields to two files). Lines are counted in rsyslogd's file after it stopped; records at nfflowd's collector as above; the syslog counters are nfflowd's (--dump-state) once nothing waited any more. CPU as above, over the same interval, for nfflowd and rsyslogd. The namespace's net.unix.max_dgram_qlen is $QLEN datagrams (the kernel's default), so nfflowd's socket is full after every few lines while rsyslogd reads."
+	echo "The same traffic and tools, with nfflowd's syslog copy on: every record line goes to a private rsyslogd in fw (tests/lab/rsyslog.sh: rsyslog $("$RSYSLOGD" -v 2>/dev/null | sed -n 's/^rsyslogd *\([^ ]*\).*/\1/p' | head -n 1), a socket of its own, rate limiting off, omfile actions writing each message's text and its syslog fields to two files). Lines are counted in rsyslogd's file after it stopped; records at nfflowd's collector as above; the syslog counters are nfflowd's (--dump-state) once nothing waited any more. CPU as above, over the same interval, for nfflowd and rsyslogd. The syslog socket of each row:"
 	echo
-	echo "| run | backlog (lines) | records at the collector | lines in rsyslogd's file | equal | syslog sent / queued / dropped / errors | nfflowd CPU s | nfflowd CPU µs/connection | nfflowd peak RSS (KiB) | rsyslogd CPU s | rsyslogd CPU µs/line | rsyslogd peak RSS (KiB) |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "- **datagram, queue $QLEN**: rsyslogd's imuxsock input, a datagram socket as /dev/log is, one message per datagram (up to 64 per sendmmsg). A new network namespace's net.unix.max_dgram_qlen is the kernel's default of $QLEN datagrams, so nfflowd's socket is full after every few lines while rsyslogd reads."
+	echo "- **datagram, queue 512**: the same, with net.unix.max_dgram_qlen set to 512 in fw before rsyslogd made its socket: the value systemd sets at boot on a normal Debian machine, so this is what /dev/log has there."
+	echo "- **stream**: rsyslogd's imptcp input on a Unix stream socket (\`path=\`, as README's \"Local copy of each record\" suggests for an input of nfflowd's own): LF-framed lines (RFC 6587 non-transparent framing), up to 256 per sendmsg, in a connection that holds up to nfflowd's send buffer."
+	echo
+	echo "| run | syslog socket | backlog (lines) | records at the collector | lines in rsyslogd's file | equal | syslog sent / queued / dropped / errors | nfflowd CPU s | nfflowd CPU µs/connection | nfflowd peak RSS (KiB) | rsyslogd CPU s | rsyslogd CPU µs/line | rsyslogd peak RSS (KiB) |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for i in "${!SL_ALL[@]}"; do
 		l=$(printf '%s\n' "${SL_ALL[$i]}" | grep '^syslog=on ' || true)
 		t=$(printf '%s\n' "${SL_ALL[$i]}" | grep '^tool=nfflowd ' || true)
+		# The socket and backlog as the run reports them (the default
+		# backlog is the daemon's), else as it was asked for.
+		if [ "$(kv "$l" input)" = stream ] || { [ -z "$l" ] && [ "${SL_INPUTS[$i]}" = stream ]; }; then
+			sock=stream
+		else
+			sock="datagram, queue $(kv "$l" dgram_qlen)"
+			[ -n "$l" ] || sock="datagram, queue ${SL_QLENS[$i]:-$QLEN}"
+		fi
+		if [ -n "$l" ]; then
+			bl=$(kv "$l" backlog)
+			[ "$(kv "$l" backlog_is)" = default ] && bl="$bl (default)"
+		else
+			bl=${SL_BACKLOGS[$i]:-default}
+		fi
 		if [ -z "$l" ]; then
-			printf '| %s | %s | – | – | – | – | – | – | – | – | – | – |\n' "$((i + 1))" "${SL_BACKLOGS[$i]:-65536 (default)}"
+			printf '| %s | %s | %s | – | – | – | – | – | – | – | – | – | – |\n' "$((i + 1))" "$sock" "$bl"
 			continue
 		fi
-		printf '| %s | %s | %s | %s | %s | %s / %s / %s / %s | %s | %s | %s | %s | %s | %s |\n' "$((i + 1))" \
-			"${SL_BACKLOGS[$i]:-65536 (default)}" "$(kv "$l" collector_records)" \
+		printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s / %s | %s | %s | %s | %s | %s | %s |\n' "$((i + 1))" \
+			"$sock" "$bl" "$(kv "$l" collector_records)" \
 			"$(kv "$l" rsyslog_lines)" "$(kv "$l" equal)" "$(kv "$l" sent)" \
 			"$(kv "$l" queued)" "$(kv "$l" dropped)" "$(kv "$l" errors)" \
 			"$(kv "$l" nfflowd_cpu_s)" "$(kv "$l" nfflowd_cpu_us_per_conn)" "$(kv "$t" peak_rss_kib)" \
@@ -313,7 +353,7 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	done
 	echo
 	echo "nfflowd's CPU with the syslog copy off, in the $E2E_RUNS runs of the comparison above: ${OFF_CPU[*]} s (median $(median "${OFF_CPU[@]}") s)."
-	echo "The storm's 200,000 lines come faster than rsyslogd writes them, so they wait in nfflowd's backlog: a backlog that holds them all ($E2E_SYSLOG_BIG lines) delivers every line; the default backlog drops, counts and reports what does not fit (last row)."
+	echo "The storm's 200,000 lines come faster than rsyslogd writes them, so they wait in nfflowd's backlog (and, on a stream, in the connection); what does not fit is dropped, counted (the dropped column) and reported in nfflowd's log."
 } >"$OUT"
 rm -f "$LOG"
 echo "== wrote $OUT" >&2
