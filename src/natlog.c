@@ -27,8 +27,14 @@
 #define RETRY_TV { 1, 0 }
 /* Drops are reported at most once per this many seconds. */
 #define DROP_REPORT_SECONDS 10
-/* The send buffer asked for; the kernel caps it at wmem_max. */
-#define SNDBUF_BYTES (1 << 20)
+/* The send buffer asked for (the kernel doubles it, up to twice
+ * wmem_max). A datagram socket holds a whole datagram queue of 512 in it
+ * (each small datagram takes about 1 KiB there). On a stream socket it
+ * holds lines the syslog daemon has not read yet, which are lost with it
+ * if it dies: 256 KiB asked for is about 3,000 lines at stake, and still
+ * many full writes of 256 lines. */
+#define SNDBUF_DGRAM (1 << 20)
+#define SNDBUF_STREAM (256 << 10)
 
 struct natlog {
 	struct event_base *base;
@@ -187,7 +193,7 @@ static int connect_type(const struct sockaddr_un *sa, int type)
 static int open_socket(struct natlog *n, bool now)
 {
 	struct sockaddr_un sa;
-	int sndbuf = SNDBUF_BYTES;
+	int sndbuf;
 	int fd;
 
 	if (!now && monotonic_ns() < n->retry_after_ns)
@@ -205,6 +211,7 @@ static int open_socket(struct natlog *n, bool now)
 		socket_failed(n, errno, "connect to");
 		return -1;
 	}
+	sndbuf = n->stream ? SNDBUF_STREAM : SNDBUF_DGRAM;
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	n->fd = fd;
 	if (n->base != NULL) {
