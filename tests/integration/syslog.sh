@@ -45,18 +45,7 @@ host_dev_state() {
 
 # Write the daemon's configuration with syslog object $1.
 write_config() {
-	cat >"$LAB_DIR/nfflowd.json" <<-EOF
-		{
-		  "source": "$LAB_FW_WAN_IP",
-		  "collector": "$LAB_WAN_IP",
-		  "port": $LAB_COLLECTOR_PORT,
-		  "stdout": true,
-		  "flush_interval": 0.2,
-		  "pidfile": "$LAB_DIR/nfflowd.pid",
-		  "control_socket": "$LAB_DIR/nfflowd.sock",
-		  "syslog": $1
-		}
-	EOF
+	lab_daemon_config "" "$1"
 }
 
 RUN='' RUN_DIR='' DPID='' MNTNS='' LPID=''

@@ -440,9 +440,10 @@ LAB_NFFLOWD=${LAB_NFFLOWD:-${NFFLOWD:-}}
 LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-10}
 
 # Write the daemon's configuration to LAB_DIR/nfflowd.json; extra JSON
-# members may be passed as $1 (e.g. '"untranslated_records": true').
+# members may be passed as $1 (e.g. '"untranslated_records": true'), and
+# the "syslog" object as $2 (default: off).
 lab_daemon_config() {
-	local extra=${1:-}
+	local extra=${1:-} syslog=${2:-'{"enabled": false}'}
 	[ -n "$extra" ] && extra=", $extra"
 	cat >"$LAB_DIR/nfflowd.json" <<-EOF2
 		{
@@ -453,7 +454,7 @@ lab_daemon_config() {
 		  "flush_interval": 0.2,
 		  "pidfile": "$LAB_DIR/nfflowd.pid",
 		  "control_socket": "$LAB_DIR/nfflowd.sock",
-		  "syslog": {"enabled": false}$extra
+		  "syslog": $syslog$extra
 		}
 	EOF2
 }

@@ -164,21 +164,10 @@ lab_unix_sndbuf() {
 # "syslog" object (e.g. '"facility": "local3", "ident": "nfrec"'), $2
 # further top-level members.
 lab_rsyslog_daemon_config() {
-	local sl=${1:-} extra=${2:-}
+	local sl=${1:-}
 	[ -n "$sl" ] && sl=", $sl"
-	[ -n "$extra" ] && extra=", $extra"
-	cat >"$LAB_DIR/nfflowd.json" <<-EOF2
-		{
-		  "source": "$LAB_FW_WAN_IP",
-		  "collector": "$LAB_WAN_IP",
-		  "port": $LAB_COLLECTOR_PORT,
-		  "stdout": true,
-		  "flush_interval": 0.2,
-		  "pidfile": "$LAB_DIR/nfflowd.pid",
-		  "control_socket": "$LAB_DIR/nfflowd.sock",
-		  "syslog": {"enabled": true, "socket": "$(lab_rsyslog_socket)"$sl}$extra
-		}
-	EOF2
+	lab_daemon_config "${2:-}" \
+		"{\"enabled\": true, \"socket\": \"$(lab_rsyslog_socket)\"$sl}"
 }
 
 # With lossless_common.sh's ll_counters: wait (at most $1 s, default 30)
