@@ -92,12 +92,12 @@ lab_pid() {
 # Send SIGTERM (or $2) to a recorded process and wait for it (at most 5 s,
 # then SIGKILL).  Returns the process's exit status when it could be reaped.
 lab_stop() {
-	local name=$1 sig=${2:-TERM} pid i
+	local name=$1 sig=${2:-TERM} pid _
 	pid=$(lab_pid "$name") || return 0
 	[ -n "$pid" ] || return 0
 	rm -f "$LAB_DIR/$name.bgpid"
 	kill -s "$sig" "$pid" 2>/dev/null || true
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -218,13 +218,13 @@ lab_down() {
 # Wait until TCP or UDP port $3 is bound in namespace $1 (proto $2: t or u),
 # on address $4 when given, at most 5 s.
 lab_wait_port() {
-	local ns=$1 proto=$2 port=$3 addr=${4:-} match where i
+	local ns=$1 proto=$2 port=$3 addr=${4:-} match where _
 	if [ -n "$addr" ]; then
 		match="src [$addr]:$port" where="[$addr]:$port"
 	else
 		match="sport = :$port" where=$port
 	fi
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		if lab_ns "$ns" ss -Hln"$proto" "$match" | grep -q .; then
 			return 0
 		fi
@@ -312,8 +312,8 @@ lab_ct_count() {
 # Wait (at most $1 s, default 20) until fw's conntrack table is empty, not
 # counting entries whose line contains $2.
 lab_ct_drain() {
-	local limit=${1:-20} i n=
-	for i in $(seq 1 $((limit * 4))); do
+	local limit=${1:-20} _ n=
+	for _ in $(seq 1 $((limit * 4))); do
 		n=$(lab_ct_count "${2:-}")
 		if [ "$n" -eq 0 ]; then
 			return 0
@@ -371,10 +371,10 @@ lab_ping_fw() {
 # Wait (at most $2 s, default 10) for a recorded process to exit on its own;
 # returns its exit status, or 124 if it is still running.
 lab_wait_exit() {
-	local name=$1 limit=${2:-10} pid i
+	local name=$1 limit=${2:-10} pid _
 	pid=$(lab_pid "$name") || return 0
 	[ -n "$pid" ] || return 0
-	for i in $(seq 1 $((limit * 10))); do
+	for _ in $(seq 1 $((limit * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -395,8 +395,8 @@ lab_capture_start() {
 	lab_bg capture wan tshark -q -i wan0 -f "udp port $LAB_COLLECTOR_PORT" \
 		-w "$LAB_DIR/export.pcapng" -a "duration:${1:-120}"
 	# dumpcap reports on stderr once the capture runs.
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		grep -q "Capturing on" "$LAB_DIR/capture.err" 2>/dev/null && break
 		sleep 0.1
 	done
