@@ -214,6 +214,7 @@ static int open_socket(struct natlog *n, bool now)
 	sndbuf = n->stream ? SNDBUF_STREAM : SNDBUF_DGRAM;
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	n->fd = fd;
+	n->last_err = 0;	/* a later drop is the socket's being full */
 	if (n->base != NULL) {
 		n->write_ev = event_new(n->base, fd, EV_WRITE | EV_PERSIST,
 					on_writable, n);
