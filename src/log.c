@@ -27,23 +27,36 @@ static char log_ident[64] = "nfflowd";
 static int log_fd = -1;
 static uint64_t log_dropped;	/* diagnostics the full socket refused */
 
+int log_socket_connect(const char *path, int type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	int fd;
+
+	if (len >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, len + 1);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 /* Connects the diagnostics socket to /dev/log; -1 when nobody listens. */
 static int log_connect(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	if (log_fd >= 0)
-		return 0;
-	memcpy(sa.sun_path, LOG_PATH, sizeof(LOG_PATH));
-	log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (log_fd < 0)
-		return -1;
-	if (connect(log_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(log_fd);
-		log_fd = -1;
-		return -1;
-	}
-	return 0;
+		log_fd = log_socket_connect(LOG_PATH, SOCK_DGRAM);
+	return log_fd < 0 ? -1 : 0;
 }
 
 static void log_disconnect(void)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,42 +168,21 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	natlog_flush(arg);
 }
 
-/* A non-blocking socket of type connected to sa, or -1 with errno (a
- * stream listener with a full backlog says EAGAIN: tried again later). */
-static int connect_type(const struct sockaddr_un *sa, int type)
-{
-	int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
-}
-
 /* Connects to the syslog socket unless a retry is not due yet: a datagram
  * socket as /dev/log is, or a stream socket (rsyslog's imptcp, syslog-ng's
- * unix-stream) as syslog(3) falls back to when connect says EPROTOTYPE. */
+ * unix-stream) as syslog(3) falls back to when connect says EPROTOTYPE. A
+ * stream listener with a full backlog says EAGAIN: tried again later. */
 static int open_socket(struct natlog *n, bool now)
 {
-	struct sockaddr_un sa;
 	int sndbuf;
 	int fd;
 
 	if (!now && monotonic_ns() < n->retry_after_ns)
 		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, n->path, strlen(n->path) + 1);
-	fd = connect_type(&sa, SOCK_DGRAM);
+	fd = log_socket_connect(n->path, SOCK_DGRAM);
 	n->stream = false;
 	if (fd < 0 && errno == EPROTOTYPE) {	/* a stream socket there */
-		fd = connect_type(&sa, SOCK_STREAM);
+		fd = log_socket_connect(n->path, SOCK_STREAM);
 		n->stream = true;
 	}
 	if (fd < 0) {

@@ -12,6 +12,11 @@
  * ident already set, "nfflowd" at first). */
 void log_init(const char *ident, bool to_stderr, bool to_syslog);
 
+/* A non-blocking AF_UNIX socket of type (SOCK_DGRAM, SOCK_STREAM)
+ * connected to path, or -1 with errno: how diagnostics and record lines
+ * reach the syslog daemon. */
+int log_socket_connect(const char *path, int type);
+
 /* Uses ident for diagnostics, as the record lines do. */
 void log_syslog_ident(const char *ident);
 
