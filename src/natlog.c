@@ -87,32 +87,30 @@ static void report_drops(struct natlog *n)
 	n->dropped_reported = n->st.dropped;
 }
 
-static void on_report(evutil_socket_t fd, short what, void *arg)
+/* Reports new drops and holds the next report back for an interval. */
+static void report_and_wait(struct natlog *n)
 {
-	struct natlog *n = arg;
 	struct timeval tv = { DROP_REPORT_SECONDS, 0 };
 
 	if (n->st.dropped == n->dropped_reported)
-		return;		/* quiet again: the next drop reports at once */
+		return;		/* quiet: the next drop reports at once */
 	report_drops(n);
-	event_add(n->report_ev, &tv);
+	if (n->report_ev != NULL)
+		event_add(n->report_ev, &tv);
+}
+
+static void on_report(evutil_socket_t fd, short what, void *arg)
+{
+	report_and_wait(arg);
 }
 
 /* Counts k lost lines; the first drop after a quiet interval is logged at
  * once, later ones when the interval ends. */
 static void drop(struct natlog *n, uint64_t k)
 {
-	struct timeval tv = { DROP_REPORT_SECONDS, 0 };
-
 	n->st.dropped += k;
-	if (n->report_ev == NULL) {
-		report_drops(n);
-		return;
-	}
-	if (evtimer_pending(n->report_ev, NULL))
-		return;
-	report_drops(n);
-	event_add(n->report_ev, &tv);
+	if (n->report_ev == NULL || !evtimer_pending(n->report_ev, NULL))
+		report_and_wait(n);
 }
 
 static void close_socket(struct natlog *n)
@@ -460,11 +458,6 @@ void natlog_drain(struct natlog *n, unsigned timeout_ms)
 uint64_t natlog_queued(const struct natlog *n)
 {
 	return n != NULL ? logq_count(&n->q) : 0;
-}
-
-int natlog_fd(const struct natlog *n)
-{
-	return n != NULL ? n->fd : -1;
 }
 
 const struct natlog_stats *natlog_stats(const struct natlog *n)

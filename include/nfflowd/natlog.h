@@ -56,9 +56,6 @@ void natlog_drain(struct natlog *n, unsigned timeout_ms);
 /* Syslog lines waiting now. */
 uint64_t natlog_queued(const struct natlog *n);
 
-/* The syslog socket, -1 while not connected (for a caller's poll). */
-int natlog_fd(const struct natlog *n);
-
 const struct natlog_stats *natlog_stats(const struct natlog *n);
 
 void natlog_free(struct natlog *n);
