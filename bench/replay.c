@@ -37,7 +37,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <event2/event.h>
@@ -434,8 +433,10 @@ static void sink_settle(struct sink *s, uint64_t sent)
 }
 
 /* Runs the event loop until no syslog line waits (at most 10 s), as the
- * daemon's loop would after a burst. */
-static void syslog_settle(struct event_base *base, struct natlog *n)
+ * daemon's loop would after a burst, then waits for our own reader (when
+ * there is one) to have read every line sent. */
+static void syslog_settle(struct event_base *base, struct natlog *n,
+			  struct sink *reader)
 {
 	uint64_t end = mono_ns() + 10000000000u;
 	struct timeval tv = { 0, 10000 };
@@ -445,11 +446,13 @@ static void syslog_settle(struct event_base *base, struct natlog *n)
 		event_base_loop(base, EVLOOP_ONCE);
 		natlog_flush(n);
 	}
+	if (reader != NULL)
+		sink_settle(reader, natlog_stats(n)->sent);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s] [-S SOCKET] [-t SECONDS]\n");
+	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s | -k | -S SOCKET] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -554,11 +557,8 @@ int main(int argc, char **argv)
 	memset(&p.ev_new, 0, sizeof(p) - offsetof(struct pipe_ctx, ev_new));
 	memset(&p.pl.st, 0, sizeof(p.pl.st));
 	export_flush(p.exp);
-	if (use_syslog) {
-		syslog_settle(base, nlog);
-		if (own_log)
-			sink_settle(&logsink, natlog_stats(nlog)->sent);
-	}
+	if (use_syslog)
+		syslog_settle(base, nlog, own_log ? &logsink : NULL);
 	rec0 = export_stats(p.exp)->records;
 	ns = natlog_stats(nlog);
 	sent0 = ns->sent;
@@ -576,11 +576,8 @@ int main(int argc, char **argv)
 	export_flush(p.exp);
 	xs = export_stats(p.exp);
 	sink_settle(&udp, xs->sent);
-	if (use_syslog) {
-		syslog_settle(base, nlog);
-		if (own_log)
-			sink_settle(&logsink, ns->sent);
-	}
+	if (use_syslog)
+		syslog_settle(base, nlog, own_log ? &logsink : NULL);
 	printf("mode=%s events=%" PRIu64 " warmup_events=%" PRIu64
 	       " live=%zu wall_s=%.3f cpu_s=%.3f events_per_s=%.0f"
 	       " ns_per_event=%.1f cpu_ns_per_event=%.1f"
