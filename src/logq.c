@@ -3,7 +3,6 @@
 #include "nfflowd/logq.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -40,7 +39,7 @@ static void chunk_unmap(struct logq_chunk *c)
 void logq_init(struct logq *q, uint64_t max)
 {
 	memset(q, 0, sizeof(*q));
-	q->max = max > 0 ? max : 1;
+	logq_set_max(q, max);
 }
 
 void logq_set_max(struct logq *q, uint64_t max)
