@@ -290,8 +290,11 @@ void natlog_datagram(struct natlog *n, const struct nf5_header *h,
 		size_t len = csvline_format(line, sizeof(line) - 1, h,
 					    n->exaddr, &recs[i]);
 
-		if (len == 0)
+		if (len == 0) {		/* cannot happen with a valid config */
+			if (n->to_syslog)
+				drop(n, 1);
 			continue;
+		}
 		line[len] = '\n';	/* the frame's end on a stream socket */
 		if (n->to_syslog &&
 		    logq_push(&n->q, n->hdr, n->hdrlen, line, len + 1) < 0)
