@@ -33,7 +33,8 @@ if [ ! -e "$policy" ]; then
 	own_policy=$policy
 	printf '#!/bin/sh\n# nfflowd tests/deps.sh: no service starts during its install\nexit 101\n' >"$policy"
 	chmod 755 "$policy"
-	trap 'rm -f "$own_policy"' EXIT INT TERM
+	trap 'rm -f "$own_policy"' EXIT
+	trap 'exit 130' INT TERM
 fi
 log=$(mktemp /tmp/nfflowd-deps.XXXXXX)
 # shellcheck disable=SC2086
