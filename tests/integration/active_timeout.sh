@@ -18,6 +18,8 @@ CHAT_PORT=5001
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
 
 lab_up
+# The wall clock against the boot clock, for the v5 check (clockwatch.py).
+lab_bg clock wan "$LAB_PY" "$LAB_SRC_DIR/clockwatch.py" "$LAB_DIR/clock.ms" 120
 lab_servers_start
 lab_bg chat wan "$LAB_PY" "$LAB_SRC_DIR/peer.py" chat-server "$LAB_WAN_IP" $CHAT_PORT
 lab_wait_port wan t $CHAT_PORT
@@ -35,6 +37,10 @@ lab_ct_drain 20 "$EXPORT_FLOW"
 sleep 0.6
 lab_daemon_stop
 it_collectors_stop v5 ipfix
+lab_stop clock
+moved=$(cat "$LAB_DIR/clock.ms" 2>/dev/null) || moved=
+check "the wall clock's movement against the boot clock was measured (${moved:-none} ms)" \
+	test -n "$moved"
 
 TZ=UTC nfdump -R "$LAB_DIR/v5" -N -o json >"$LAB_DIR/v5.json"
 TZ=UTC nfdump -R "$LAB_DIR/ipfix" -N -o raw >"$LAB_DIR/ipfix.raw"
@@ -43,7 +49,8 @@ ORACLE=(--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out"
 
 check "v5: interim + final deltas equal conntrack's final counters" \
 	it_nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
-	--timeout $TIMEOUT --nfdump-json "$LAB_DIR/v5.json"
+	--timeout $TIMEOUT --clock-moved-ms "${moved:-0}" \
+	--nfdump-json "$LAB_DIR/v5.json"
 check "IPFIX: interim (reason 2) + final (reason 3) deltas equal conntrack's final counters" \
 	it_nfx active "${ORACLE[@]}" --dst "$LAB_WAN_IP" --dport $CHAT_PORT \
 	--timeout $TIMEOUT --version 10 --nfdump-raw "$LAB_DIR/ipfix.raw"

@@ -845,9 +845,12 @@ def cmd_active(args):
                 continue
             # v5 times are uptime ms that the collector turns into wall
             # time by each datagram's header, whose uptime is whole ms:
-            # records of two datagrams may land 1 ms apart.
+            # records of two datagrams may land 1 ms apart, and further
+            # by as much as the wall clock moved against the boot clock
+            # between the two datagrams.
             errors.extend(check_spans("v5 " + name, recs[:-1], "first",
-                                      "last", args.timeout, slack=1))
+                                      "last", args.timeout,
+                                      slack=1 + args.clock_moved_ms))
             if recs and c["stop_ms"] is not None and \
                     abs(recs[-1]["last"] - c["stop_ms"]) > \
                     args.time_tolerance_ms:
@@ -1002,6 +1005,9 @@ def main():
     p.add_argument("--version", type=int, choices=(9, 10), default=10)
     p.add_argument("--nfdump-json")
     p.add_argument("--nfdump-raw")
+    p.add_argument("--clock-moved-ms", type=int, default=0,
+                   help="how far the wall clock moved against the boot "
+                        "clock meanwhile (clockwatch.py)")
     p.set_defaults(func=cmd_active)
 
     p = sub.add_parser("oracle")
