@@ -79,15 +79,35 @@ struct walk {
 	int error;		/* errno from NLMSG_ERROR / NLMSG_DONE, or 0 */
 };
 
-/* Reads CLOCK_REALTIME and CLOCK_BOOTTIME back to back. */
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads CLOCK_REALTIME between two reads of CLOCK_BOOTTIME and pairs it
+ * with their midpoint. Such a pair anchors a v5 datagram's uptime to the
+ * wall clock, so a pair split by being descheduled between two reads would
+ * shift every record of that datagram on the collector: a pair whose boot
+ * reads are over 100 us apart is read again, and the tightest of three is
+ * kept. */
 void ctsrc_now(struct time_pair *tp)
 {
-	struct timespec r, b;
+	uint64_t best = UINT64_MAX;
 
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_BOOTTIME, &b);
-	tp->real_ns = (uint64_t)r.tv_sec * 1000000000u + (uint64_t)r.tv_nsec;
-	tp->boot_ns = (uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec;
+	for (int i = 0; i < 3 && best > 100000u; i++) {
+		uint64_t b1 = clock_ns(CLOCK_BOOTTIME);
+		uint64_t r = clock_ns(CLOCK_REALTIME);
+		uint64_t b2 = clock_ns(CLOCK_BOOTTIME);
+
+		if (b2 - b1 < best) {
+			best = b2 - b1;
+			tp->real_ns = r;
+			tp->boot_ns = b1 + (b2 - b1) / 2;
+		}
+	}
 }
 
 /* Whether a received datagram may be walked: not truncated (counted as
