@@ -88,15 +88,20 @@ check() {
 	fi
 }
 # in_ns MODE ARGS...: nfflowd ARGS in a fresh namespace of kind MODE;
-# sets OUT and RC.
+# sets STDOUT, STDERR, OUT (both) and RC.
 in_ns() {
 	local mode=$1
 	shift
 	RC=0
-	OUT=$(timeout 20 unshare -m --propagation private \
-		"$SELF" --inner "$mode" "$WORK" "$@" 2>&1) || RC=$?
+	STDOUT=$(timeout 20 unshare -m --propagation private \
+		"$SELF" --inner "$mode" "$WORK" "$@" 2>"$WORK/stderr") || RC=$?
+	STDERR=$(cat "$WORK/stderr")
+	OUT=$STDOUT$'\n'$STDERR
 }
 out_has() { grep -qF -- "$1" <<<"$OUT"; }
+stdout_has() { grep -qF -- "$1" <<<"$STDOUT"; }
+stderr_has() { grep -qF -- "$1" <<<"$STDERR"; }
+lacks() { ! grep -qF -- "$1" <<<"$2"; }
 calls_are() { [ "$(cat "$WORK/calls" 2>/dev/null)" = "$1" ]; }
 unit() { cat "$WORK/etc/systemd/system/nfflowd.service"; }
 
@@ -148,6 +153,33 @@ check "-c FILE: every command reads FILE" \
 	bash -c "[ \$(grep -c -- '-c /etc/nfflowd-other.conf' '$WORK/etc/systemd/system/nfflowd.service') = 3 ]"
 check "-c FILE: no /etc/nfflowd.conf left in the unit" \
 	bash -c "! grep -q '/etc/nfflowd.conf' '$WORK/etc/systemd/system/nfflowd.service'"
+# FILE does not exist: the service cannot start, which is said on stderr.
+check "-c FILE missing: says on stderr that the configuration is not usable" \
+	stderr_has "note: the configuration is not usable yet"
+check "-c FILE missing: not on stdout" lacks "not usable" "$STDOUT"
+
+# --- configurations the hardened unit cannot run with, or should not
+# install_with PIDFILE KERNEL_SETUP: install -c a valid config with these.
+install_with() {
+	printf '{ "source": "192.0.2.1", "collector": "198.51.100.5", "port": 2055,
+  "pidfile": "%s", "control_socket": "/run/nfflowd/nfflowd.sock",
+  "kernel_setup": %s }\n' "$1" "$2" >"$WORK/etc/nfflowd-test.conf"
+	in_ns systemd -c /etc/nfflowd-test.conf install
+}
+# A pidfile outside the unit's RuntimeDirectory: the service fails, said on
+# stderr; kernel_setup on is only advice, said on stdout.
+install_with /var/tmp/nfflowd.pid true
+check "pidfile outside /run/nfflowd: exit 0 ($RC)" [ "$RC" = 0 ]
+check "pidfile outside /run/nfflowd: says on stderr where the unit may write" \
+	stderr_has "who may write only in /run/nfflowd/"
+check "pidfile outside /run/nfflowd: not on stdout" lacks "may write only" "$STDOUT"
+check "kernel_setup on: the sysctl.d advice is on stdout" \
+	stdout_has "cannot change net.netfilter.* settings"
+check "kernel_setup on: not on stderr" lacks "net.netfilter" "$STDERR"
+install_with /run/nfflowd/nfflowd.pid false
+check "a config the unit runs with: exit 0 ($RC)" [ "$RC" = 0 ]
+check "a config the unit runs with: nothing on stderr" [ -z "$STDERR" ]
+check "a config the unit runs with: no note" lacks "note:" "$OUT"
 
 # --- a unit from the package: enabled as it is, not copied
 rm -rf "${WORK:?}/etc" "${WORK:?}/calls"
