@@ -5,9 +5,11 @@
 
 #include <string.h>
 
-/* Longest line: ten 10-digit numbers, three dotted quads, six small
- * numbers, a 63-character exporter address and 17 commas. */
-#define LINE_WORST 320
+/* Longest line: seven 10-digit numbers, three 15-character dotted quads,
+ * four 5-digit and three 3-digit numbers, a 63-character exporter address
+ * and 17 commas: 224 characters, so CSVLINE_MAX holds it with its NUL. */
+#define LINE_WORST 224
+_Static_assert(LINE_WORST < CSVLINE_MAX, "CSVLINE_MAX holds any line");
 
 /* Writes v in decimal at p; returns the end. */
 static char *put_u32(char *p, uint32_t v)
@@ -47,7 +49,10 @@ static char *field(char *p, uint32_t v)
 size_t csvline_format(char *buf, size_t len, const struct nf5_header *h,
 		      const char *exaddr, const struct flow_record *r)
 {
-	char line[LINE_WORST];
+	char spare[CSVLINE_MAX];
+	/* A buffer that holds any line is written in place; a smaller one
+	 * gets the line only if it fits. */
+	char *line = len >= CSVLINE_MAX ? buf : spare;
 	char *p = line;
 	size_t exlen, n;
 
@@ -55,8 +60,8 @@ size_t csvline_format(char *buf, size_t len, const struct nf5_header *h,
 		return 0;
 	if (exaddr == NULL)
 		exaddr = "0.0.0.0";
-	exlen = strnlen(exaddr, 64);
-	if (exlen >= 64) {
+	exlen = strnlen(exaddr, CSVLINE_EXADDR_MAX);
+	if (exlen >= CSVLINE_EXADDR_MAX) {
 		buf[0] = '\0';
 		return 0;
 	}
@@ -88,7 +93,8 @@ size_t csvline_format(char *buf, size_t len, const struct nf5_header *h,
 		buf[0] = '\0';
 		return 0;
 	}
-	memcpy(buf, line, n);
+	if (line != buf)
+		memcpy(buf, line, n);
 	buf[n] = '\0';
 	return n;
 }

@@ -46,7 +46,7 @@ struct natlog {
 	int prival;			/* facility | priority */
 	char ident[CONFIG_IDENT_MAX];
 	char path[CONFIG_SOCKET_PATH_MAX];
-	char exaddr[64];
+	char exaddr[CSVLINE_EXADDR_MAX];
 	int fd;				/* -1: not connected */
 	bool stream;			/* fd is a SOCK_STREAM socket */
 	size_t stream_off;		/* bytes of the oldest line already
@@ -279,7 +279,7 @@ static void header_for(struct natlog *n, uint32_t secs)
 void natlog_datagram(struct natlog *n, const struct nf5_header *h,
 		     const struct flow_record *recs, unsigned count)
 {
-	char line[CSVLINE_MAX + 1];
+	char line[CSVLINE_MAX];
 	unsigned i;
 
 	if (!natlog_enabled(n))
@@ -287,8 +287,8 @@ void natlog_datagram(struct natlog *n, const struct nf5_header *h,
 	if (n->to_syslog)
 		header_for(n, h->unix_secs);
 	for (i = 0; i < count; i++) {
-		size_t len = csvline_format(line, sizeof(line) - 1, h,
-					    n->exaddr, &recs[i]);
+		size_t len = csvline_format(line, sizeof(line), h, n->exaddr,
+					    &recs[i]);
 
 		if (len == 0) {		/* cannot happen with a valid config */
 			if (n->to_syslog)

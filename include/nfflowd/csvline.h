@@ -8,6 +8,8 @@
 #include "nfflowd/types.h"
 
 #define CSVLINE_MAX 256
+/* The exporter address is shorter than this (NUL included). */
+#define CSVLINE_EXADDR_MAX 64
 
 /* Formats one record as carried by the datagram with header h:
  * unix_secs,unix_nsecs,sysuptime,exaddr,dpkts,doctets,first,last,srcaddr,
