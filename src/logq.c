@@ -160,23 +160,21 @@ size_t logq_memory(const struct logq *q)
 	return (size_t)q->chunks * sizeof(struct logq_chunk);
 }
 
+/* Unmaps every chunk of a list. */
+static void unmap_all(struct logq_chunk *c)
+{
+	while (c != NULL) {
+		struct logq_chunk *next = c->next;
+
+		chunk_unmap(c);
+		c = next;
+	}
+}
+
 void logq_free(struct logq *q)
 {
-	struct logq_chunk *c = q->first;
-
-	while (c != NULL) {
-		struct logq_chunk *next = c->next;
-
-		chunk_unmap(c);
-		c = next;
-	}
-	c = q->spare;
-	while (c != NULL) {
-		struct logq_chunk *next = c->next;
-
-		chunk_unmap(c);
-		c = next;
-	}
+	unmap_all(q->first);
+	unmap_all(q->spare);
 	q->first = q->last = q->spare = NULL;
 	q->nspare = 0;
 	q->count = 0;
