@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/ctmsg.h"
 #include "nfflowd/flowtab.h"
 #include "nfflowd/types.h"
@@ -29,15 +30,6 @@ static uint64_t rss_bytes(void)
 		resident = 0;
 	fclose(f);
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-/* Monotonic clock in ns. */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Builds and parses the NEW event of connection i into ev. */
@@ -65,22 +57,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* The cost of building and parsing the messages alone, to subtract. */
-	t0 = mono_ns();
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < n; i++)
 		if (next_event(i, &ev) < 0)
 			return 1;
-	tgen = mono_ns() - t0;
+	tgen = clock_ns(CLOCK_MONOTONIC) - t0;
 
 	t = flowtab_new(0);
 	rss0 = rss_bytes();
 	a0 = alloccount_get();
-	t0 = mono_ns();
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < n; i++) {
 		if (next_event(i, &ev) < 0 ||
 		    !flowtab_upsert(t, &ev, boot + i, FLOW_F_SEEN, NULL))
 			return 1;
 		if (i + 1 == next_cp || i + 1 == n) {
-			uint64_t el = mono_ns() - t0, rss = rss_bytes() - rss0;
+			uint64_t el = clock_ns(CLOCK_MONOTONIC) - t0, rss = rss_bytes() - rss0;
 
 			printf("entries=%" PRIu32 " rss_growth=%" PRIu64
 			       " rss_bytes_per_entry=%.1f flowtab_memory=%zu"

@@ -43,6 +43,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/config.h"
 #include "nfflowd/ctmsg.h"
 #include "nfflowd/ctsrc.h"
@@ -96,24 +97,6 @@ struct sink {
 	uint64_t datagrams, bytes;
 };
 
-/* Monotonic clock in ns. */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* CPU time of the calling thread in ns. */
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Reads and discards datagrams until stop is set (bounded lifetime). It
  * never blocks in recv: it drains what is queued, then sleeps 1 ms. A
  * reader blocked in recv would make every send() wake it up across CPUs,
@@ -128,7 +111,7 @@ static void *sink_main(void *arg)
 	struct mmsghdr mm[SINK_MSGS];
 	struct iovec iov[SINK_MSGS];
 	const struct timespec nap = { 0, SINK_NAP_NS };
-	uint64_t end = mono_ns() + (uint64_t)SINK_LIFETIME_S * 1000000000u;
+	uint64_t end = clock_ns(CLOCK_MONOTONIC) + (uint64_t)SINK_LIFETIME_S * 1000000000u;
 	unsigned i;
 
 	for (i = 0; i < SINK_MSGS; i++) {
@@ -142,12 +125,12 @@ static void *sink_main(void *arg)
 		struct timeval tv = { 0, 200000 };
 		int c = -1;
 
-		while (c < 0 && !s->stop && mono_ns() < end)
+		while (c < 0 && !s->stop && clock_ns(CLOCK_MONOTONIC) < end)
 			c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			return NULL;
 		(void)setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		while (mono_ns() < end) {
+		while (clock_ns(CLOCK_MONOTONIC) < end) {
 			ssize_t n = recv(c, buf, sizeof(buf), 0);
 			uint64_t lines = 0;
 			const char *q, *e;
@@ -166,7 +149,7 @@ static void *sink_main(void *arg)
 		close(c);
 		return NULL;
 	}
-	while (s->syslog && mono_ns() < end) {
+	while (s->syslog && clock_ns(CLOCK_MONOTONIC) < end) {
 		int n = recvmmsg(s->fd, mm, SINK_MSGS, MSG_WAITFORONE, NULL);
 
 		if (n > 0) {
@@ -180,7 +163,7 @@ static void *sink_main(void *arg)
 			break;
 		}
 	}
-	while (!s->syslog && mono_ns() < end) {
+	while (!s->syslog && clock_ns(CLOCK_MONOTONIC) < end) {
 		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n >= 0) {
@@ -402,7 +385,7 @@ static __attribute__((noinline)) uint64_t replay_timed(struct pipe_ctx *p,
 	size_t b;
 
 	for (b = 0; done < want; b = (b + 1) % st->nbatches) {
-		if (b % 64 == 0 && mono_ns() >= deadline_ns)
+		if (b % 64 == 0 && clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
 			break;
 		done += walk_buf(p, st->bytes + st->batches[b].off,
 				 st->batches[b].len);
@@ -425,10 +408,10 @@ static __attribute__((noinline)) uint64_t replay_measured(struct pipe_ctx *p,
 /* Waits (at most 10 s) until the sink has read sent datagrams. */
 static void sink_settle(struct sink *s, uint64_t sent)
 {
-	uint64_t end = mono_ns() + 10000000000u;
+	uint64_t end = clock_ns(CLOCK_MONOTONIC) + 10000000000u;
 
 	while (__atomic_load_n(&s->datagrams, __ATOMIC_RELAXED) < sent &&
-	       mono_ns() < end)
+	       clock_ns(CLOCK_MONOTONIC) < end)
 		usleep(10000);
 }
 
@@ -438,10 +421,10 @@ static void sink_settle(struct sink *s, uint64_t sent)
 static void syslog_settle(struct event_base *base, struct natlog *n,
 			  struct sink *reader)
 {
-	uint64_t end = mono_ns() + 10000000000u;
+	uint64_t end = clock_ns(CLOCK_MONOTONIC) + 10000000000u;
 	struct timeval tv = { 0, 10000 };
 
-	while (natlog_queued(n) > 0 && mono_ns() < end) {
+	while (natlog_queued(n) > 0 && clock_ns(CLOCK_MONOTONIC) < end) {
 		event_base_loopexit(base, &tv);
 		event_base_loop(base, EVLOOP_ONCE);
 		natlog_flush(n);
@@ -566,11 +549,11 @@ int main(int argc, char **argv)
 	sink0 = __atomic_load_n(&logsink.datagrams, __ATOMIC_RELAXED);
 
 	a0 = alloccount_get();
-	t0 = mono_ns();
-	c0 = thread_cpu_ns();
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	done = replay_measured(&p, &st, want, t0 + limit_s * 1000000000u);
-	c1 = thread_cpu_ns();
-	t1 = mono_ns();
+	c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	t1 = clock_ns(CLOCK_MONOTONIC);
 	a1 = alloccount_get();
 
 	export_flush(p.exp);

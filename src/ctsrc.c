@@ -17,6 +17,7 @@
 #include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/ctmsg.h"
 
 /* The dump's receive buffer: the kernel builds dump datagrams of at most
@@ -78,14 +79,6 @@ struct walk {
 	bool done;		/* NLMSG_DONE seen */
 	int error;		/* errno from NLMSG_ERROR / NLMSG_DONE, or 0 */
 };
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Reads CLOCK_REALTIME between two reads of CLOCK_BOOTTIME and pairs it
  * with their midpoint. Such a pair anchors a v5 datagram's uptime to the

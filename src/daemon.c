@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/control.h"
 #include "nfflowd/ctquery.h"
 #include "nfflowd/ctsrc.h"
@@ -488,13 +489,11 @@ static void reload(struct daemon *d)
 {
 	struct config nc;
 	struct export *nx[CONFIG_MAX_COLLECTORS];
-	struct timespec ts;
 	char err[CONFIG_ERR_MAX], msg[96];
 	bool logged_by_v5;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-		 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+		 clock_ns(CLOCK_MONOTONIC) / 1000u);
 	notify_send(msg);
 	if (config_load(d->config_path, &nc, err, sizeof(err)) < 0 ||
 	    open_exporters(d, &nc, nx, &logged_by_v5, err, sizeof(err)) < 0) {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/log.h"
 #include "nfflowd/logq.h"
 
@@ -152,13 +153,10 @@ void log_msg(int priority, const char *fmt, ...)
 void log_rated(struct log_rate *r, int priority, const char *fmt, ...)
 {
 	int saved = errno;
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 	char line[900];
 	va_list ap;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (r->last_ns != 0 && now - r->last_ns < r->interval_ns) {
 		r->suppressed++;
 		errno = saved;

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/csvline.h"
 #include "nfflowd/log.h"
 #include "nfflowd/logq.h"
@@ -65,14 +66,6 @@ struct natlog {
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[STREAM_BATCH];
 };
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Logs the drop total when it grew since the last report. */
 static void report_drops(struct natlog *n)
@@ -134,7 +127,7 @@ static void socket_failed(struct natlog *n, int err, const char *what)
 	n->st.errors++;
 	n->last_err = err;
 	close_socket(n);
-	n->retry_after_ns = monotonic_ns() + RETRY_NS;
+	n->retry_after_ns = clock_ns(CLOCK_MONOTONIC) + RETRY_NS;
 	if (n->retry_ev != NULL && !evtimer_pending(n->retry_ev, NULL))
 		event_add(n->retry_ev, &tv);
 	if (!n->down) {
@@ -175,7 +168,7 @@ static int open_socket(struct natlog *n, bool now)
 	int sndbuf;
 	int fd;
 
-	if (!now && monotonic_ns() < n->retry_after_ns)
+	if (!now && clock_ns(CLOCK_MONOTONIC) < n->retry_after_ns)
 		return -1;
 	fd = log_socket_connect(n->path, SOCK_DGRAM);
 	n->stream = false;
@@ -423,7 +416,7 @@ void natlog_flush(struct natlog *n)
 
 void natlog_drain(struct natlog *n, unsigned timeout_ms)
 {
-	uint64_t deadline = monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000u;
 	uint64_t left;
 
 	if (n == NULL)
@@ -432,7 +425,7 @@ void natlog_drain(struct natlog *n, unsigned timeout_ms)
 		event_del(n->write_ev);
 	n->waiting = false;
 	while (logq_count(&n->q) > 0) {
-		uint64_t now = monotonic_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		struct pollfd p;
 
 		if (now >= deadline)

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <libmnl/libmnl.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/log.h"
 #include "nfflowd/routecache.h"
 
@@ -46,10 +47,7 @@ struct route {
 /* Milliseconds of CLOCK_MONOTONIC. */
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_ns(CLOCK_MONOTONIC) / 1000000u;
 }
 
 /* Drains the change socket; anything read (or an overrun, which means
