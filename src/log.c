@@ -4,8 +4,8 @@
  * framed as syslog(3) frames them: syslog(3) itself waits, without limit,
  * while /dev/log is full, and a stalled syslog daemon would then stop the
  * whole daemon at its next diagnostic. A diagnostic that finds the socket
- * full is dropped and counted; the next one that goes through says how
- * many. */
+ * full, or no syslog daemon at all, is dropped and counted; the next one
+ * that goes through says how many. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,7 +82,7 @@ static void log_send(int priority, const char *line)
 			  log_ident, (long)getpid());
 	if (log_dropped > 0)
 		len += (size_t)snprintf(msg + len, sizeof(msg) - len,
-					"(%llu earlier messages lost: syslog socket full) ",
+					"(%llu earlier messages lost: syslog socket full or absent) ",
 					(unsigned long long)log_dropped);
 	len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s", line);
 	if (len >= sizeof(msg))
