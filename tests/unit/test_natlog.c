@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/config.h"
 #include "nfflowd/csvline.h"
 #include "nfflowd/logq.h"
@@ -38,10 +39,7 @@ struct fixture {
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_ns(CLOCK_MONOTONIC) / 1000000u;
 }
 
 /* Binds the receiving socket at f->path. */
