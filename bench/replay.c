@@ -60,6 +60,7 @@
 #define SINK_NAP_NS 1000000
 #define SINK_LIFETIME_S 900
 #define SYSLOG_BEHIND 8192	/* lines waiting before the replay waits */
+#define SYSLOG_STALL_NS 10000000000u	/* a reader idle this long: give up */
 #define SINK_MSGS 64		/* datagrams a syslog reader takes per call */
 #define SINK_MSG_BYTES 2048
 
@@ -84,6 +85,8 @@ struct pipe_ctx {
 	struct export *exp;
 	struct event_base *loop;	/* run after each buffer; NULL: never */
 	struct natlog *nlog;		/* with loop: waited for when behind */
+	struct event *tick;		/* bounds each wait for the reader */
+	bool stalled;			/* the reader stopped taking lines */
 	uint64_t ev_new, ev_destroy, ev_other, ignored, malformed;
 };
 
@@ -362,16 +365,40 @@ static unsigned walk_buf(struct pipe_ctx *p, const uint8_t *buf, size_t len)
 	return messages;
 }
 
+/* The tick that ends a wait for the syslog reader. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+}
+
 /* Runs the event loop without waiting, as the daemon's loop turns between
  * reads; while more than SYSLOG_BEHIND lines wait for the syslog reader,
  * waits for it to take them (the daemon would not wait, and drop beyond
  * its backlog instead: the benchmark measures the rate at which every
- * line arrives). */
-static void keep_pace(struct pipe_ctx *p)
+ * line arrives). Each wait lasts at most 100 ms (the tick; re-adding it
+ * allocates nothing); the whole replay stops, as stalled, at the deadline
+ * or when the reader took nothing for SYSLOG_STALL_NS. Returns false then. */
+static bool keep_pace(struct pipe_ctx *p, uint64_t deadline_ns)
 {
+	const struct timeval tick = { 0, 100000 };
+	uint64_t last = UINT64_MAX, since = 0;
+
 	event_base_loop(p->loop, EVLOOP_NONBLOCK);
-	while (natlog_queued(p->nlog) > SYSLOG_BEHIND)
+	while (natlog_queued(p->nlog) > SYSLOG_BEHIND) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint64_t q = natlog_queued(p->nlog);
+
+		if (q < last) {
+			last = q;
+			since = now;
+		}
+		if (now >= deadline_ns || now - since >= SYSLOG_STALL_NS) {
+			p->stalled = true;
+			return false;
+		}
+		event_add(p->tick, &tick);
 		event_base_loop(p->loop, EVLOOP_ONCE);
+	}
+	return true;
 }
 
 /* The timed part (also the region callgrind collects): replays whole
@@ -389,8 +416,8 @@ static __attribute__((noinline)) uint64_t replay_timed(struct pipe_ctx *p,
 			break;
 		done += walk_buf(p, st->bytes + st->batches[b].off,
 				 st->batches[b].len);
-		if (p->loop != NULL)
-			keep_pace(p);
+		if (p->loop != NULL && !keep_pace(p, deadline_ns))
+			break;
 	}
 	return done;
 }
@@ -433,6 +460,15 @@ static void syslog_settle(struct event_base *base, struct natlog *n,
 		sink_settle(reader, natlog_stats(n)->sent);
 }
 
+/* Our own syslog reader's socket, removed at exit on every path. */
+static char own_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void unlink_own_path(void)
+{
+	if (own_path[0] != '\0')
+		unlink(own_path);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s | -k | -S SOCKET] [-t SECONDS]\n");
@@ -446,7 +482,6 @@ int main(int argc, char **argv)
 	bool use_syslog = false, use_stream = false;
 	struct sink udp = { .fd = -1 }, logsink = { .fd = -1 };
 	const char *log_path = NULL;
-	char own_path[108] = "";
 	int own_log = 0, opt;
 	uint16_t port;
 	char json[512], err[CONFIG_ERR_MAX];
@@ -492,6 +527,7 @@ int main(int argc, char **argv)
 			perror("syslog sink");
 			return 1;
 		}
+		atexit(unlink_own_path);
 		own_log = 1;
 		log_path = own_path;
 	}
@@ -515,6 +551,11 @@ int main(int argc, char **argv)
 	if (use_syslog) {
 		p.loop = base;
 		p.nlog = nlog;
+		p.tick = evtimer_new(base, on_tick, NULL);
+		if (p.tick == NULL) {
+			fprintf(stderr, "setup: no timer\n");
+			return 1;
+		}
 	}
 	p.exp = export_new(base, &cfg, &cfg.collectors[0], nlog, err,
 			   sizeof(err));
@@ -536,7 +577,8 @@ int main(int argc, char **argv)
 				   : ", syslog on (to a syslog daemon)") : "");
 
 	/* One untimed cycle fills the table and warms the caches. */
-	warm = replay_timed(&p, &st, st.events, UINT64_MAX);
+	warm = replay_timed(&p, &st, st.events,
+			    clock_ns(CLOCK_MONOTONIC) + limit_s * 1000000000u);
 	memset(&p.ev_new, 0, sizeof(p) - offsetof(struct pipe_ctx, ev_new));
 	memset(&p.pl.st, 0, sizeof(p.pl.st));
 	export_flush(p.exp);
@@ -589,16 +631,19 @@ int main(int argc, char **argv)
 	       own_log ? __atomic_load_n(&logsink.datagrams, __ATOMIC_RELAXED) - sink0 : 0,
 	       dgram_qlen());
 
+	if (p.stalled)
+		fprintf(stderr, "replay: stopped early: the syslog reader took no line for %u s, or the time limit passed while it lagged\n",
+			(unsigned)(SYSLOG_STALL_NS / 1000000000u));
 	export_free(p.exp);
+	if (p.tick != NULL)
+		event_free(p.tick);
 	natlog_free(nlog);
 	event_base_free(base);
 	pipeline_free(&p.pl);
 	sink_stop(&udp);
-	if (own_log) {
+	if (own_log)
 		sink_stop(&logsink);
-		unlink(own_path);
-	}
 	free(st.bytes);
 	free(st.batches);
-	return p.malformed == 0 && done > 0 ? 0 : 1;
+	return p.malformed == 0 && done > 0 && !p.stalled ? 0 : 1;
 }
