@@ -8,15 +8,30 @@
 # rsyslog is installed for its rsyslogd binary, which the tests run with a
 # private configuration; its system service is not started by the install
 # (a policy-rc.d in force for this apt-get run only, when none exists).
+#
+#   deps.sh                 installs what is missing
+#   deps.sh --check [LIST]  installs nothing: prints the packages of LIST
+#                           (default the list) that are not installed and
+#                           exits 1 when there are any
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-PKGS=$(sed -e 's/#.*//' "$here/packages.txt" | tr -s ' \t\n' ' ')
+check=
+list=$here/packages.txt
+if [ "${1:-}" = --check ]; then
+	check=1
+	list=${2:-$list}
+fi
+PKGS=$(sed -e 's/#.*//' "$list" | tr -s ' \t\n' ' ')
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
+if [ -n "$check" ]; then
+	echo "${missing# }"
+	exit 1
+fi
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing packages:$missing (run as root to install them)" >&2
 	exit 1

@@ -46,14 +46,8 @@ if [ ! -r "$LIST" ]; then
 	exit 1
 fi
 
-missing=
-pkgs=$(sed -e 's/#.*//' "$LIST")
-for p in $pkgs; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "SKIP: not installed from $LIST:$missing (tests/deps.sh installs them)" >&2
+if ! missing=$("$SRC/tests/deps.sh" --check "$LIST"); then
+	echo "SKIP: not installed from $LIST: $missing (tests/deps.sh installs them)" >&2
 	exit 77
 fi
 if ! strace -f -qq -e trace=execve -o /dev/null true 2>/dev/null; then
