@@ -286,12 +286,9 @@ fi
 
 HZ=$(getconf CLK_TCK)
 if [ "$SYSLOG" = 1 ]; then
-	# The backlog in force: as the daemon's log names it when it dropped
-	# lines, else the one set, else the default of the configuration that
-	# lists every default.
-	SL_BACKLOG=$(sed -n 's/.*the backlog of \([0-9]*\) lines.*/\1/p' \
-		"$LAB_DIR/nfflowd.err" 2>/dev/null | tail -n 1)
-	[ -n "$SL_BACKLOG" ] || SL_BACKLOG=${E2E_SYSLOG_BACKLOG:-$("$LAB_PY" -c 'import json, sys
+	# The backlog in force: the one set, else the default, as the
+	# configuration that lists every default has it.
+	SL_BACKLOG=${E2E_SYSLOG_BACKLOG:-$("$LAB_PY" -c 'import json, sys
 print(json.load(open(sys.argv[1]))["syslog"]["backlog"])' \
 		"$NFFLOWD_SRCDIR/config/nfflowd.conf.example" 2>/dev/null || echo '?')}
 	SL_LINES=$(lab_rsyslog_lines)
