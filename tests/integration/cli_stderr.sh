@@ -38,65 +38,31 @@ show() {
 	printf '  stderr | %s\n' "$ERR"
 }
 
+# expect OK_TEXT FAIL_TEXT COMMAND...: a check of the last run, passed
+# when COMMAND succeeds; a failure shows both streams.
+expect() {
+	local ok=$1 bad=$2
+	shift 2
+	if "$@"; then
+		echo "ok: $WHAT: $ok"
+	else
+		fail "$WHAT: $bad"
+		show
+	fi
+}
+matches() { grep -qiE -- "$1" <<<"$2"; }	# REGEX TEXT, case-insensitive
+lacks() { ! matches "$@"; }
+
 # rc_is N: the last run exited N.
-rc_is() {
-	if [ "$RC" = "$1" ]; then
-		echo "ok: $WHAT: exit $1"
-	else
-		fail "$WHAT: exit $RC, expected $1"
-		show
-	fi
-}
-
-# err_has REGEX DESCRIPTION: stderr matches the case-insensitive REGEX.
-err_has() {
-	if grep -qiE -- "$1" <<<"$ERR"; then
-		echo "ok: $WHAT: stderr $2"
-	else
-		fail "$WHAT: stderr does not match /$1/ ($2)"
-		show
-	fi
-}
-
-# out_has REGEX DESCRIPTION: stdout matches the case-insensitive REGEX.
-out_has() {
-	if grep -qiE -- "$1" <<<"$OUT"; then
-		echo "ok: $WHAT: stdout $2"
-	else
-		fail "$WHAT: stdout does not match /$1/ ($2)"
-		show
-	fi
-}
-
+rc_is() { expect "exit $1" "exit $RC, expected $1" [ "$RC" = "$1" ]; }
+# err_has / out_has REGEX DESCRIPTION: stderr / stdout matches REGEX.
+err_has() { expect "stderr $2" "stderr does not match /$1/ ($2)" matches "$1" "$ERR"; }
+out_has() { expect "stdout $2" "stdout does not match /$1/ ($2)" matches "$1" "$OUT"; }
 # out_lacks REGEX DESCRIPTION: no line of stdout matches REGEX.
-out_lacks() {
-	if grep -qiE -- "$1" <<<"$OUT"; then
-		fail "$WHAT: stdout has $2"
-		show
-	else
-		echo "ok: $WHAT: stdout has no $2"
-	fi
-}
-
-# out_empty: nothing on stdout.
-out_empty() {
-	if [ -z "$OUT" ]; then
-		echo "ok: $WHAT: stdout empty"
-	else
-		fail "$WHAT: stdout not empty"
-		show
-	fi
-}
-
-# err_empty: nothing on stderr.
-err_empty() {
-	if [ -z "$ERR" ]; then
-		echo "ok: $WHAT: stderr empty"
-	else
-		fail "$WHAT: stderr not empty"
-		show
-	fi
-}
+out_lacks() { expect "stdout has no $2" "stdout has $2" lacks "$1" "$OUT"; }
+# out_empty, err_empty: nothing on stdout / stderr.
+out_empty() { expect "stdout empty" "stdout not empty" [ -z "$OUT" ]; }
+err_empty() { expect "stderr empty" "stderr not empty" [ -z "$ERR" ]; }
 
 # no_error_on_stdout: no line of stderr is also on stdout, and stdout holds
 # no error line: no "nfflowd:" message, no config verdict but OK.
