@@ -79,17 +79,8 @@ LOCAL6=22 INFO=6
 WANT1=$((3 * CONNS + 2 * STORM))
 WANT=$((WANT1 + 3 * AFTER))
 
-# shellcheck disable=SC2034  # read by lab_collector_start
-LAB_NFCAPD_ARGS=(-B 67108864)
-ll_up
-ll_server_start server.log
-lab_collector_start
-lab_rsyslog_config "$IDENT"
-lab_rsyslog_start rsyslogd
-RSPID=$(lab_rsyslog_pid)
-lab_rsyslog_daemon_config '"ident": "'"$IDENT"'", "backlog": '"$BACKLOG"
-lab_daemon_start
-DPID=$(lab_pid nfflowd)
+lab_rsyslog_up "$IDENT" '"ident": "'"$IDENT"'", "backlog": '"$BACKLOG" \
+	ll_server_start server.log
 QLEN=$(lab_unix_qlen fw)
 INQ=$((QLEN + 1))
 OUT=$LAB_DIR/nfflowd.out
@@ -128,8 +119,7 @@ done
 SNDBUF=
 if [ "$INPUT" = stream ]; then
 	SNDBUF=$(lab_unix_sndbuf "$DPID")
-	lab_log "the daemon's syslog stream: send buffer ${SNDBUF:-?} bytes; $(lab_ns fw ss -xanpm 2>/dev/null |
-		awk -v pid="pid=$DPID," '$1 == "u_str" && $2 == "ESTAB" && index($0, pid) { print "Send-Q " $4 }')"
+	lab_log "the daemon's syslog stream: send buffer ${SNDBUF:-?} bytes; Send-Q $(lab_unix_stream_field "$DPID" sendq)"
 	ll_check "the daemon's syslog socket is a stream with a send buffer (${SNDBUF:-none})" \
 		test -n "$SNDBUF"
 fi
@@ -198,20 +188,15 @@ RECVQ=
 if [ "$OUTAGE" = stop ]; then
 	kill -CONT "$RSPID"
 	lab_log "rsyslogd continued"
-elif [ "$OUTAGE" = crash ]; then
-	# Frozen, its connection full (the daemon's writes meet EAGAIN): the
-	# bytes unread in rsyslogd's end no longer change.
-	RECVQ=$(lab_ns fw ss -xanp 2>/dev/null | awk -v pid="pid=$RSPID," '
-		$1 == "u_str" && $2 == "ESTAB" && index($0, pid) { print $3; exit }')
-	lab_log "the frozen rsyslogd's connection: ${RECVQ:-?} bytes unread; the daemon's: $(lab_ns fw ss -xanp 2>/dev/null |
-		awk -v pid="pid=$DPID," '$1 == "u_str" && $2 == "ESTAB" && index($0, pid) { print "Send-Q " $4 }')"
-	kill -KILL "$RSPID"
-	lab_stop "$LAB_RSYSLOG_NAME" KILL || true
-	lab_log "rsyslogd (pid $RSPID) killed"
-	lab_rsyslog_start rsyslogd2
-	RSPID=$(lab_rsyslog_pid)
-	lab_log "rsyslogd started again (pid $RSPID)"
 else
+	if [ "$OUTAGE" = crash ]; then
+		# Frozen, its connection full (the daemon's writes meet EAGAIN):
+		# the bytes unread in rsyslogd's end no longer change.
+		RECVQ=$(lab_unix_stream_field "$RSPID" recvq)
+		lab_log "the frozen rsyslogd's connection: ${RECVQ:-?} bytes unread; the daemon's: Send-Q $(lab_unix_stream_field "$DPID" sendq)"
+		lab_stop "$LAB_RSYSLOG_NAME" KILL || true
+		lab_log "rsyslogd (pid $RSPID) killed"
+	fi
 	lab_rsyslog_start rsyslogd2
 	RSPID=$(lab_rsyslog_pid)
 	lab_log "rsyslogd started again (pid $RSPID)"
@@ -226,10 +211,8 @@ lab_ct_drain 30 "dport=$LAB_COLLECTOR_PORT " ||
 GOT=$(ll_wait_lines "$OUT" "$WANT" 30)
 lab_log "daemon printed $GOT of $WANT record lines"
 lab_rsyslog_wait_delivered 30 || ll_fail "the last lines did not arrive"
-SENT=${CNT[syslog_sent]:-x} QUEUED=${CNT[syslog_queued]:-x}
-DROPPED=${CNT[syslog_dropped]:-x} ERRORS=${CNT[syslog_errors]:-x}
+lab_rsyslog_counters
 RECORDS=${CNT[records]:-x}
-lab_log "syslog counters: sent $SENT queued $QUEUED dropped $DROPPED errors $ERRORS"
 ll_check "the daemon still runs" kill -0 "$DPID"
 lab_daemon_stop || ll_fail "the daemon did not stop cleanly"
 lab_rsyslog_stop TERM
@@ -254,8 +237,7 @@ ll_check "stdout has the $WANT record lines ($NOUT)" test "$NOUT" = "$WANT"
 
 # ------------------------------------------------------------ syslog
 ll_check "syslog.queued = 0 at the end ($QUEUED)" test "$QUEUED" = 0
-ll_check "the log at stop says the same (syslog lines $SENT dropped $DROPPED)" \
-	grep -qE "stopped: .*syslog lines $SENT dropped $DROPPED(\$|,)" "$LAB_DIR/nfflowd.err"
+lab_rsyslog_check_stop_log "$SENT" "$DROPPED"
 ll_check "syslog.sent + syslog.dropped = records ($SENT + $DROPPED = $WANT)" \
 	test $((SENT + DROPPED)) = "$WANT"
 # On a stream the socket's bound is in bytes: less than 1.5 times the send
@@ -341,12 +323,6 @@ ll_check "the $((3 * AFTER)) lines after the outage all reached rsyslogd" \
 	cmp <(tail -n $((3 * AFTER)) "$OUT") <(tail -n $((3 * AFTER)) "$R/records.log")
 ll_check "the $FILE_AT lines before the outage all reached rsyslogd" \
 	cmp <(head -n "$FILE_AT" "$OUT") <(head -n "$FILE_AT" "$R/records.log")
-BAD=$(grep -cvxF "$LOCAL6 $INFO ${IDENT}[$DPID]: $DPID" "$R/records.meta" || true)
-ll_check "each message is local6.info, tag ${IDENT}[$DPID]: ($BAD others)" \
-	test "$BAD" = 0
-if [ "$FAILS" != 0 ]; then
-	it_show "$LAB_DIR/outage.json" 1
-	it_show "$R/other.log" 20
-	it_show "$LAB_DIR/rsyslogd.err" 20
-fi
+lab_rsyslog_check_meta "$LOCAL6" "$INFO" local6.info "$IDENT" "$DPID"
+lab_rsyslog_diagnostics "$LAB_DIR/outage.json" 1 || true
 ll_finish

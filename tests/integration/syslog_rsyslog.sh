@@ -30,31 +30,17 @@ esac
 LAB_RSYSLOG_INPUT=$MODE
 IDENT=nfrec
 LOCAL3=19 NOTICE=5
-# One connection of each kind (lab_scenario's): TCP through the masquerade
+# One connection of each kind (lab_traffic): TCP through the masquerade
 # and to the port forward, UDP answered (3 records each), UDP unanswered
 # (2), ping through the masquerade (3), ping to fw itself, no NAT (2).
 REAL=16
 WANT=$((REAL + 2 * N))
 
-# shellcheck disable=SC2034  # read by lab_collector_start
-LAB_NFCAPD_ARGS=(-B 67108864)
-ll_up
-lab_servers_start
-lab_collector_start
-lab_rsyslog_config "$IDENT"
-lab_rsyslog_start rsyslogd
-lab_rsyslog_daemon_config '"facility": "local3", "priority": "notice", "ident": "'"$IDENT"'"'
-lab_daemon_start
-DPID=$(lab_pid nfflowd)
+lab_rsyslog_up "$IDENT" '"facility": "local3", "priority": "notice", "ident": "'"$IDENT"'"' \
+	lab_servers_start
 lab_log "rsyslogd's input: $MODE"
 
-lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
-lab_tcp_client masq >/dev/null
-lab_dnat_client dnat >/dev/null
-lab_udp_client query >/dev/null
-lab_udp_oneway oneway >/dev/null
-lab_ping
-lab_ping_fw
+lab_traffic >/dev/null
 lab_ct_drain 20 "dport=$LAB_COLLECTOR_PORT " ||
 	ll_fail "connections still in the conntrack table"
 ll_ctstorm "$N" 600
@@ -63,9 +49,7 @@ lab_ns fw conntrack -F 2>/dev/null
 GOT=$(ll_wait_lines "$LAB_DIR/nfflowd.out" "$WANT" 60)
 lab_log "daemon printed $GOT of $WANT record lines"
 lab_rsyslog_wait_delivered 30 || ll_fail "syslog lines still on their way"
-lab_log "syslog counters: sent ${CNT[syslog_sent]:-?} queued ${CNT[syslog_queued]:-?} dropped ${CNT[syslog_dropped]:-?} errors ${CNT[syslog_errors]:-?}"
-SENT=${CNT[syslog_sent]:-x} QUEUED=${CNT[syslog_queued]:-x}
-DROPPED=${CNT[syslog_dropped]:-x} ERRORS=${CNT[syslog_errors]:-x}
+lab_rsyslog_counters
 # The daemon's end of its syslog connection, as the kernel lists it (ss
 # -x: netid, state, queues, local address and inode, peer address and
 # inode, process): a socket of the daemon whose peer is rsyslogd's socket
@@ -114,9 +98,7 @@ awk -F'|' '$3 + 0 != 1' "$LAB_DIR/collector.txt" >"$LAB_DIR/collector-noicmp.txt
 awk -F, '$16 != 1' "$OUT" >"$LAB_DIR/stdout-noicmp.csv"
 ll check --nfdump "$LAB_DIR/collector-noicmp.txt" --csv "$LAB_DIR/stdout-noicmp.csv" \
 	--storm "$N" --exact --others-ok || ll_fail "the collector's records (above)"
-BAD=$(grep -cvxF "$LOCAL3 $NOTICE ${IDENT}[$DPID]: $DPID" "$R/records.meta" || true)
-ll_check "each message is local3.notice, tag ${IDENT}[$DPID]: ($BAD others)" \
-	test "$BAD" = 0
+lab_rsyslog_check_meta "$LOCAL3" "$NOTICE" local3.notice "$IDENT" "$DPID"
 ll_check "a field line per message" \
 	test "$(wc -l <"$R/records.meta")" = "$NLOG"
 ll_check "no other message reached rsyslogd" \
@@ -125,15 +107,13 @@ ll_check "syslog.sent = $WANT ($SENT)" test "$SENT" = "$WANT"
 ll_check "syslog.queued = 0 ($QUEUED)" test "$QUEUED" = 0
 ll_check "syslog.dropped = 0 ($DROPPED)" test "$DROPPED" = 0
 ll_check "syslog.errors = 0 ($ERRORS)" test "$ERRORS" = 0
-ll_check "the log at stop says the same (syslog lines $SENT dropped $DROPPED)" \
-	grep -qE "stopped: .*syslog lines $SENT dropped $DROPPED(\$|,)" "$LAB_DIR/nfflowd.err"
+lab_rsyslog_check_stop_log "$SENT" "$DROPPED"
 ll_check "daemon counter records = $WANT (${CNT[records]:-?})" \
 	test "${CNT[records]:-x}" = "$WANT"
 ll_check "no drop diagnostic" \
 	eval "! grep -q 'record lines dropped' '$LAB_DIR/nfflowd.err'"
-if [ "$FAILS" != 0 ]; then
-	it_show "$R/other.log" 20
-	it_show "$LAB_DIR/rsyslogd.err" 20
+# shellcheck disable=SC2119  # no file of its own to show first
+if lab_rsyslog_diagnostics; then
 	diff "$OUT" "$R/records.log" | head -n 20 || true
 fi
 ll_finish

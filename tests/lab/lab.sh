@@ -509,6 +509,19 @@ lab_daemon_stop() {
 
 # ---------------------------------------------------------------- scenario
 
+# One connection of each kind: TCP through the masquerade and to the port
+# forward, UDP answered and unanswered, ping through the masquerade and to
+# fw itself (no NAT).  The clients' answers go to stdout.
+lab_traffic() {
+	lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
+	lab_tcp_client masq
+	lab_dnat_client dnat
+	lab_udp_client query
+	lab_udp_oneway oneway
+	lab_ping
+	lab_ping_fw
+}
+
 # The standard scenario used by the integration tests and the demo: oracle,
 # collector (and capture if $1 = capture), daemon, one connection of each
 # kind, wait for every DESTROY, stop everything.  Results stay in LAB_DIR.
@@ -520,13 +533,7 @@ lab_scenario() {
 	[ "${1:-}" = capture ] && lab_capture_start 120
 	lab_daemon_config "${LAB_DAEMON_EXTRA:-}"
 	lab_daemon_start
-	lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
-	lab_tcp_client masq
-	lab_dnat_client dnat
-	lab_udp_client query
-	lab_udp_oneway oneway
-	lab_ping
-	lab_ping_fw
+	lab_traffic
 	lab_log "waiting for conntrack to destroy every connection"
 	lab_ct_drain 20 "dport=$LAB_COLLECTOR_PORT "
 	# Let the daemon's own export flow expire too while it runs, so that

@@ -143,6 +143,23 @@ lab_unix_qlen() {
 	lab_ns "${1:-fw}" sysctl -n net.unix.max_dgram_qlen
 }
 
+# Field $2 of the connected Unix stream socket (ss -x: u_str, ESTAB) of
+# process $1 in namespace $3 (default fw), the first one ss lists; empty if
+# it has none.  $2 is recvq or sendq (ss's Recv-Q and Send-Q: bytes the
+# kernel holds, unread by the process, or sent by it and unread by its
+# peer), or a key of ss -m's skmem (e.g. tb).
+lab_unix_stream_field() {
+	lab_ns "${3:-fw}" ss -xanpm 2>/dev/null | awk -v pid="pid=$1," -v f="$2" '
+		$1 == "u_str" && $2 == "ESTAB" && index($0, pid) {
+			if (f == "recvq") { print $3; exit }
+			if (f == "sendq") { print $4; exit }
+			if (match($0, "[(,]" f "[0-9]+[,)]")) {
+				print substr($0, RSTART + length(f) + 1, RLENGTH - length(f) - 2)
+				exit
+			}
+		}'
+}
+
 # Send buffer in bytes (the sk_sndbuf of ss -xm's skmem "tb": SO_SNDBUF as
 # the kernel keeps it, doubled and capped) of the connected Unix stream
 # socket of process $1 in namespace $2 (default fw); empty if it has none.
@@ -150,12 +167,7 @@ lab_unix_qlen() {
 # last piece it wrote (the kernel checks the buffer before each piece of at
 # most half of it), so less than 1.5 times the value.
 lab_unix_sndbuf() {
-	lab_ns "${2:-fw}" ss -xanpm 2>/dev/null | awk -v pid="pid=$1," '
-		$1 == "u_str" && $2 == "ESTAB" && index($0, pid) &&
-		match($0, /,tb[0-9]+,/) {
-			print substr($0, RSTART + 3, RLENGTH - 4)
-			exit
-		}'
+	lab_unix_stream_field "$1" tb "${2:-fw}"
 }
 
 # Write the daemon's configuration (LAB_DIR/nfflowd.json, as
@@ -194,4 +206,70 @@ lab_rsyslog_wait_delivered() {
 	done
 	lab_log "syslog not delivered after $limit s: queued ${CNT[syslog_queued]:-?}, sent ${CNT[syslog_sent]:-?}, $n lines in rsyslogd's file"
 	return 1
+}
+
+# ---------------------------------------------------------------- tests
+# For the test scripts, with lossless_common.sh: its ll_up and
+# ll_counters' CNT, and through common.sh it_show and checks.sh's check and
+# FAILS.
+
+# The lab of a test through rsyslogd: the lab (ll_up), the servers started
+# by command $3... (e.g. lab_servers_start), a collector with a large
+# socket buffer, an rsyslogd (lab_rsyslog_config for record ident $1) and
+# the daemon, its syslog copy sent to rsyslogd with the further members $2
+# of its "syslog" object (lab_rsyslog_daemon_config).  Sets RSPID and DPID,
+# the pids of rsyslogd and the daemon.
+lab_rsyslog_up() {
+	local ident=$1 members=$2
+	shift 2
+	# shellcheck disable=SC2034  # read by lab_collector_start
+	LAB_NFCAPD_ARGS=(-B 67108864)
+	ll_up
+	"$@"
+	lab_collector_start
+	lab_rsyslog_config "$ident"
+	lab_rsyslog_start rsyslogd
+	# shellcheck disable=SC2034  # for the test script
+	RSPID=$(lab_rsyslog_pid)
+	lab_rsyslog_daemon_config "$members"
+	lab_daemon_start
+	# shellcheck disable=SC2034  # for the test script
+	DPID=$(lab_pid nfflowd)
+}
+
+# Set SENT, QUEUED, DROPPED and ERRORS to the daemon's syslog counters in
+# CNT (x where missing) and log them.
+lab_rsyslog_counters() {
+	SENT=${CNT[syslog_sent]:-x} QUEUED=${CNT[syslog_queued]:-x}
+	DROPPED=${CNT[syslog_dropped]:-x} ERRORS=${CNT[syslog_errors]:-x}
+	lab_log "syslog counters: sent $SENT queued $QUEUED dropped $DROPPED errors $ERRORS"
+}
+
+# Check that every message of record ident $4 reached rsyslogd with
+# facility $1 and severity $2 (numbers; $3 names them, e.g. local6.info),
+# the tag "$4[$5]:" and procid $5 (the daemon's pid): records.meta.
+lab_rsyslog_check_meta() {
+	local bad
+	bad=$(grep -cvxF "$1 $2 $4[$5]: $5" "$LAB_RSYSLOG_DIR/records.meta" || true)
+	check "each message is $3, tag $4[$5]: ($bad others)" test "$bad" = 0
+}
+
+# Check that the daemon's log line at its stop gives $1 syslog lines sent
+# and $2 dropped.
+lab_rsyslog_check_stop_log() {
+	check "the log at stop says the same (syslog lines $1 dropped $2)" \
+		grep -qE "stopped: .*syslog lines $1 dropped $2(\$|,)" "$LAB_DIR/nfflowd.err"
+}
+
+# When a check failed: print the files given as FILE LINES pairs, then
+# rsyslogd's other messages and its stderr.  Returns 1 when no check
+# failed.
+lab_rsyslog_diagnostics() {
+	[ "$FAILS" != 0 ] || return 1
+	while [ $# -ge 2 ]; do
+		it_show "$1" "$2"
+		shift 2
+	done
+	it_show "$LAB_RSYSLOG_DIR/other.log" 20
+	it_show "$LAB_DIR/rsyslogd.err" 20
 }
