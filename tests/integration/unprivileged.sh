@@ -127,13 +127,7 @@ BUF=$(sed -n 's/.*netlink buffer \([0-9]*\) bytes.*/\1/p' "$LAB_DIR/nfflowd.err"
 check "netlink buffer forced to 64 MiB (got ${BUF:-nothing})" \
 	[ "${BUF:-0}" -ge 67108864 ]
 
-lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
-lab_tcp_client masq
-lab_dnat_client dnat
-lab_udp_client query
-lab_udp_oneway oneway
-lab_ping
-lab_ping_fw
+lab_traffic
 lab_ct_drain 20 "dport=$LAB_COLLECTOR_PORT "
 lab_ct_drain 8 || lab_log "export flow still alive; going on"
 sleep 0.6

@@ -141,13 +141,7 @@ ll_check "valgrind runs the daemon in the process lab_pid names ($PID)" \
 	grep -q "^==$PID== Memcheck" "$VG_LOG"
 
 # ---- real traffic through the masquerade and the port forward.
-lab_log "traffic: tcp, dnat, udp answered, udp unanswered, icmp, icmp to fw"
-lab_tcp_client masq >/dev/null
-lab_dnat_client dnat >/dev/null
-lab_udp_client query >/dev/null
-lab_udp_oneway oneway
-lab_ping
-lab_ping_fw
+lab_traffic >/dev/null
 
 # ---- the state dump and `check`, over the control socket.
 RC=0
