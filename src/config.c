@@ -28,6 +28,8 @@
 #define TEMPLATE_PACKETS_MAX 1000000
 #define TEMPLATE_SECONDS_MAX 86400
 #define KEY_MAX 64		/* "collectors[N].address" and the like */
+#define CHECKPOINT_INTERVAL_MAX 86400
+#define RESYNC_INTERVAL_MAX 3600
 
 struct name_value {
 	const char *name;
@@ -58,6 +60,7 @@ static const char *const top_keys[] = {
 	"stdout", "pidfile", "control_socket", "kernel_setup",
 	"netlink_buffer", "netlink_reliable", "collectors", "active_timeout",
 	"template_refresh_packets", "template_refresh_seconds", "interfaces",
+	"state_file", "checkpoint_interval", "resync_interval",
 };
 
 static const char *const collector_keys[] = {
@@ -298,6 +301,21 @@ static int get_path(const json_t *v, const char *key, char *out,
 	return 0;
 }
 
+/* Reads state_file: an absolute path like get_path, or "" for none. */
+static int get_state_file(const json_t *v, char *out, size_t outlen,
+			  const char *name, char *err, size_t errlen)
+{
+	if (!json_is_string(v))
+		return fail(err, errlen, name,
+			    "key 'state_file': must be an absolute path string, or \"\" for no state file, not %s",
+			    type_name(v));
+	if (json_string_length(v) == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	return get_path(v, "state_file", out, outlen, name, err, errlen);
+}
+
 /* Parses an IPv4 or IPv6 literal into ss (port 0); returns its family or
  * reports the key. */
 static int get_addr(const json_t *v, const char *key, char *text,
@@ -334,6 +352,55 @@ static int get_addr(const json_t *v, const char *key, char *text,
 	return fail(err, errlen, name,
 		    "key '%s': '%s' is not an IPv4 or IPv6 address (names are not resolved)",
 		    key, show);
+}
+
+/* Names what makes an address unfit to send from, or NULL for a unicast
+ * address: the unspecified address, a multicast address or the IPv4
+ * broadcast address (also as an IPv4-mapped IPv6 address). */
+static const char *not_unicast(const struct sockaddr_storage *ss)
+{
+	const struct in6_addr *a6;
+	uint32_t a4;
+
+	if (ss->ss_family == AF_INET) {
+		a4 = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+	} else {
+		a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_UNSPECIFIED(a6))
+			return "the unspecified address";
+		if (IN6_IS_ADDR_MULTICAST(a6))
+			return "a multicast address";
+		if (!IN6_IS_ADDR_V4MAPPED(a6))
+			return NULL;
+		memcpy(&a4, &a6->s6_addr[12], sizeof(a4));
+		a4 = ntohl(a4);
+	}
+	if (a4 == INADDR_ANY)
+		return "the unspecified address";
+	if (a4 == INADDR_BROADCAST)
+		return "the broadcast address";
+	if ((a4 & 0xf0000000u) == 0xe0000000u)
+		return "a multicast address";
+	return NULL;
+}
+
+/* Reads a source address: like get_addr, and it must be a unicast address
+ * (one a host can have and send from). */
+static int get_source(const json_t *v, const char *key, char *text,
+		      size_t textlen, struct sockaddr_storage *ss,
+		      const char *name, char *err, size_t errlen)
+{
+	int fam = get_addr(v, key, text, textlen, ss, name, err, errlen);
+	const char *why;
+
+	if (fam < 0)
+		return -1;
+	why = not_unicast(ss);
+	if (why != NULL)
+		return fail(err, errlen, name,
+			    "key '%s': %s is %s; must be a unicast address of this host",
+			    key, text, why);
+	return fam;
 }
 
 /* Reads the port: an integer, or in the args form also a decimal string. */
@@ -471,7 +538,7 @@ static int parse_args(const json_t *v, struct config *c, int *fam_src,
 			    "key 'args': must be an array [source, collector, port], not %s",
 			    json_is_array(v) ? "an array of a different length"
 					     : type_name(v));
-	*fam_src = get_addr(json_array_get(v, 0), "args", c->source_str,
+	*fam_src = get_source(json_array_get(v, 0), "args", c->source_str,
 			    sizeof(c->source_str), &c->source, name, err,
 			    errlen);
 	if (*fam_src < 0)
@@ -501,7 +568,7 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 	json_int_t x = 0;
 
 	if (strcmp(key, "source") == 0) {
-		st->fam_src = get_addr(v, key, c->source_str,
+		st->fam_src = get_source(v, key, c->source_str,
 				       sizeof(c->source_str), &c->source, name,
 				       err, errlen);
 		return st->fam_src < 0 ? -1 : 0;
@@ -614,6 +681,25 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 		c->netlink_buffer = (uint32_t)json_integer_value(v);
 		return 0;
 	}
+	if (strcmp(key, "state_file") == 0)
+		return get_state_file(v, c->state_file, sizeof(c->state_file),
+				      name, err, errlen);
+	if (strcmp(key, "checkpoint_interval") == 0) {
+		if (get_int(v, key, 0, CHECKPOINT_INTERVAL_MAX,
+			    "an integer 0..86400 (seconds, 0 = only at stop)",
+			    &x, name, err, errlen) < 0)
+			return -1;
+		c->checkpoint_interval = (uint32_t)x;
+		return 0;
+	}
+	if (strcmp(key, "resync_interval") == 0) {
+		if (get_int(v, key, 1, RESYNC_INTERVAL_MAX,
+			    "an integer 1..3600 (seconds)", &x, name, err,
+			    errlen) < 0)
+			return -1;
+		c->resync_interval = (uint32_t)x;
+		return 0;
+	}
 	return fail_unknown(err, errlen, name, NULL, "", key, top_keys,
 			    COUNT(top_keys));
 }
@@ -708,7 +794,7 @@ static int parse_entry(const json_t *e, size_t i, const struct config *c,
 		return -1;
 	if (src != NULL) {
 		snprintf(key, sizeof(key), "%s.source", owner);
-		fam_src = get_addr(src, key, cc->source_str,
+		fam_src = get_source(src, key, cc->source_str,
 				   sizeof(cc->source_str), &cc->source, name,
 				   err, errlen);
 		if (fam_src < 0)
@@ -1105,6 +1191,10 @@ void config_defaults(struct config *cfg)
 	cfg->template_refresh_packets = CONFIG_DEFAULT_TEMPLATE_PACKETS;
 	cfg->template_refresh_seconds = CONFIG_DEFAULT_TEMPLATE_SECONDS;
 	cfg->interfaces = false;
+	snprintf(cfg->state_file, sizeof(cfg->state_file), "%s",
+		 CONFIG_DEFAULT_STATE_FILE);
+	cfg->checkpoint_interval = CONFIG_DEFAULT_CHECKPOINT_INTERVAL;
+	cfg->resync_interval = CONFIG_DEFAULT_RESYNC_INTERVAL;
 }
 
 /* Parses and validates a whole file's bytes; cfg is untouched on error. */

@@ -10,6 +10,12 @@
 #define CONFIG_DEFAULT_PATH "/etc/nfflowd.conf"
 #define CONFIG_DEFAULT_PIDFILE "/run/nfflowd.pid"
 #define CONFIG_DEFAULT_SOCKET "/run/nfflowd.sock"
+/* The interim-export state (statefile.h); "" in the file turns it off. */
+#define CONFIG_DEFAULT_STATE_FILE "/var/lib/nfflowd/nfflowd.state"
+#define CONFIG_DEFAULT_CHECKPOINT_INTERVAL 60
+/* Resynchronisations (a full table dump) after lost events: at most one
+ * per this many seconds. */
+#define CONFIG_DEFAULT_RESYNC_INTERVAL 10
 /* Where syslog(3) sends, and where the record lines go by default. */
 #define CONFIG_DEFAULT_SYSLOG_SOCKET "/dev/log"
 /* Record lines that may wait for a slow or absent syslog daemon: the
@@ -86,6 +92,10 @@ struct config {
 	uint32_t template_refresh_packets;	/* v9/IPFIX: every N datagrams, 0 = off */
 	uint32_t template_refresh_seconds;	/* and every T seconds, 0 = off */
 	bool interfaces;		/* ifIndex and next hop by route lookup */
+
+	char state_file[CONFIG_PATH_MAX];	/* "" = no state file */
+	uint32_t checkpoint_interval;	/* seconds, 0 = only at stop */
+	uint32_t resync_interval;	/* seconds between resyncs, >= 1 */
 };
 
 /* Fills cfg with every default; source/collector/port stay unset. */

@@ -107,6 +107,9 @@ static void assert_defaults(const struct config *cfg)
 	assert_int_equal(cfg->template_refresh_packets, 20);
 	assert_int_equal(cfg->template_refresh_seconds, 600);
 	assert_false(cfg->interfaces);
+	assert_string_equal(cfg->state_file, "/var/lib/nfflowd/nfflowd.state");
+	assert_int_equal(cfg->checkpoint_interval, 60);
+	assert_int_equal(cfg->resync_interval, 10);
 }
 
 /* Checks that the v5-only names describe collectors[0]. */
@@ -1499,6 +1502,132 @@ static void test_interfaces(void **state)
 		  "key 'interfaces': must be true or false, not an integer");
 }
 
+static void test_state_file(void **state)
+{
+	struct config cfg;
+	char member[400];
+
+	(void)state;
+	extra_ok("\"state_file\": \"/var/tmp/n.state\"", &cfg);
+	assert_string_equal(cfg.state_file, "/var/tmp/n.state");
+	extra_ok("\"state_file\": \"\"", &cfg);
+	assert_string_equal(cfg.state_file, "");
+	extra_err("\"state_file\": \"nfflowd.state\"",
+		  "key 'state_file': must be an absolute path (starting with /), not 'nfflowd.state'");
+	extra_err("\"state_file\": null",
+		  "key 'state_file': must be an absolute path string, or \"\" for no state file, not null");
+	extra_err("\"state_file\": false", "key 'state_file'");
+	snprintf(member, sizeof(member), "\"state_file\": \"/%0255d\"", 0);
+	extra_err(member, "key 'state_file': path is 256 bytes long, at most 255 allowed");
+	snprintf(member, sizeof(member), "\"state_file\": \"/%0254d\"", 0);
+	extra_ok(member, &cfg);
+	assert_int_equal(strlen(cfg.state_file), 255);
+	extra_err("\"state_fle\": \"/x\"",
+		  "unknown key 'state_fle' (did you mean 'state_file'?)");
+}
+
+static void test_checkpoint_interval(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	extra_ok("\"checkpoint_interval\": 0", &cfg);
+	assert_int_equal(cfg.checkpoint_interval, 0);
+	extra_ok("\"checkpoint_interval\": 1", &cfg);
+	assert_int_equal(cfg.checkpoint_interval, 1);
+	extra_ok("\"checkpoint_interval\": 86400", &cfg);
+	assert_int_equal(cfg.checkpoint_interval, 86400);
+	extra_err("\"checkpoint_interval\": 86401",
+		  "key 'checkpoint_interval': must be an integer 0..86400 (seconds, 0 = only at stop), not 86401");
+	extra_err("\"checkpoint_interval\": -1", "key 'checkpoint_interval': must be an integer 0..86400 (seconds, 0 = only at stop), not -1");
+	extra_err("\"checkpoint_interval\": 2.5", "not a fractional number");
+	extra_err("\"checkpoint_interval\": \"60\"", "not a string");
+}
+
+static void test_resync_interval(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	extra_ok("\"resync_interval\": 1", &cfg);
+	assert_int_equal(cfg.resync_interval, 1);
+	extra_ok("\"resync_interval\": 3600", &cfg);
+	assert_int_equal(cfg.resync_interval, 3600);
+	extra_err("\"resync_interval\": 0",
+		  "key 'resync_interval': must be an integer 1..3600 (seconds), not 0");
+	extra_err("\"resync_interval\": 3601",
+		  "key 'resync_interval': must be an integer 1..3600 (seconds), not 3601");
+	extra_err("\"resync_interval\": true",
+		  "key 'resync_interval': must be an integer 1..3600 (seconds), not true");
+	extra_err("\"resync_intervall\": 5",
+		  "unknown key 'resync_intervall' (did you mean 'resync_interval'?)");
+}
+
+/* A source that no host can send from: the top-level key, args and a
+ * collectors entry, each named in the message. */
+static void test_source_not_unicast(void **state)
+{
+	static const struct {
+		const char *addr, *what;
+	} bad[] = {
+		{ "0.0.0.0", "the unspecified address" },
+		{ "255.255.255.255", "the broadcast address" },
+		{ "224.0.0.1", "a multicast address" },
+		{ "239.255.255.250", "a multicast address" },
+		{ "::", "the unspecified address" },
+		{ "ff02::1", "a multicast address" },
+		{ "ff0e::101", "a multicast address" },
+		{ "::ffff:0.0.0.0", "the unspecified address" },
+		{ "::ffff:224.1.2.3", "a multicast address" },
+	};
+	struct config cfg;
+	char text[512], want[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bool v6 = strchr(bad[i].addr, ':') != NULL;
+		const char *col = v6 ? "2001:db8::5" : "198.51.100.5";
+
+		snprintf(text, sizeof(text),
+			 "{\"source\": \"%s\", \"collector\": \"%s\", \"port\": 2055}",
+			 bad[i].addr, col);
+		snprintf(want, sizeof(want),
+			 "key 'source': %s is %s; must be a unicast address of this host",
+			 bad[i].addr, bad[i].what);
+		parse_err(text, want);
+		snprintf(text, sizeof(text),
+			 "{\"args\": [\"%s\", \"%s\", 2055]}", bad[i].addr,
+			 col);
+		snprintf(want, sizeof(want), "key 'args': %s is %s; must be a unicast address",
+			 bad[i].addr, bad[i].what);
+		parse_err(text, want);
+		snprintf(text, sizeof(text),
+			 "{\"collectors\": [{\"address\": \"%s\", \"port\": 2055, "
+			 "\"source\": \"%s\"}]}", col, bad[i].addr);
+		snprintf(want, sizeof(want),
+			 "key 'collectors[0].source': %s is %s; must be a unicast address",
+			 bad[i].addr, bad[i].what);
+		parse_err(text, want);
+	}
+	/* Next to those ranges, and the collector itself, all fine. */
+	parse_ok("{\"source\": \"223.255.255.255\", \"collector\": \"0.0.0.0\", \"port\": 2055}",
+		 &cfg);
+	parse_ok("{\"source\": \"240.0.0.1\", \"collector\": \"224.0.0.9\", \"port\": 2055}",
+		 &cfg);
+	parse_ok("{\"source\": \"255.255.255.254\", \"collector\": \"198.51.100.5\", \"port\": 2055}",
+		 &cfg);
+	parse_ok("{\"source\": \"::1\", \"collector\": \"ff02::1\", \"port\": 2055}",
+		 &cfg);
+	parse_ok("{\"source\": \"fe80::1\", \"collector\": \"2001:db8::5\", \"port\": 2055}",
+		 &cfg);
+	parse_ok("{\"source\": \"::ffff:192.0.2.1\", \"collector\": \"2001:db8::5\", \"port\": 2055}",
+		 &cfg);
+	parse_ok("{" MIN_V4 ", \"collectors\": [{\"address\": \"198.51.100.6\", "
+		 "\"port\": 2055, \"source\": \"192.0.2.9\"}]}", &cfg);
+	assert_string_equal(cfg.collectors[1].source_str, "192.0.2.9");
+}
+
 static void test_collectors_example_file(void **state)
 {
 	struct config cfg;
@@ -1618,6 +1747,10 @@ int main(void)
 		cmocka_unit_test(test_active_timeout),
 		cmocka_unit_test(test_template_refresh),
 		cmocka_unit_test(test_interfaces),
+		cmocka_unit_test(test_state_file),
+		cmocka_unit_test(test_checkpoint_interval),
+		cmocka_unit_test(test_resync_interval),
+		cmocka_unit_test(test_source_not_unicast),
 		cmocka_unit_test(test_collectors_example_file),
 		cmocka_unit_test(test_load_paths_broken_collectors),
 	};
