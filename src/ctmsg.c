@@ -51,7 +51,7 @@ struct counter_attrs {
 
 /* Everything the walk collects. */
 struct msg_attrs {
-	const uint8_t *id, *status;
+	const uint8_t *id, *status, *zone;
 	const uint8_t *tcp[CTA_PROTOINFO_TCP_MAX + 1];
 	const uint8_t *ts[CTA_TIMESTAMP_MAX + 1];
 	bool has_orig, has_reply;
@@ -247,6 +247,12 @@ static bool walk_top(const uint8_t *p, size_t len, struct msg_attrs *m)
 				m->status = a.data;
 			ok = true;
 			break;
+		case CTA_ZONE:
+			if (a.len != sizeof(uint16_t))
+				return false;
+			m->zone = a.data;
+			ok = true;
+			break;
 		case CTA_TUPLE_ORIG:
 			ok = walk_tuple(&a, &m->orig);
 			m->has_orig = true;
@@ -378,6 +384,8 @@ static enum ctmsg_result decode(const struct msg_attrs *m, struct ct_event *ev)
 	ev->id = get_be32(m->id);
 	if (m->status)
 		ev->status = get_be32(m->status);
+	if (m->zone)
+		ev->zone = get_be16(m->zone);
 	if (ev->proto == IPPROTO_TCP && m->tcp[CTA_PROTOINFO_TCP_STATE])
 		ev->tcp_state = *m->tcp[CTA_PROTOINFO_TCP_STATE];
 	if (decode_counters(&m->corig, &op, &ob) &&

@@ -22,13 +22,18 @@
 #define CTQUERY_BUF (64 * 1024)
 #define CTQUERY_RCVBUF (8 << 20)
 #define CTQUERY_READS_PER_WAKEUP 256
+/* Requests remembered by sequence number, so that an ENOENT answer names
+ * the entry it is about (more than are ever outstanding at once). */
+#define CTQUERY_PENDING (1u << 16)
 
 struct ctquery {
 	struct mnl_socket *nl;
 	struct event *ev;
 	ctquery_answer_fn fn;
+	ctquery_gone_fn gone_fn;
 	void *arg;
 	uint32_t seq;
+	struct { uint32_t seq, id; } *pending;	/* CTQUERY_PENDING, by seq */
 	char *buf;
 	struct ctquery_stats st;
 	struct log_rate err_rate;
@@ -80,6 +85,8 @@ size_t ctquery_encode(void *buf, const struct ct_query *q, uint32_t seq)
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = q->family == AF_INET6 ? AF_INET6 : AF_INET;
 	nfg->version = NFNETLINK_V0;
+	if (q->zone != 0)
+		mnl_attr_put_u16(nlh, CTA_ZONE, htons(q->zone));
 	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
 	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
 	if (q->family == AF_INET6) {
@@ -95,6 +102,19 @@ size_t ctquery_encode(void *buf, const struct ct_query *q, uint32_t seq)
 	return nlh->nlmsg_len;
 }
 
+/* The kernel has no entry for the request seq: tells which entry it was,
+ * if the request is still remembered. */
+static void gone(struct ctquery *cq, uint32_t seq)
+{
+	size_t i = seq & (CTQUERY_PENDING - 1);
+
+	cq->st.gone++;
+	if (cq->gone_fn && cq->pending[i].seq == seq) {
+		cq->pending[i].seq = 0;
+		cq->gone_fn(cq->pending[i].id, cq->arg);
+	}
+}
+
 /* One answer or error message from the kernel. */
 static void answer(struct ctquery *cq, const struct nlmsghdr *nlh, int len,
 		   const struct time_pair *now)
@@ -107,7 +127,7 @@ static void answer(struct ctquery *cq, const struct nlmsghdr *nlh, int len,
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
 			fail(cq, "short error answer", EBADMSG);
 		else if (e->error == -ENOENT)
-			cq->st.gone++;
+			gone(cq, nlh->nlmsg_seq);
 		else if (e->error != 0)
 			fail(cq, "the kernel refused a reading", -e->error);
 		return;
@@ -160,16 +180,19 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 }
 
 struct ctquery *ctquery_open(struct event_base *base, ctquery_answer_fn fn,
-			     void *arg, char *err, size_t errlen)
+			     ctquery_gone_fn gone_fn, void *arg, char *err,
+			     size_t errlen)
 {
 	struct ctquery *cq = calloc(1, sizeof(*cq));
 	int rcvbuf = CTQUERY_RCVBUF;
 
-	if (!cq || !(cq->buf = malloc(CTQUERY_BUF))) {
+	if (!cq || !(cq->buf = malloc(CTQUERY_BUF)) ||
+	    !(cq->pending = calloc(CTQUERY_PENDING, sizeof(*cq->pending)))) {
 		snprintf(err, errlen, "conntrack query socket: out of memory");
 		goto fail;
 	}
 	cq->fn = fn;
+	cq->gone_fn = gone_fn;
 	cq->arg = arg;
 	cq->err_rate = (struct log_rate)LOG_RATE_INIT(10);
 	cq->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -201,8 +224,14 @@ size_t ctquery_send(struct ctquery *cq, const struct ct_query *q, size_t n)
 	while (done < n) {
 		size_t len = 0, k;
 
-		for (k = 0; k < CTQUERY_BATCH && done + k < n; k++)
-			len += ctquery_encode((char *)out + len, &q[done + k], ++cq->seq);
+		for (k = 0; k < CTQUERY_BATCH && done + k < n; k++) {
+			uint32_t seq = ++cq->seq ? cq->seq : ++cq->seq;
+			size_t i = seq & (CTQUERY_PENDING - 1);
+
+			cq->pending[i].seq = seq;
+			cq->pending[i].id = q[done + k].id;
+			len += ctquery_encode((char *)out + len, &q[done + k], seq);
+		}
 		if (mnl_socket_sendto(cq->nl, out, len) < 0) {
 			fail(cq, "sending requests", errno);
 			break;
@@ -227,5 +256,6 @@ void ctquery_close(struct ctquery *cq)
 	if (cq->nl)
 		mnl_socket_close(cq->nl);
 	free(cq->buf);
+	free(cq->pending);
 	free(cq);
 }

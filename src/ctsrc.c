@@ -5,6 +5,7 @@
 #include "nfflowd/ctsrc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+
+#include <linux/sock_diag.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <libmnl/libmnl.h>
@@ -67,6 +71,14 @@ struct ctsrc {
 	uint32_t rcvbuf;
 	uint32_t dump_seq;
 	bool delivering;	/* buf is being walked; no dump into it now */
+	bool kept;		/* the socket came from an earlier run */
+	/* the asynchronous dump, when one runs */
+	struct mnl_socket *adump;
+	struct event *adump_ev;
+	uint32_t adump_seq, adump_portid;
+	uint64_t adump_before;
+	ctsrc_dump_done_fn adump_done;
+	void *adump_arg;
 	ctsrc_event_fn on_event;
 	ctsrc_overrun_fn on_overrun;
 	void *arg;
@@ -391,6 +403,39 @@ static int set_rcvbuf(struct ctsrc *s, int fd, uint32_t want)
 	return 0;
 }
 
+/* Whether a kept descriptor is what we stored: a conntrack netlink
+ * socket. Anything else is closed and a new socket opened. */
+static bool usable_kept(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_NETLINK)
+		return false;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
+	    v != NETLINK_NETFILTER)
+		return false;
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return true;
+}
+
+/* Joins the NEW and DESTROY groups on a kept socket (already bound; a
+ * group it is in already is joined again harmlessly). */
+static int subscribe(int fd)
+{
+	static const int groups[] = { NFNLGRP_CONNTRACK_NEW,
+				      NFNLGRP_CONNTRACK_DESTROY };
+	size_t i;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+			       &groups[i], sizeof(groups[i])) < 0)
+			return -1;
+	return 0;
+}
+
 /* Opens and subscribes the event socket and registers it with base. */
 struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 			 ctsrc_event_fn on_event, ctsrc_overrun_fn on_overrun,
@@ -428,7 +473,14 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 		s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
 		s->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (o->fd >= 0 && usable_kept(o->fd)) {
+		s->nl = mnl_socket_fdopen(o->fd);
+		s->kept = s->nl != NULL;
+	} else if (o->fd >= 0) {
+		close(o->fd);
+	}
+	if (!s->nl)
+		s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!s->nl) {
 		set_err(err, errlen, "cannot open the conntrack netlink socket",
 			errno);
@@ -449,7 +501,8 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 			errno);
 		goto fail;
 	}
-	if (mnl_socket_bind(s->nl, NF_NETLINK_CONNTRACK_NEW |
+	if (s->kept ? subscribe(fd) < 0 :
+	    mnl_socket_bind(s->nl, NF_NETLINK_CONNTRACK_NEW |
 			    NF_NETLINK_CONNTRACK_DESTROY, MNL_SOCKET_AUTOPID) < 0) {
 		set_err(err, errlen, "cannot subscribe to conntrack events",
 			errno);
@@ -549,9 +602,10 @@ long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen)
 	uint64_t before;
 	int rc, attempt;
 
-	if (!s || s->delivering) {
+	if (!s || s->delivering || s->adump) {
 		/* the buffer is being walked by the caller's caller */
-		set_err(err, errlen, "ctsrc_dump from an event callback", EBUSY);
+		set_err(err, errlen, "ctsrc_dump from an event callback or during a dump",
+			EBUSY);
 		return -1;
 	}
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -564,6 +618,140 @@ long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen)
 		s->st.errors++;	/* overruns counts the event socket only */
 	}
 	return -1;
+}
+
+long ctsrc_dump_with(struct ctsrc *s, ctsrc_event_fn fn, void *arg, char *err,
+		     size_t errlen)
+{
+	ctsrc_event_fn keep_fn = s->on_event;
+	void *keep_arg = s->arg;
+	long n;
+
+	s->on_event = fn;
+	s->arg = arg;
+	n = ctsrc_dump(s, err, errlen);
+	s->on_event = keep_fn;
+	s->arg = keep_arg;
+	return n;
+}
+
+/* Ends the asynchronous dump: closes its socket, then reports. */
+static void adump_finish(struct ctsrc *s, int rc, const char *err)
+{
+	ctsrc_dump_done_fn done = s->adump_done;
+	long n = (long)(s->st.dumped - s->adump_before);
+
+	ctsrc_dump_cancel(s);
+	if (done)
+		done(rc == 0 ? n : -1, err, s->adump_arg);
+}
+
+/* One slice of the asynchronous dump: datagrams until the socket is empty
+ * or CTSRC_SLICE_MS have passed; the event stays armed for the rest. */
+static void on_adump(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctsrc *s = arg;
+	uint64_t until = clock_ns(CLOCK_MONOTONIC) + CTSRC_SLICE_MS * 1000000ull;
+	char err[160];
+
+	if (what & EV_TIMEOUT) {
+		set_err(err, sizeof(err), "reading the conntrack table", ETIMEDOUT);
+		adump_finish(s, ETIMEDOUT, err);
+		return;
+	}
+	do {
+		struct time_pair now;
+		struct walk w = { 0 };
+		ssize_t n = recv_kernel(s, fd, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			set_err(err, sizeof(err), "reading the conntrack table", errno);
+			adump_finish(s, errno, err);
+			return;
+		}
+		ctsrc_now(&now);
+		walk_buf(s, s->buf, (size_t)n, &now, s->adump_seq, s->adump_portid, &w);
+		if (w.error || w.done) {
+			if (w.error)
+				set_err(err, sizeof(err), "conntrack table dump failed",
+					w.error);
+			adump_finish(s, w.error, w.error ? err : NULL);
+			return;
+		}
+	} while (clock_ns(CLOCK_MONOTONIC) < until);
+}
+
+int ctsrc_dump_start(struct ctsrc *s, ctsrc_dump_done_fn done, void *arg,
+		     char *err, size_t errlen)
+{
+	struct timeval tmo = { CTSRC_DUMP_TIMEOUT_S, 0 };
+	struct event_base *base = event_get_base(s->ev);
+	int fd;
+
+	if (s->adump) {
+		set_err(err, errlen, "a table dump is running", EBUSY);
+		return -1;
+	}
+	s->adump = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!s->adump) {
+		set_err(err, errlen, "cannot open the conntrack dump socket", errno);
+		return -1;
+	}
+	fd = mnl_socket_get_fd(s->adump);
+	s->adump_seq = ++s->dump_seq ? s->dump_seq : ++s->dump_seq;
+	if (mnl_socket_bind(s->adump, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    send_dump_request(s->adump, s->adump_seq) < 0) {
+		set_err(err, errlen, "cannot request the conntrack table", errno);
+		ctsrc_dump_cancel(s);
+		return -1;
+	}
+	s->adump_portid = mnl_socket_get_portid(s->adump);
+	s->adump_before = s->st.dumped;
+	s->adump_done = done;
+	s->adump_arg = arg;
+	/* the timeout restarts at every slice: 30 s without a datagram */
+	s->adump_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_adump, s);
+	if (!s->adump_ev || event_add(s->adump_ev, &tmo) < 0) {
+		set_err(err, errlen, "cannot watch the conntrack dump socket", ENOMEM);
+		ctsrc_dump_cancel(s);
+		return -1;
+	}
+	return 0;
+}
+
+void ctsrc_dump_cancel(struct ctsrc *s)
+{
+	if (s->adump_ev)
+		event_free(s->adump_ev);
+	s->adump_ev = NULL;
+	if (s->adump)
+		mnl_socket_close(s->adump);
+	s->adump = NULL;
+	s->adump_done = NULL;
+}
+
+int ctsrc_fd(const struct ctsrc *s)
+{
+	return mnl_socket_get_fd(s->nl);
+}
+
+bool ctsrc_kept(const struct ctsrc *s)
+{
+	return s->kept;
+}
+
+uint32_t ctsrc_drops(const struct ctsrc *s)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	memset(mem, 0, sizeof(mem));
+	if (getsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_MEMINFO, mem,
+		       &len) < 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
 }
 
 /* The counters so far. */
@@ -583,6 +771,7 @@ void ctsrc_close(struct ctsrc *s)
 {
 	if (!s)
 		return;
+	ctsrc_dump_cancel(s);
 	if (s->ev)
 		event_free(s->ev);
 	if (s->pause_ev)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
 #include <event2/event.h>
 
@@ -23,10 +25,11 @@
 #include "nfflowd/pipeline.h"
 #include "nfflowd/pidfile.h"
 #include "nfflowd/route.h"
+#include "nfflowd/state.h"
 
 #define TICK_SECONDS 1
 #define STATUS_EVERY_TICKS 5
-#define RESYNC_MIN_GAP_NS 1000000000u
+#define NS_PER_S 1000000000u
 #define LOST_GRACE_NS 2000000000u
 /* Active timeout: counter readings asked for per tick, at most. A table
  * whose entries all come due at once (a restart on a busy firewall) is
@@ -36,11 +39,13 @@
 #define NATLOG_DRAIN_MS 2000
 
 struct daemon_stats {
-	uint64_t ttl_expired;		/* entries dropped by the TTL sweep */
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
 	uint64_t resyncs;		/* table dumps after lost events */
 	uint64_t lost_entries;		/* vanished without a DESTROY seen */
+	uint64_t netlink_drops;		/* SO_MEMINFO drops of the event socket */
+	uint64_t checkpoints;		/* state files written */
+	uint64_t checkpoint_errors;
 };
 
 struct daemon {
@@ -64,12 +69,21 @@ struct daemon {
 	struct event *ev_resync;
 	uint64_t last_resync_boot_ns;
 	uint64_t lost_check_boot_ns;	/* when to drop what a resync missed */
+	bool resync_running;		/* an asynchronous dump is under way */
+	uint32_t last_drops;		/* ctsrc_drops at the last tick */
+	int kept_fd;			/* conntrack socket from the fd store */
+	pid_t ckpt_pid;			/* checkpoint writer running, or 0 */
+	uint64_t next_ckpt_ns;		/* boot clock: next checkpoint due */
+	uint64_t ckpt_interim;		/* interim exports at the last one */
+	bool ckpt_asap;			/* write one at the next tick */
+	char reload_error[512];		/* why the latest reload failed */
 	uint64_t watchdog_usec;
 	unsigned ticks;
 	int pidfd;
 	struct daemon_stats st;
 	struct log_rate overrun_rate;
 	struct log_rate resync_rate;
+	struct log_rate drop_rate;
 };
 
 static void schedule_resync(struct daemon *d);
@@ -125,6 +139,16 @@ static void on_answer(const struct ct_event *ev, const struct time_pair *now,
 	pipeline_interim(&d->pl, ev, now);
 }
 
+/* The kernel has no entry that a reading asked for. */
+static void on_gone(uint32_t id, void *arg)
+{
+	struct daemon *d = arg;
+	struct time_pair now;
+
+	ctsrc_now(&now);
+	pipeline_gone(&d->pl, id, now.boot_ns);
+}
+
 static void on_event(const struct ct_event *ev, const struct time_pair *now,
 		     bool from_dump, void *arg)
 {
@@ -140,20 +164,21 @@ static void on_event(const struct ct_event *ev, const struct time_pair *now,
  * so it gets LOST_GRACE_NS to end normally; what is still unseen then is
  * dropped and counted as lost, never exported: its counters and end are
  * unknown. Every insert sets FLOW_F_SEEN, so connections that begin after
- * the dump are not suspect. */
-static void on_resync(evutil_socket_t fd, short what, void *arg)
+ * the dump are not suspect. The dump runs in the event loop in slices
+ * (ctsrc_dump_start), so events, exports and the control socket are
+ * served meanwhile. */
+static void resync_done(long n, const char *err, void *arg)
 {
 	struct daemon *d = arg;
 	struct time_pair now;
-	char err[CONFIG_ERR_MAX];
-	long n;
 
-	ctsrc_drain(d->src);
-	flowtab_clear_flag(d->pl.tab, FLOW_F_SEEN);
-	n = ctsrc_dump(d->src, err, sizeof(err));
 	ctsrc_now(&now);
+	d->resync_running = false;
 	d->last_resync_boot_ns = now.boot_ns;
 	if (n < 0) {
+		/* a failed dump proves nothing: nothing is suspect */
+		flowtab_set_flag(d->pl.tab, FLOW_F_SEEN);
+		d->lost_check_boot_ns = 0;
 		log_warn("resynchronisation failed, will retry: %s", err);
 		schedule_resync(d);
 		return;
@@ -165,13 +190,32 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
 		  n);
 }
 
+static void on_resync(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char err[CONFIG_ERR_MAX];
+
+	if (d->resync_running)
+		return;
+	/* a check still pending from an earlier resync would judge the
+	 * flags this dump is about to set: the new dump decides */
+	d->lost_check_boot_ns = 0;
+	flowtab_clear_flag(d->pl.tab, FLOW_F_SEEN);
+	if (ctsrc_dump_start(d->src, resync_done, d, err, sizeof(err)) < 0) {
+		resync_done(-1, err, d);
+		return;
+	}
+	d->resync_running = true;
+}
+
 /* The second half of a resync: drops what neither the dump listed nor a
  * DESTROY ended within the grace period. */
 static void check_lost(struct daemon *d, uint64_t now_boot_ns)
 {
 	size_t lost;
 
-	if (d->lost_check_boot_ns == 0 || now_boot_ns < d->lost_check_boot_ns)
+	if (d->lost_check_boot_ns == 0 || now_boot_ns < d->lost_check_boot_ns ||
+	    d->resync_running)
 		return;
 	d->lost_check_boot_ns = 0;
 	lost = flowtab_remove_unflagged(d->pl.tab, FLOW_F_SEEN);
@@ -181,19 +225,40 @@ static void check_lost(struct daemon *d, uint64_t now_boot_ns)
 			 lost, d->st.lost_entries);
 }
 
-/* At most one resync a second, however many overruns come. */
+/* At most one resync per resync_interval, however many overruns come. */
 static void schedule_resync(struct daemon *d)
 {
 	struct timeval tv = { 0, 0 };
 	struct time_pair now;
+	uint64_t gap = (uint64_t)d->cfg.resync_interval * NS_PER_S;
 
-	if (evtimer_pending(d->ev_resync, NULL))
+	if (evtimer_pending(d->ev_resync, NULL) || d->resync_running)
 		return;
 	ctsrc_now(&now);
-	if (d->last_resync_boot_ns != 0 &&
-	    now.boot_ns - d->last_resync_boot_ns < RESYNC_MIN_GAP_NS)
-		tv.tv_sec = 1;
+	if (d->last_resync_boot_ns != 0 && now.boot_ns - d->last_resync_boot_ns < gap) {
+		uint64_t wait = gap - (now.boot_ns - d->last_resync_boot_ns);
+
+		tv.tv_sec = (time_t)(wait / NS_PER_S);
+		tv.tv_usec = (suseconds_t)(wait % NS_PER_S / 1000u);
+	}
 	evtimer_add(d->ev_resync, &tv);
+}
+
+/* With reliable delivery the kernel reports no overrun (ENOBUFS) but
+ * still counts what it could not queue for us: a growing drop count means
+ * events were lost, and so does one on a socket kept across a restart. */
+static void check_drops(struct daemon *d)
+{
+	uint32_t drops = ctsrc_drops(d->src);
+
+	if (drops == d->last_drops)
+		return;
+	d->st.netlink_drops += (uint32_t)(drops - d->last_drops);
+	d->last_drops = drops;
+	log_rated(&d->drop_rate, LOG_WARNING,
+		  "the kernel dropped conntrack events for us (%" PRIu64 " so far): resynchronising",
+		  d->st.netlink_drops);
+	schedule_resync(d);
 }
 
 static void on_overrun(void *arg)
@@ -236,8 +301,17 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->records_no_counters = d->records_no_counters;
 	c->overruns = cs->overruns;
 	c->resyncs = d->st.resyncs;
-	c->lost_entries = d->st.lost_entries + flowtab_replaced(d->pl.tab);
-	c->ttl_expired = d->st.ttl_expired;
+	c->lost_entries = d->st.lost_entries + flowtab_replaced(d->pl.tab) +
+			  d->pl.st.gone + d->pl.st.ttl_expired + d->pl.st.replaced;
+	c->ttl_expired = d->pl.st.ttl_expired;
+	c->ttl_alive = d->pl.st.ttl_alive;
+	c->netlink_drops = d->st.netlink_drops;
+	c->destroy_duplicates = d->pl.st.destroy_duplicates;
+	c->state_restored = d->pl.st.state_restored;
+	c->ended_unseen = d->pl.st.ended_unseen;
+	c->checkpoints = d->st.checkpoints;
+	c->checkpoint_errors = d->st.checkpoint_errors;
+	snprintf(c->reload_error, sizeof(c->reload_error), "%s", d->reload_error);
 	c->live = flowtab_count(d->pl.tab);
 	c->reloads_ok = d->st.reloads_ok;
 	c->reloads_failed = d->st.reloads_failed;
@@ -298,26 +372,123 @@ static void send_status(const struct daemon *d)
 	notify_send(msg);
 }
 
+/* The state file's records of a running daemon: the connections that
+ * have been exported in the interim (what a restart must not export
+ * again), and restored ones still waiting for their DESTROY. */
+static void put_checkpoint(const struct daemon *d, struct state_out *o)
+{
+	size_t cursor = 0, i;
+	const struct flow_entry *e;
+	struct statefile_rec r;
+
+	while ((e = flowtab_next(d->pl.tab, &cursor)) != NULL) {
+		const struct flow_active *a = flowtab_active(d->pl.tab, e);
+
+		if (a == NULL || a->exports == 0)
+			continue;
+		pipeline_state_rec(&d->pl, e, &r);
+		state_put(o, &r);
+	}
+	for (i = 0; i < d->pl.nlimbo; i++)
+		if (d->pl.limbo[i].family != 0)
+			state_put(o, &d->pl.limbo[i]);
+}
+
+/* Writes a checkpoint from a forked copy of the process, so that
+ * neither encoding nor fsync stalls the event loop: the child sees the
+ * table as it was at the fork and exits with 0 when the file is in place. */
+static void checkpoint(struct daemon *d, const struct time_pair *now)
+{
+	pid_t pid;
+
+	if (d->cfg.state_file[0] == '\0' || d->ckpt_pid > 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		d->st.checkpoint_errors++;
+		log_warn("checkpoint of %s: fork: %s", d->cfg.state_file,
+			 strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct state_out o;
+		char err[CONFIG_ERR_MAX];
+
+		if (state_begin(&o, d->cfg.state_file, 0, now, err, sizeof(err)) < 0)
+			goto fail;
+		put_checkpoint(d, &o);
+		if (state_commit(&o, err, sizeof(err)) < 0)
+			goto fail;
+		_exit(0);
+fail:
+		log_warn("checkpoint failed: %s", err);
+		_exit(1);
+	}
+	d->ckpt_pid = pid;
+	d->ckpt_interim = d->pl.st.interim;
+	d->ckpt_asap = false;
+}
+
+/* Collects a finished checkpoint writer (wait: until it ends). */
+static void reap_checkpoint(struct daemon *d, bool wait)
+{
+	int status;
+	pid_t r;
+
+	if (d->ckpt_pid <= 0)
+		return;
+	do {
+		r = waitpid(d->ckpt_pid, &status, wait ? 0 : WNOHANG);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return;
+	if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		d->st.checkpoints++;
+	else
+		d->st.checkpoint_errors++;
+	d->ckpt_pid = 0;
+}
+
+/* Checkpoints are due every checkpoint_interval, when something that the
+ * file records has changed since the last one. */
+static void maybe_checkpoint(struct daemon *d, const struct time_pair *now)
+{
+	reap_checkpoint(d, false);
+	if (d->cfg.state_file[0] == '\0' || d->cfg.checkpoint_interval == 0)
+		return;
+	if (!d->ckpt_asap && now->boot_ns < d->next_ckpt_ns)
+		return;
+	d->next_ckpt_ns = now->boot_ns +
+			  (uint64_t)d->cfg.checkpoint_interval * NS_PER_S;
+	if (d->ckpt_asap || d->pl.st.interim != d->ckpt_interim)
+		checkpoint(d, now);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct time_pair now;
-	size_t n;
+	size_t n = 0, ended;
+	uint64_t ttl_before = d->pl.st.ttl_expired;
 
 	ctsrc_now(&now);
+	check_drops(d);
 	check_lost(d, now.boot_ns);
-	if (d->query) {
-		size_t due = pipeline_due(&d->pl, now.boot_ns, d->due, QUERY_BUDGET);
-
-		if (due > 0)
-			ctquery_send(d->query, d->due, due);
+	ended = pipeline_expire_restored(&d->pl, &now);
+	if (ended > 0) {
+		log_notice("%zu connections of the state file ended while no daemon listened: exported as ended with what was counted of them",
+			   ended);
+		d->ckpt_asap = true;	/* not again after a crash */
 	}
-	n = flowtab_sweep(d->pl.tab, now.boot_ns, (uint64_t)d->cfg.ttl * 1000000000u);
-	if (n > 0) {
-		d->st.ttl_expired += n;
-		log_info("dropped %zu live entries older than ttl %" PRIu32 " s",
-			 n, d->cfg.ttl);
-	}
+	if (d->query)
+		n = pipeline_due(&d->pl, now.boot_ns, d->due, QUERY_BUDGET);
+	n += pipeline_ttl(&d->pl, now.boot_ns, d->due + n, QUERY_BUDGET - n);
+	if (n > 0 && d->query)
+		ctquery_send(d->query, d->due, n);
+	if (d->pl.st.ttl_expired > ttl_before)
+		log_info("dropped %" PRIu64 " live entries older than ttl %" PRIu32 " s that the kernel no longer has",
+			 d->pl.st.ttl_expired - ttl_before, d->cfg.ttl);
+	maybe_checkpoint(d, &now);
 	if (++d->ticks % STATUS_EVERY_TICKS == 0)
 		send_status(d);
 }
@@ -466,21 +637,88 @@ static void setup_route(struct daemon *d)
 	}
 }
 
-/* The counter-reading socket, once an active timeout is set; without it
- * connections are still exported when they end, only not in the interim. */
+/* The counter-reading socket: readings for the active timeout, and the
+ * question whether an entry past the ttl still exists. Without it
+ * connections are still exported when they end, only not in the interim,
+ * and entries past the ttl are dropped on age alone. */
 static void setup_query(struct daemon *d)
 {
 	char err[CONFIG_ERR_MAX];
 
-	if (d->cfg.active_timeout == 0 || d->query)
-		return;
 	if (!d->due)
 		d->due = calloc(QUERY_BUDGET, sizeof(*d->due));
-	d->query = d->due ? ctquery_open(d->base, on_answer, d, err, sizeof(err))
-			  : NULL;
 	if (!d->query)
-		log_warn("active_timeout: %s; connections are exported only when they end",
+		d->query = d->due ? ctquery_open(d->base, on_answer, on_gone, d,
+						 err, sizeof(err)) : NULL;
+	if (!d->query)
+		log_warn("conntrack query socket: %s; no interim exports, and entries past the ttl are dropped without asking the kernel",
 			 d->due ? err : "out of memory");
+	d->pl.ttl_ask = d->query != NULL;
+}
+
+/* Moves the pidfile and the control socket where the new configuration
+ * wants them, so that `stop`, `reload` and --dump-state find the daemon
+ * by the new file. 0, or -1 with err and both left as they were. */
+static int move_runtime_paths(struct daemon *d, const struct config *nc,
+			      char *err, size_t errlen)
+{
+	const struct control_source cs = {
+		control_counters, control_table, control_now, d,
+	};
+	struct control *ctl = NULL;
+	pid_t holder = 0;
+	int pidfd = -1;
+
+	if (strcmp(nc->pidfile, d->cfg.pidfile) != 0) {
+		pidfd = pidfile_acquire(nc->pidfile, &holder);
+		if (pidfd < 0) {
+			if (errno == EEXIST)
+				snprintf(err, errlen, "pidfile %s: held by pid %ld",
+					 nc->pidfile, (long)holder);
+			else
+				snprintf(err, errlen, "pidfile %s: %s", nc->pidfile,
+					 strerror(errno));
+			return -1;
+		}
+	}
+	if (strcmp(nc->control_socket, d->cfg.control_socket) != 0) {
+		char cerr[256];
+
+		ctl = control_open(d->base, nc->control_socket, &cs, cerr,
+				   sizeof(cerr));
+		if (!ctl) {
+			snprintf(err, errlen, "control socket %s: %s",
+				 nc->control_socket, cerr);
+			if (pidfd >= 0)
+				pidfile_release(pidfd, nc->pidfile);
+			return -1;
+		}
+	}
+	if (pidfd >= 0) {
+		pidfile_release(d->pidfd, d->cfg.pidfile);
+		d->pidfd = pidfd;
+		log_notice("pidfile moved from %s to %s", d->cfg.pidfile, nc->pidfile);
+	}
+	if (ctl) {
+		control_close(d->ctl);
+		d->ctl = ctl;
+		log_notice("control socket moved from %s to %s",
+			   d->cfg.control_socket, nc->control_socket);
+	}
+	return 0;
+}
+
+/* Keys a running daemon cannot change: named, and kept as they are. */
+static void keep_restart_keys(const struct daemon *d, struct config *nc)
+{
+	if (nc->netlink_buffer != d->cfg.netlink_buffer)
+		log_warn("reload: \"netlink_buffer\" changed; it takes effect at the next restart (%" PRIu32 " bytes stay in force)",
+			 d->cfg.netlink_buffer);
+	if (nc->netlink_reliable != d->cfg.netlink_reliable)
+		log_warn("reload: \"netlink_reliable\" changed; it takes effect at the next restart (%s stays in force)",
+			 d->cfg.netlink_reliable ? "true" : "false");
+	nc->netlink_buffer = d->cfg.netlink_buffer;
+	nc->netlink_reliable = d->cfg.netlink_reliable;
 }
 
 /* Re-reads the configuration; swaps it in only when it is valid and every
@@ -491,30 +729,25 @@ static void reload(struct daemon *d)
 	struct export *nx[CONFIG_MAX_COLLECTORS];
 	char err[CONFIG_ERR_MAX], msg[96];
 	bool logged_by_v5;
+	unsigned i;
 
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
 		 clock_ns(CLOCK_MONOTONIC) / 1000u);
 	notify_send(msg);
 	if (config_load(d->config_path, &nc, err, sizeof(err)) < 0 ||
-	    open_exporters(d, &nc, nx, &logged_by_v5, err, sizeof(err)) < 0) {
-		log_err("reload failed, keeping the running configuration: %s", err);
-		d->st.reloads_failed++;
-		notify_send("READY=1");
-		return;
+	    open_exporters(d, &nc, nx, &logged_by_v5, err, sizeof(err)) < 0)
+		goto fail;
+	if (move_runtime_paths(d, &nc, err, sizeof(err)) < 0) {
+		for (i = 0; i < nc.ncollectors; i++)
+			export_free(nx[i]);
+		goto fail;
 	}
 	/* Records already queued leave under the settings they were made
-	 * with; an exporter to the same collector continues the sequence. */
+	 * with; an exporter to the same collector continues the sequence on
+	 * the same socket. */
 	swap_exporters(d, nx, nc.ncollectors);
 	d->logged_by_v5 = logged_by_v5;
-	if (strcmp(nc.pidfile, d->cfg.pidfile) != 0 ||
-	    strcmp(nc.control_socket, d->cfg.control_socket) != 0) {
-		log_warn("pidfile and control_socket changes take effect at restart");
-		memcpy(nc.pidfile, d->cfg.pidfile, sizeof(nc.pidfile));
-		memcpy(nc.control_socket, d->cfg.control_socket, sizeof(nc.control_socket));
-	}
-	if (nc.netlink_buffer != d->cfg.netlink_buffer)
-		log_warn("netlink_buffer changes take effect at restart");
-	nc.netlink_buffer = d->cfg.netlink_buffer;
+	keep_restart_keys(d, &nc);
 	d->cfg = nc;
 	natlog_configure(d->nlog, &d->cfg);
 	pipeline_configure(&d->pl, &d->cfg);
@@ -523,7 +756,14 @@ static void reload(struct daemon *d)
 	if (d->cfg.kernel_setup)
 		kernel_setup(&d->cfg);
 	d->st.reloads_ok++;
+	d->reload_error[0] = '\0';
 	log_info("configuration reloaded from %s", d->config_path);
+	notify_send("READY=1");
+	return;
+fail:
+	log_err("reload failed, keeping the running configuration: %s", err);
+	snprintf(d->reload_error, sizeof(d->reload_error), "%s", err);
+	d->st.reloads_failed++;
 	notify_send("READY=1");
 }
 
@@ -539,6 +779,163 @@ static int add_signal(struct daemon *d, struct event **ev, int sig,
 	return *ev && evsignal_add(*ev, NULL) == 0 ? 0 : -1;
 }
 
+/* Hands the event socket to systemd's file descriptor store, so that a
+ * restart (systemctl restart, an upgrade, Restart= after a crash) gets the
+ * same socket back with the events that queued in it meanwhile. FDPOLL=0:
+ * systemd would close a stored socket that reports an error, and a full
+ * netlink buffer reports ENOBUFS. */
+static void keep_socket(struct daemon *d)
+{
+	if (ctsrc_kept(d->src)) {
+		/* drops while no daemon read are events lost: resync */
+		d->last_drops = 0;
+		log_notice("conntrack socket taken from the service manager's file descriptor store: events of the restart are read now");
+		return;
+	}
+	d->last_drops = ctsrc_drops(d->src);
+	if (notify_send_fd("FDSTORE=1\nFDNAME=conntrack\nFDPOLL=0",
+			   ctsrc_fd(d->src)) == 0)
+		log_info("conntrack socket handed to the service manager's file descriptor store");
+}
+
+struct restore_buf {
+	struct statefile_rec *recs;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void collect_rec(const struct statefile_rec *r, void *arg)
+{
+	struct restore_buf *b = arg;
+
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 1024;
+		struct statefile_rec *nr = realloc(b->recs, ncap * sizeof(*nr));
+
+		if (nr == NULL) {
+			b->nomem = true;
+			return;
+		}
+		b->recs = nr;
+		b->cap = ncap;
+	}
+	b->recs[b->n++] = *r;
+}
+
+/* Takes the export state of the previous daemon from the state file, after
+ * the startup dump: a file that cannot be used is named in one log line
+ * and ignored; the daemon starts anyway. */
+static void restore_state(struct daemon *d)
+{
+	struct restore_buf b = { NULL, 0, 0, false };
+	struct statefile_header h;
+	struct time_pair now;
+	char err[CONFIG_ERR_MAX];
+	long n, matched;
+
+	if (d->cfg.state_file[0] == '\0')
+		return;
+	n = state_read(d->cfg.state_file, collect_rec, &b, &h, err, sizeof(err));
+	if (n < 0 || b.nomem) {
+		log_warn("state file %s ignored: %s", d->cfg.state_file,
+			 b.nomem ? "out of memory" : err);
+		free(b.recs);
+		return;
+	}
+	ctsrc_now(&now);
+	matched = pipeline_restore(&d->pl, b.recs, b.n, &now);
+	free(b.recs);
+	if (matched < 0) {
+		log_warn("state file %s ignored: out of memory", d->cfg.state_file);
+		return;
+	}
+	if (n > 0)
+		log_info("state file %s (%s): %ld connections, %ld still alive, %zu ended since it was written",
+			 d->cfg.state_file, (h.flags & STATEFILE_F_CLEAN) ?
+			 "written at a clean stop" : "a checkpoint", n, matched,
+			 d->pl.nlimbo);
+}
+
+/* The stop's state file: every live connection with what was exported of
+ * it and, from one last table dump, what the kernel counted until now, so
+ * that a connection that ends before the next start is exported then with
+ * all but what it carried in between. */
+struct stop_writer {
+	struct daemon *d;
+	struct state_out o;
+};
+
+static void stop_entry(const struct ct_event *ev, const struct time_pair *now,
+		       bool from_dump, void *arg)
+{
+	struct stop_writer *w = arg;
+	struct flowtab *t = w->d->pl.tab;
+	struct flow_entry *e = flowtab_lookup(t, ev->id);
+	struct statefile_rec r;
+
+	if (e == NULL || (e->flags & FLOW_F_MARK) || !flowtab_same_conn(t, e, ev))
+		return;
+	pipeline_state_rec(&w->d->pl, e, &r);
+	if (ev->has_counters) {
+		r.has_seen = true;
+		r.seen_orig_packets = ev->orig_packets;
+		r.seen_orig_bytes = ev->orig_bytes;
+		r.seen_reply_packets = ev->reply_packets;
+		r.seen_reply_bytes = ev->reply_bytes;
+		r.seen_boot_ns = now->boot_ns;
+	}
+	e->flags |= FLOW_F_MARK;
+	state_put(&w->o, &r);
+}
+
+static void write_stop_state(struct daemon *d)
+{
+	struct stop_writer w;
+	struct statefile_rec r;
+	struct time_pair now;
+	const struct flow_entry *ce;
+	char err[CONFIG_ERR_MAX];
+	size_t cursor = 0, i;
+	long n;
+
+	if (d->cfg.state_file[0] == '\0')
+		return;
+	memset(&w, 0, sizeof(w));
+	w.d = d;
+	reap_checkpoint(d, true);
+	ctsrc_now(&now);
+	if (state_begin(&w.o, d->cfg.state_file, STATEFILE_F_CLEAN, &now, err,
+			sizeof(err)) < 0) {
+		d->st.checkpoint_errors++;
+		log_err("cannot save the export state: %s", err);
+		return;
+	}
+	n = ctsrc_dump_with(d->src, stop_entry, &w, err, sizeof(err));
+	if (n < 0)
+		log_warn("last table reading failed (%s): the state file has no counters since the last export", err);
+	while ((ce = flowtab_next(d->pl.tab, &cursor)) != NULL) {
+		struct flow_entry *e = flowtab_lookup(d->pl.tab, ce->id);
+
+		if (e->flags & FLOW_F_MARK) {
+			e->flags &= (uint16_t)~FLOW_F_MARK;
+			continue;
+		}
+		pipeline_state_rec(&d->pl, e, &r);
+		state_put(&w.o, &r);
+	}
+	for (i = 0; i < d->pl.nlimbo; i++)
+		if (d->pl.limbo[i].family != 0)
+			state_put(&w.o, &d->pl.limbo[i]);
+	if (state_commit(&w.o, err, sizeof(err)) < 0) {
+		d->st.checkpoint_errors++;
+		log_err("cannot save the export state: %s", err);
+		return;
+	}
+	d->st.checkpoints++;
+	log_info("export state of %" PRIu64 " connections saved to %s (%" PRIu64 " bytes)",
+		 w.o.w.records, d->cfg.state_file, w.o.bytes);
+}
+
 /* Opens everything in the order SPEC §6 gives: events subscribed before
  * the table dump, so that nothing falls between the two. */
 static int daemon_open(struct daemon *d)
@@ -546,6 +943,7 @@ static int daemon_open(struct daemon *d)
 	struct ctsrc_opts o = {
 		.rcvbuf = d->cfg.netlink_buffer,
 		.reliable = d->cfg.netlink_reliable,
+		.fd = d->kept_fd,
 	};
 	const struct control_source cs = {
 		control_counters, control_table, control_now, d,
@@ -582,16 +980,19 @@ static int daemon_open(struct daemon *d)
 	setup_route(d);
 	setup_query(d);
 	d->src = ctsrc_open(d->base, &o, on_event, on_overrun, d, err, sizeof(err));
+	d->kept_fd = -1;	/* taken by ctsrc_open */
 	if (!d->src) {
 		log_err("%s", err);
 		return -1;
 	}
+	keep_socket(d);
 	kernel_setup(&d->cfg);
 	n = ctsrc_dump(d->src, err, sizeof(err));
 	if (n < 0) {
 		log_err("%s", err);
 		return -1;
 	}
+	restore_state(d);
 	log_info("loaded %ld existing connections; exporting from %s to %s port %u%s; netlink buffer %" PRIu32 " bytes, reliable delivery %s",
 		 n, d->cfg.source_str, d->cfg.collector_str, d->cfg.port,
 		 d->cfg.ncollectors > 1 ? " and more collectors" : "",
@@ -710,7 +1111,9 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	d.cfg = *cfg;
 	d.overrun_rate = (struct log_rate)LOG_RATE_INIT(10);
 	d.resync_rate = (struct log_rate)LOG_RATE_INIT(10);
+	d.drop_rate = (struct log_rate)LOG_RATE_INIT(10);
 	d.watchdog_usec = notify_init();
+	d.kept_fd = notify_listen_fd("conntrack");
 	ctsrc_now(&t0);
 	d.started_boot_ns = t0.boot_ns;
 	signal(SIGPIPE, SIG_IGN);
@@ -744,14 +1147,19 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	event_base_dispatch(d.base);
 
 	notify_send("STOPPING=1");
+	ctsrc_dump_cancel(d.src);
 	ctsrc_drain(d.src);
 	for (unsigned i = 0; i < d.nexp; i++)
 		export_flush(d.exps[i]);
+	write_stop_state(&d);
 	natlog_drain(d.nlog, NATLOG_DRAIN_MS);
 	format_counters(&d, counters, sizeof(counters));
 	log_info("stopped: %s", counters);
 	rc = 0;
 out:
+	if (d.kept_fd >= 0)
+		close(d.kept_fd);
+	reap_checkpoint(&d, true);
 	daemon_close(&d);
 	pidfile_release(d.pidfd, d.cfg.pidfile);
 	notify_close();

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
 
+#include "nfflowd/clock.h"
 #include "nfflowd/ctsrc.h"
 #include "nfflowd/export.h"
 #include "nfflowd/log.h"
@@ -24,6 +26,8 @@
 #define MAX_DATAGRAM (NF5_MAX_DATAGRAM > NFX_MAX_DATAGRAM ? NF5_MAX_DATAGRAM \
 							  : NFX_MAX_DATAGRAM)
 #define NS_PER_S 1000000000u
+/* At stop, datagrams still queued get this long in all to leave. */
+#define EXPORT_DRAIN_MS 500
 
 struct queued {
 	uint16_t len;
@@ -405,11 +409,40 @@ fail:
 	return NULL;
 }
 
-/* Continues the old exporter's sequence and counters. */
-void export_take_over(struct export *x, const struct export *old)
+/* Continues the old exporter's sequence and counters; to the same
+ * collector also its socket (so its source port) and the datagrams still
+ * queued on it, which the old exporter then no longer has. */
+void export_take_over(struct export *x, struct export *old)
 {
+	int fd;
+	struct queued *q;
+	unsigned head, len;
+
 	x->sequence = old->sequence;
 	x->st = old->st;
+	if (!export_same(old, &x->cc))
+		return;
+	event_del(old->write_ev);
+	event_del(x->write_ev);
+	fd = x->fd;
+	x->fd = old->fd;
+	old->fd = fd;
+	x->connected = old->connected;
+	x->last_records = old->last_records;
+	q = x->queue;
+	head = x->q_head;
+	len = x->q_len;
+	x->queue = old->queue;
+	x->q_head = old->q_head;
+	x->q_len = old->q_len;
+	old->queue = q;
+	old->q_head = head;
+	old->q_len = len;
+	event_free(x->write_ev);
+	x->write_ev = event_new(event_get_base(x->flush_ev), x->fd,
+				EV_WRITE | EV_PERSIST, writable_cb, x);
+	if (x->write_ev && x->q_len > 0)
+		event_add(x->write_ev, NULL);
 }
 
 uint8_t export_version(const struct export *x)
@@ -428,38 +461,36 @@ const struct export_stats *export_stats(const struct export *x)
 	return &x->st;
 }
 
-/* Sends what is pending, waiting up to a second per datagram for a full
- * socket buffer, then releases everything. */
+/* Sends what is pending, waiting for a full socket buffer at most
+ * EXPORT_DRAIN_MS in all (what is still queued then is counted as lost),
+ * then releases everything. */
 void export_free(struct export *x)
 {
-	struct timeval tv = { 1, 0 };
-	bool stuck = false;
-	int flags;
+	uint64_t until = clock_ns(CLOCK_MONOTONIC) + EXPORT_DRAIN_MS * 1000000ull;
 
 	if (!x)
 		return;
 	export_flush(x);
-	if (x->q_len > 0) {
-		flags = fcntl(x->fd, F_GETFL);
-		if (flags >= 0)
-			(void)fcntl(x->fd, F_SETFL, flags & ~O_NONBLOCK);
-		(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		while (x->q_len > 0) {
-			struct queued *q = &x->queue[x->q_head];
+	while (x->q_len > 0) {
+		struct queued *q = &x->queue[x->q_head];
+		struct pollfd pfd = { x->fd, POLLOUT, 0 };
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		ssize_t n = send(x->fd, q->bytes, q->len, MSG_DONTWAIT);
 
-			if (!stuck && send(x->fd, q->bytes, q->len, 0) == (ssize_t)q->len) {
-				x->st.sent++;
-			} else {
-				/* a send that timed out means the rest would too */
-				stuck = stuck || errno == EAGAIN;
-				count_failure(x, q->records, stuck ? ETIMEDOUT : errno);
-			}
-			x->q_head = (x->q_head + 1) % QUEUE_MAX;
-			x->q_len--;
-		}
+		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS) && now < until &&
+		    poll(&pfd, 1, (int)((until - now) / 1000000u) + 1) >= 0)
+			continue;
+		if (n == (ssize_t)q->len)
+			x->st.sent++;
+		else
+			count_failure(x, q->records, n < 0 && errno != EAGAIN ?
+				      errno : ETIMEDOUT);
+		x->q_head = (x->q_head + 1) % QUEUE_MAX;
+		x->q_len--;
 	}
 	event_free(x->flush_ev);
-	event_free(x->write_ev);
+	if (x->write_ev)
+		event_free(x->write_ev);
 	free(x->queue);
 	close(x->fd);
 	free(x);

@@ -2,7 +2,7 @@
  *
  * Layout, chosen for memory per entry (a firewall may track millions):
  *  - the entries themselves live densely in fixed-size chunks (positions
- *    0..count-1), so each live entry costs its 36 bytes plus at most one
+ *    0..count-1), so each live entry costs its 44 bytes plus at most one
  *    spare chunk overall; chunks never move, so growing never moves an
  *    entry; removal moves the last entry into the hole to stay dense;
  *  - the index is an open-addressing table of uint32 slots (linear probing,
@@ -11,10 +11,13 @@
  *    conntrack id 0 is a valid id, so the id cannot serve as one. Deletion
  *    shifts later slots of the run back (no tombstones), so probe runs stay
  *    short however many entries come and go.
- * That is 36 + 4/load bytes per entry: about 41.3 to 46.7 bytes at scale,
- * against 48 to 96 for entries stored in the probe table itself at load
- * 3/8..3/4. The entry is 36 bytes, not 40, because the start is kept as a
- * 32-bit millisecond count (see flowtab_age_ms) rather than 64-bit ns.
+ * That is 44 + 4/load bytes per entry: about 49.3 to 54.7 bytes at scale,
+ * against 56 to 112 for entries stored in the probe table itself at load
+ * 3/8..3/4. The start is kept as a 48-bit millisecond count (two fields,
+ * so that the entry needs no 8-byte alignment), wide enough for any age,
+ * and beside it the zone and a 32-bit fingerprint of the kernel's start
+ * stamp, which tells a connection from a later one that reuses its id
+ * and tuple.
  * Pointers to entries stay valid until the next remove or sweep.
  *
  * Side records live in two small open-addressing tables keyed by id, the
@@ -35,10 +38,9 @@
 #define INDEX_MIN 64u
 #define HARD_MAX (1u << 30)	/* keeps position + 1 and sizes far from overflow */
 #define NS_PER_MS 1000000u
-#define AGE_FUTURE (UINT32_C(1) << 31)	/* wrapped ages from here on: start > now */
 
-_Static_assert(sizeof(struct flow_entry) == 36,
-	       "flow_entry is 36 bytes: 4 + 1 + 1 + 2 + 12 + 12 + 4, no padding");
+_Static_assert(sizeof(struct flow_entry) == 44,
+	       "flow_entry is 44 bytes: 4 + 1 + 1 + 2 + 12 + 12 + 4 + 2 + 2 + 4, no padding");
 
 /* A side table: cap slots of stride bytes, each a slot header followed by
  * the record. */
@@ -355,6 +357,10 @@ static bool reserve_one(struct flowtab *t)
 bool flowtab_same_conn(const struct flowtab *t, const struct flow_entry *e,
 		       const struct ct_event *ev)
 {
+	if (e->zone != ev->zone ||
+	    (ev->has_start && (e->flags & FLOW_F_KERNEL_START) &&
+	     e->kstart != (uint32_t)ev->start_ns))
+		return false;
 	if (ev->family == AF_INET6) {
 		const struct flow_addr6 *a6 = flowtab_addr6(t, e);
 
@@ -387,7 +393,11 @@ static void fill(struct flow_entry *e, const struct ct_event *ev,
 	e->flags = flags;
 	e->orig = ev->orig;
 	e->reply = ev->reply;
+	e->zone = ev->zone;
+	if (ev->has_start)
+		e->kstart = (uint32_t)ev->start_ns;
 	e->start_ms = (uint32_t)(start_boot_ns / NS_PER_MS);
+	e->start_ms_hi = (uint16_t)(start_boot_ns / NS_PER_MS >> 32);
 }
 
 /* Gives a fresh IPv6 entry its addresses. False when out of memory. */
@@ -520,16 +530,17 @@ bool flowtab_remove_conn(struct flowtab *t, uint32_t id,
  * so an entry moved into a hole (always from the end) has already been
  * looked at. Shrinks the index afterwards when it has become mostly empty;
  * a failed shrink just keeps the larger one. */
-static size_t remove_if(struct flowtab *t,
-			bool (*drop)(const struct flow_entry *e, const void *arg),
-			const void *arg)
+size_t flowtab_filter(struct flowtab *t,
+		      bool (*drop)(struct flowtab *t, struct flow_entry *e,
+				   void *arg),
+		      void *arg)
 {
 	size_t pos = t->count, removed = 0, ncap;
 
 	while (pos-- > 0) {
-		const struct flow_entry *e = at(t, pos);
+		struct flow_entry *e = at(t, pos);
 
-		if (drop(e, arg)) {
+		if (drop(t, e, arg)) {
 			remove_slot(t, find_slot(t, e->id));
 			removed++;
 		}
@@ -542,30 +553,25 @@ static size_t remove_if(struct flowtab *t,
 	return removed;
 }
 
-/* The age as the wrapped difference of the two ms counts: right as long as
- * the true age is below 2^32 ms, and read as "start after now" from 2^31 ms
- * on, which bounds ttl (see config.c) to below 2^31 ms. */
-uint32_t flowtab_age_ms(const struct flow_entry *e, uint64_t now_boot_ns)
+uint64_t flowtab_start_ms(const struct flow_entry *e)
 {
-	uint64_t now_ms = now_boot_ns / NS_PER_MS;
-	uint32_t age = (uint32_t)now_ms - e->start_ms;
-
-	if (age >= AGE_FUTURE)
-		return 0;
-	return age > now_ms ? (uint32_t)now_ms : age;
+	return (uint64_t)e->start_ms_hi << 32 | e->start_ms;
 }
 
-/* Counting back whole ms from now's ms count gives the recorded start ms
- * itself, so the v5 first-seen field comes out as it would from the full
- * 64-bit start. */
+uint64_t flowtab_age_ms(const struct flow_entry *e, uint64_t now_boot_ns)
+{
+	uint64_t now_ms = now_boot_ns / NS_PER_MS, start = flowtab_start_ms(e);
+
+	return now_ms > start ? now_ms - start : 0;
+}
+
+/* Whole milliseconds, so that the v5 first-seen field comes out as the
+ * recorded start ms itself. */
 uint64_t flowtab_start_ns(const struct flow_entry *e, uint64_t now_boot_ns)
 {
-	uint32_t age = (uint32_t)(now_boot_ns / NS_PER_MS) - e->start_ms;
+	uint64_t start = flowtab_start_ms(e) * NS_PER_MS;
 
-	if (age >= AGE_FUTURE)
-		return now_boot_ns;
-	return (now_boot_ns / NS_PER_MS - flowtab_age_ms(e, now_boot_ns)) *
-	       NS_PER_MS;
+	return start < now_boot_ns ? start : now_boot_ns;
 }
 
 struct age_limit {
@@ -573,7 +579,7 @@ struct age_limit {
 	uint64_t ttl_ms;
 };
 
-static bool too_old(const struct flow_entry *e, const void *arg)
+static bool too_old(struct flowtab *t, struct flow_entry *e, void *arg)
 {
 	const struct age_limit *a = arg;
 
@@ -584,17 +590,25 @@ size_t flowtab_sweep(struct flowtab *t, uint64_t now_boot_ns, uint64_t ttl_ns)
 {
 	struct age_limit a = { now_boot_ns, ttl_ns / NS_PER_MS };
 
-	return remove_if(t, too_old, &a);
+	return flowtab_filter(t, too_old, &a);
 }
 
-static bool lacks_flag(const struct flow_entry *e, const void *arg)
+static bool lacks_flag(struct flowtab *t, struct flow_entry *e, void *arg)
 {
 	return (e->flags & *(const uint16_t *)arg) == 0;
 }
 
 size_t flowtab_remove_unflagged(struct flowtab *t, uint16_t flag)
 {
-	return remove_if(t, lacks_flag, &flag);
+	return flowtab_filter(t, lacks_flag, &flag);
+}
+
+void flowtab_set_flag(struct flowtab *t, uint16_t flag)
+{
+	size_t pos;
+
+	for (pos = 0; pos < t->count; pos++)
+		at(t, pos)->flags |= flag;
 }
 
 void flowtab_clear_flag(struct flowtab *t, uint16_t flag)

@@ -1,5 +1,6 @@
 /* Minimal sd_notify: datagrams to $NOTIFY_SOCKET, no library needed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +45,73 @@ int notify_send(const char *text)
 
 	if (notify_fd < 0)
 		return -1;
-	n = sendto(notify_fd, text, strlen(text), MSG_NOSIGNAL,
+	n = sendto(notify_fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT,
 		   (const struct sockaddr *)&notify_addr, notify_addrlen);
 	return n < 0 ? -1 : 0;
+}
+
+/* One datagram with fd attached (SCM_RIGHTS), for FDSTORE=1. Never waits:
+ * a service manager too busy to take it now is told next time. */
+int notify_send_fd(const char *text, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)text, strlen(text) };
+	struct msghdr msg = {
+		.msg_name = &notify_addr,
+		.msg_namelen = notify_addrlen,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c;
+
+	if (notify_fd < 0)
+		return -1;
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(notify_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/* The file descriptors passed at start (sd_listen_fds_with_names): fds
+ * 3 .. 3+LISTEN_FDS-1, named by the colon-separated LISTEN_FDNAMES, meant
+ * for us only when LISTEN_PID is our pid. */
+int notify_listen_fd(const char *name)
+{
+	const char *pid = getenv("LISTEN_PID");
+	const char *nfds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	size_t len = strlen(name);
+	int found = -1;
+	long i, n;
+
+	if (!pid || !nfds || atol(pid) != (long)getpid())
+		goto out;
+	n = atol(nfds);
+	for (i = 0; i < n && i < 64; i++) {
+		int fd = 3 + (int)i;
+		const char *end = names ? strchr(names, ':') : NULL;
+		size_t nlen = names ? (end ? (size_t)(end - names) : strlen(names)) : 0;
+
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (found < 0 && names && nlen == len && memcmp(names, name, len) == 0)
+			found = fd;
+		else
+			close(fd);	/* not ours to use; the store keeps its copy */
+		names = end ? end + 1 : NULL;
+	}
+out:
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return found;
 }
 
 /* Closes the socket. */

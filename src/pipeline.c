@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #define NS_PER_S 1000000000u
+#define NS_PER_MS 1000000u
 
 /* Creates the table and remembers where exports go. */
 int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
@@ -14,9 +15,10 @@ int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
 {
 	memset(p, 0, sizeof(*p));
 	p->tab = flowtab_new(max_entries);
+	p->recent = calloc(PIPELINE_RECENT, sizeof(*p->recent));
 	p->emit = emit;
 	p->emit_arg = emit_arg;
-	return p->tab ? 0 : -1;
+	return p->tab && p->recent ? 0 : -1;
 }
 
 /* One collector's export flow as record_is_self compares it. */
@@ -69,6 +71,7 @@ void pipeline_configure(struct pipeline *p, const struct config *cfg)
 		self_of(&self, &cfg->collectors[i]);
 		self_add(p, &self);
 	}
+	p->ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
 	if (p->active_ns != (uint64_t)cfg->active_timeout * NS_PER_S) {
 		p->active_ns = (uint64_t)cfg->active_timeout * NS_PER_S;
 		dq_rebuild(p);
@@ -112,22 +115,133 @@ static void take_remainder(struct flow_conn *c, const struct flow_active *sd,
 	}
 }
 
+/* What tells one connection from a later one under the same id: its
+ * kernel start stamp, else a hash of its original tuple. */
+static uint32_t conn_fp(const struct ct_event *ev)
+{
+	const uint8_t *b = (const uint8_t *)&ev->orig6;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (ev->has_start)
+		return (uint32_t)ev->start_ns;
+	h = (h ^ ev->orig.src) * 16777619u;
+	h = (h ^ ev->orig.dst) * 16777619u;
+	h = (h ^ ((uint32_t)ev->orig.sport << 16 | ev->orig.dport)) * 16777619u;
+	h = (h ^ ev->proto) * 16777619u;
+	for (i = 0; ev->family == AF_INET6 && i < sizeof(ev->orig6); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* The slot of id in the cache of recent DESTROY events. */
+static struct pipeline_recent *recent_slot(const struct pipeline *p,
+					   uint32_t id)
+{
+	uint32_t h = id * 0x9e3779b1u;
+
+	return &p->recent[(h >> 16 ^ h) & (PIPELINE_RECENT - 1)];
+}
+
+/* Remembers an exported DESTROY, so that the same one delivered again
+ * (reliable delivery retries until a send succeeds) is not exported twice. */
+static void recent_put(struct pipeline *p, const struct ct_event *ev)
+{
+	struct pipeline_recent *r = recent_slot(p, ev->id);
+
+	r->id = ev->id;
+	r->fp = conn_fp(ev);
+	r->used = 1;
+}
+
+static bool recent_has(const struct pipeline *p, const struct ct_event *ev)
+{
+	const struct pipeline_recent *r = recent_slot(p, ev->id);
+
+	return r->used && r->id == ev->id && r->fp == conn_fp(ev);
+}
+
+/* Orders state records by id. */
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct statefile_rec *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* True when the state record describes the event's connection. */
+static bool rec_is_conn(const struct statefile_rec *r, const struct ct_event *ev)
+{
+	if ((r->family == AF_INET6) != (ev->family == AF_INET6) ||
+	    r->proto != ev->proto ||
+	    r->zone != ev->zone ||
+	    memcmp(&r->orig, &ev->orig, sizeof(r->orig)) != 0 ||
+	    (r->family == AF_INET6 &&
+	     memcmp(&r->orig6, &ev->orig6, sizeof(r->orig6)) != 0))
+		return false;
+	return !(ev->has_start && (r->flags & FLOW_F_KERNEL_START)) ||
+	       r->kstart == (uint32_t)ev->start_ns;
+}
+
+/* The restored connection the event ends, if any (taken out of limbo). */
+static struct statefile_rec *limbo_take(struct pipeline *p,
+					const struct ct_event *ev)
+{
+	struct statefile_rec key, *r;
+
+	if (p->nlimbo == 0)
+		return NULL;
+	key.id = ev->id;
+	r = bsearch(&key, p->limbo, p->nlimbo, sizeof(*p->limbo), rec_cmp);
+	if (r == NULL || r->family == 0 || !rec_is_conn(r, ev))
+		return NULL;
+	r->family = 0;	/* done */
+	return r;
+}
+
+/* The export state a state record carries. */
+static void rec_active(const struct statefile_rec *r, struct flow_active *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sent_orig_packets = r->sent_orig_packets;
+	a->sent_orig_bytes = r->sent_orig_bytes;
+	a->sent_reply_packets = r->sent_reply_packets;
+	a->sent_reply_bytes = r->sent_reply_bytes;
+	a->last_end_ns = r->last_end_ns;
+	a->last_end_real_ms = r->last_end_real_ms;
+	a->exports = r->exports;
+}
+
 /* Takes the entry out and exports the connection. Without an entry (the
  * connection began before we listened and was not in the dump, or its id
- * was reused) the start is the DESTROY itself unless the kernel stamped it. */
+ * was reused) the start is the DESTROY itself unless the kernel stamped it;
+ * a connection of the state file that ended while no daemon listened
+ * takes its export state from there; a DESTROY of a connection already
+ * exported (delivered again) is dropped. */
 static void destroy(struct pipeline *p, const struct ct_event *ev,
 		    const struct time_pair *now)
 {
 	struct flow_conn c;
 	struct flow_entry e;
 	struct flow_active sd;
+	const struct statefile_rec *r;
 	uint64_t start = now->boot_ns;
 	bool known = false;
 
-	if (flowtab_remove_conn(p->tab, ev->id, ev, &known, &e, &sd) && known)
+	if (flowtab_remove_conn(p->tab, ev->id, ev, &known, &e, &sd) && known) {
 		start = flowtab_start_ns(&e, now->boot_ns);
-	else
+	} else if ((r = limbo_take(p, ev)) != NULL) {
+		known = true;
+		rec_active(r, &sd);
+		start = r->start_ms * NS_PER_MS < now->boot_ns ?
+			r->start_ms * NS_PER_MS : now->boot_ns;
+	} else if (recent_has(p, ev)) {
+		p->st.destroy_duplicates++;
+		return;
+	} else {
 		p->st.destroy_unknown++;
+	}
+	recent_put(p, ev);
 	record_conn_init(&c, ev, start, now);
 	if (known && sd.exports > 0 && ev->has_counters)
 		take_remainder(&c, &sd, now);
@@ -160,10 +274,17 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 	flags = (uint16_t)((from_dump ? FLOW_F_FROM_DUMP : 0) |
 			   (ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
 	e = flowtab_upsert(p->tab, ev, start, flags, NULL);
-	if (!e)
+	if (!e) {
 		p->st.table_full++;
-	else
-		e->flags |= FLOW_F_SEEN;
+		return;
+	}
+	e->flags |= FLOW_F_SEEN;
+	if (e->flags & FLOW_F_ACTIVE) {
+		struct flow_active *a = flowtab_active_get(p->tab, e);
+
+		if (a != NULL)
+			a->gone_ns = 0;	/* listed again: not gone */
+	}
 }
 
 /* The query that reads one entry's counters. */
@@ -175,6 +296,7 @@ static void query_of(const struct flowtab *t, const struct flow_entry *e,
 	memset(q, 0, sizeof(*q));
 	q->id = e->id;
 	q->proto = e->proto;
+	q->zone = e->zone;
 	q->orig = e->orig;
 	q->family = AF_INET;
 	if (a6 != NULL) {
@@ -300,9 +422,14 @@ size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 			continue;
 		}
 		seen++;
-		if ((ce->flags & FLOW_F_ACTIVE) ||
-		    flowtab_age_ms(ce, now_boot_ns) < active_ms)
+		if (flowtab_age_ms(ce, now_boot_ns) < active_ms)
 			continue;
+		if (ce->flags & FLOW_F_ACTIVE) {
+			const struct flow_active *a = flowtab_active(p->tab, ce);
+
+			if (a == NULL || a->next_query_ns != 0)
+				continue;	/* queued already */
+		}
 		if (!ask(p, flowtab_lookup(p->tab, ce->id), now_boot_ns, &out[n]))
 			break;	/* out of memory: try again next time */
 		n++;
@@ -319,11 +446,31 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 	struct flow_active *sd;
 	struct flow_conn c;
 
-	if (e == NULL || !flowtab_same_conn(p->tab, e, ev) || !ev->has_counters ||
-	    (sd = flowtab_active_get(p->tab, e)) == NULL) {
+	if (e == NULL || !ev->has_counters) {
 		p->st.query_stale++;
 		return;
 	}
+	if (!flowtab_same_conn(p->tab, e, ev)) {
+		/* the id now names a connection begun after ours ended
+		 * unseen: ours is lost, the new one is learnt */
+		p->st.replaced++;
+		flowtab_remove(p->tab, ev->id, NULL, NULL);
+		pipeline_event(p, ev, now, true);
+		return;
+	}
+	sd = flowtab_active_get(p->tab, e);
+	if (sd == NULL) {
+		p->st.query_stale++;
+		return;
+	}
+	sd->gone_ns = 0;
+	if (sd->ttl_asked_ns != 0) {
+		p->st.ttl_alive++;
+		sd->ttl_alive_ns = now->boot_ns;
+		sd->ttl_asked_ns = 0;
+	}
+	if (p->active_ns == 0)
+		return;	/* a ttl check only */
 	memset(&c, 0, sizeof(c));
 	c.ev = ev;
 	c.reason = FLOW_END_ACTIVE;
@@ -355,6 +502,213 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 	p->emit(&c, p->emit_arg);
 }
 
+void pipeline_gone(struct pipeline *p, uint32_t id, uint64_t now_boot_ns)
+{
+	struct flow_entry *e = flowtab_lookup(p->tab, id);
+	struct flow_active *a = e ? flowtab_active_get(p->tab, e) : NULL;
+
+	if (a != NULL && a->gone_ns == 0)
+		a->gone_ns = now_boot_ns ? now_boot_ns : 1;
+}
+
+struct ttl_walk {
+	struct pipeline *p;
+	uint64_t now;
+	struct ct_query *out;
+	size_t n, max;
+};
+
+/* One entry of the ttl pass: drop (true), leave, or ask the kernel. */
+static bool ttl_entry(struct flowtab *t, struct flow_entry *e, void *arg)
+{
+	struct ttl_walk *w = arg;
+	struct pipeline *p = w->p;
+	struct flow_active *a = NULL;
+
+	if (e->flags & FLOW_F_ACTIVE)
+		a = flowtab_active_get(t, e);
+	if (a != NULL && a->gone_ns != 0 &&
+	    w->now - a->gone_ns >= PIPELINE_GONE_GRACE_NS) {
+		if (a->ttl_asked_ns != 0)
+			p->st.ttl_expired++;
+		else
+			p->st.gone++;
+		return true;
+	}
+	if (p->ttl_ns == 0 ||
+	    flowtab_age_ms(e, w->now) <= p->ttl_ns / NS_PER_MS)
+		return false;
+	if (!p->ttl_ask) {
+		p->st.ttl_expired++;
+		return true;
+	}
+	if (a != NULL && a->ttl_alive_ns != 0 &&
+	    w->now - a->ttl_alive_ns < p->ttl_ns)
+		return false;	/* confirmed alive less than a ttl ago */
+	if ((a != NULL && a->ttl_asked_ns != 0 &&
+	     w->now - a->ttl_asked_ns < PIPELINE_TTL_RETRY_NS) || w->n >= w->max)
+		return false;
+	if (a == NULL && (a = flowtab_active_get(t, e)) == NULL)
+		return false;	/* out of memory: next time */
+	a->ttl_asked_ns = w->now ? w->now : 1;
+	query_of(t, e, &w->out[w->n++]);
+	return false;
+}
+
+size_t pipeline_ttl(struct pipeline *p, uint64_t now_boot_ns,
+		    struct ct_query *out, size_t max)
+{
+	struct ttl_walk w = { p, now_boot_ns, out, 0, max };
+
+	flowtab_filter(p->tab, ttl_entry, &w);
+	return w.n;
+}
+
+/* True when the state record describes the live entry. */
+static bool rec_is_entry(const struct flowtab *t, const struct flow_entry *e,
+			 const struct statefile_rec *r)
+{
+	const struct flow_addr6 *a6 = flowtab_addr6(t, e);
+
+	if ((r->family == AF_INET6) != (a6 != NULL) || r->proto != e->proto ||
+	    r->zone != e->zone ||
+	    memcmp(&r->orig, &e->orig, sizeof(r->orig)) != 0 ||
+	    memcmp(&r->reply, &e->reply, sizeof(r->reply)) != 0 ||
+	    (a6 != NULL && (memcmp(&r->orig6, &a6->orig6, sizeof(r->orig6)) != 0 ||
+			    memcmp(&r->reply6, &a6->reply6, sizeof(r->reply6)) != 0)))
+		return false;
+	return !((r->flags & FLOW_F_KERNEL_START) &&
+		 (e->flags & FLOW_F_KERNEL_START)) || r->kstart == e->kstart;
+}
+
+long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
+		      size_t n, const struct time_pair *now)
+{
+	size_t i;
+	long matched = 0;
+
+	free(p->limbo);
+	p->limbo = n ? malloc(n * sizeof(*p->limbo)) : NULL;
+	p->nlimbo = 0;
+	if (n && p->limbo == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct statefile_rec *r = &recs[i];
+		struct flow_entry *e = flowtab_lookup(p->tab, r->id);
+		struct flow_active *a;
+
+		if (e == NULL || !rec_is_entry(p->tab, e, r)) {
+			p->limbo[p->nlimbo++] = *r;
+			continue;
+		}
+		matched++;
+		if (r->exports == 0)
+			continue;	/* nothing was exported of it yet */
+		if ((a = flowtab_active_get(p->tab, e)) == NULL)
+			return -1;
+		rec_active(r, a);
+		if (p->active_ns != 0) {
+			uint64_t due = r->last_end_ns + p->active_ns;
+
+			a->next_query_ns = due > now->boot_ns ? due : now->boot_ns;
+		}
+	}
+	dq_rebuild(p);	/* the restored states in due order */
+	qsort(p->limbo, p->nlimbo, sizeof(*p->limbo), rec_cmp);
+	p->limbo_until_ns = now->boot_ns + PIPELINE_GONE_GRACE_NS;
+	p->st.state_restored += (uint64_t)matched;
+	return matched;
+}
+
+size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now)
+{
+	size_t i, done = 0;
+
+	if (p->limbo == NULL || now->boot_ns < p->limbo_until_ns)
+		return 0;
+	for (i = 0; i < p->nlimbo; i++) {
+		const struct statefile_rec *r = &p->limbo[i];
+		struct ct_event ev;
+		struct flow_active sd;
+		struct flow_conn c;
+		uint64_t start = r->start_ms * NS_PER_MS;
+
+		if (r->family == 0)
+			continue;	/* its DESTROY came */
+		memset(&ev, 0, sizeof(ev));
+		ev.type = CT_EVENT_DESTROY;
+		ev.id = r->id;
+		ev.family = r->family;
+		ev.proto = r->proto;
+		ev.tcp_state = r->tcp_state;
+		ev.zone = r->zone;
+		ev.orig = r->orig;
+		ev.reply = r->reply;
+		ev.orig6 = r->orig6;
+		ev.reply6 = r->reply6;
+		ev.has_counters = r->has_seen;
+		ev.orig_packets = r->seen_orig_packets;
+		ev.orig_bytes = r->seen_orig_bytes;
+		ev.reply_packets = r->seen_reply_packets;
+		ev.reply_bytes = r->seen_reply_bytes;
+		record_conn_init(&c, &ev, start < now->boot_ns ? start : now->boot_ns,
+				 now);
+		/* it ended after the last reading we have, before now */
+		c.end_boot_ns = r->has_seen ? r->seen_boot_ns : c.start_boot_ns;
+		if (c.end_boot_ns < c.start_boot_ns || c.end_boot_ns > now->boot_ns)
+			c.end_boot_ns = c.start_boot_ns;
+		c.end_real_ms = record_boot_to_real_ms(now, c.end_boot_ns);
+		c.reason = FLOW_END_FORCED;
+		rec_active(r, &sd);
+		if (sd.exports > 0 && r->has_seen)
+			take_remainder(&c, &sd, now);
+		p->st.exports++;
+		p->st.ended_unseen++;
+		if (!c.has_counters)
+			p->st.exports_no_counters++;
+		if (ev.family == AF_INET6)
+			p->st.ipv6++;
+		p->emit(&c, p->emit_arg);
+		done++;
+	}
+	free(p->limbo);
+	p->limbo = NULL;
+	p->nlimbo = 0;
+	return done;
+}
+
+void pipeline_state_rec(const struct pipeline *p, const struct flow_entry *e,
+			struct statefile_rec *r)
+{
+	const struct flow_addr6 *a6 = flowtab_addr6(p->tab, e);
+	const struct flow_active *a = flowtab_active(p->tab, e);
+
+	memset(r, 0, sizeof(*r));
+	r->id = e->id;
+	r->family = a6 ? AF_INET6 : AF_INET;
+	r->proto = e->proto;
+	r->tcp_state = e->tcp_state;
+	r->zone = e->zone;
+	r->flags = e->flags & (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START);
+	r->kstart = e->kstart;
+	r->start_ms = flowtab_start_ms(e);
+	r->orig = e->orig;
+	r->reply = e->reply;
+	if (a6 != NULL) {
+		r->orig6 = a6->orig6;
+		r->reply6 = a6->reply6;
+	}
+	if (a != NULL && a->exports > 0) {
+		r->sent_orig_packets = a->sent_orig_packets;
+		r->sent_orig_bytes = a->sent_orig_bytes;
+		r->sent_reply_packets = a->sent_reply_packets;
+		r->sent_reply_bytes = a->sent_reply_bytes;
+		r->last_end_ns = a->last_end_ns;
+		r->last_end_real_ms = a->last_end_real_ms;
+		r->exports = a->exports;
+	}
+}
+
 /* Frees the table. */
 void pipeline_free(struct pipeline *p)
 {
@@ -363,5 +717,10 @@ void pipeline_free(struct pipeline *p)
 	p->tab = NULL;
 	free(p->dq);
 	p->dq = NULL;
+	free(p->recent);
+	p->recent = NULL;
+	free(p->limbo);
+	p->limbo = NULL;
+	p->nlimbo = 0;
 	p->dq_cap = p->dq_len = p->dq_head = 0;
 }

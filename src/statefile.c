@@ -5,7 +5,8 @@
  * Header (64 bytes):
  *    0  magic "NFFLOWDS"        8  u32 version       12  u32 flags
  *   16  boot id (16 bytes)     32  u64 written_real_ns
- *   40  u64 written_boot_ns    48  reserved, written zero (16 bytes)
+ *   40  u64 written_boot_ns    48  u64 netns
+ *   56  reserved, written zero (8 bytes)
  * Header flags are handed through as read; the reserved bytes are not
  * looked at (the checksum covers them).
  *
@@ -50,7 +51,8 @@ static const char tail_magic[] = "NFFLOWDE";
 #define H_BOOT_ID 16
 #define H_REAL_NS 32
 #define H_BOOT_NS 40
-#define H_RESERVED 48
+#define H_NETNS 48
+#define H_RESERVED 56
 
 /* Record offsets. */
 #define R_LEN 0
@@ -229,6 +231,7 @@ size_t statefile_begin(struct statefile_writer *w, uint8_t *buf,
 	memcpy(buf + H_BOOT_ID, h->boot_id, sizeof(h->boot_id));
 	put64(buf + H_REAL_NS, h->written_real_ns);
 	put64(buf + H_BOOT_NS, h->written_boot_ns);
+	put64(buf + H_NETNS, h->netns);
 	memset(buf + H_RESERVED, 0, STATEFILE_HEADER_SIZE - H_RESERVED);
 	w->crc = statefile_crc32c(0, buf, STATEFILE_HEADER_SIZE);
 	w->records = 0;
@@ -468,6 +471,7 @@ long statefile_decode(const uint8_t *buf, size_t len,
 		memcpy(h->boot_id, buf + H_BOOT_ID, sizeof(h->boot_id));
 		h->written_real_ns = get64(buf + H_REAL_NS);
 		h->written_boot_ns = get64(buf + H_BOOT_NS);
+		h->netns = get64(buf + H_NETNS);
 	}
 	pos = STATEFILE_HEADER_SIZE;
 	for (i = 0; i < n; i++) {

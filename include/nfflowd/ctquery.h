@@ -23,9 +23,14 @@ struct ctquery_stats {
 typedef void (*ctquery_answer_fn)(const struct ct_event *ev,
 				  const struct time_pair *now, void *arg);
 
+/* Called when the kernel answers that the entry asked for (by id) does
+ * not exist (ENOENT). */
+typedef void (*ctquery_gone_fn)(uint32_t id, void *arg);
+
 /* Opens the socket and watches it on base. NULL with err on failure. */
 struct ctquery *ctquery_open(struct event_base *base, ctquery_answer_fn fn,
-			     void *arg, char *err, size_t errlen);
+			     ctquery_gone_fn gone_fn, void *arg, char *err,
+			     size_t errlen);
 
 /* Encodes the request for one entry into buf (at least
  * CTQUERY_REQUEST_MAX bytes). Returns its length (pure). */

@@ -28,6 +28,8 @@ struct ctsrc_opts {
 	uint32_t rcvbuf;	/* bytes for SO_RCVBUFFORCE, 0 = kernel default */
 	bool reliable;		/* NETLINK_BROADCAST_ERROR + NETLINK_NO_ENOBUFS */
 	unsigned max_per_wakeup;	/* messages per callback, 0 = default */
+	int fd;			/* an event socket kept from an earlier run
+				 * (systemd's fd store), or -1 for a new one */
 };
 
 /* Called for every parsed event. now is when its batch was read;
@@ -48,6 +50,36 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
  * socket, delivering each entry with from_dump = true. Returns the number
  * of entries or -1 (err written). */
 long ctsrc_dump(struct ctsrc *s, char *err, size_t errlen);
+
+/* ctsrc_dump, delivering each entry to fn instead of the event callback. */
+long ctsrc_dump_with(struct ctsrc *s, ctsrc_event_fn fn, void *arg, char *err,
+		     size_t errlen);
+
+/* Called when an asynchronous dump ends: n entries delivered, or n < 0
+ * with err. */
+typedef void (*ctsrc_dump_done_fn)(long n, const char *err, void *arg);
+
+/* Starts a dump that runs in the event loop, in slices of at most
+ * CTSRC_SLICE_MS each (a table of a million entries must not stall the
+ * loop), delivering entries like ctsrc_dump; done is called at its end.
+ * Returns 0, or -1 with err when it cannot start (one already runs). */
+#define CTSRC_SLICE_MS 50
+int ctsrc_dump_start(struct ctsrc *s, ctsrc_dump_done_fn done, void *arg,
+		     char *err, size_t errlen);
+
+/* Abandons a running asynchronous dump (done is not called). */
+void ctsrc_dump_cancel(struct ctsrc *s);
+
+/* The event socket, e.g. to hand it to systemd's fd store. */
+int ctsrc_fd(const struct ctsrc *s);
+
+/* True when the event socket came from an earlier run. */
+bool ctsrc_kept(const struct ctsrc *s);
+
+/* Event messages the kernel dropped for the event socket so far
+ * (SO_MEMINFO's drop count; with reliable delivery there is no ENOBUFS to
+ * tell of them). */
+uint32_t ctsrc_drops(const struct ctsrc *s);
 
 /* Reads and delivers every event already queued on the socket (bounded),
  * so that a clean stop exports connections that ended just before it. */

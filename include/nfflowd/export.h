@@ -57,8 +57,10 @@ uint8_t export_version(const struct export *x);
 void export_start(struct export *x);
 
 /* Moves the sequence number and counters of old into x (for a reload that
- * replaces the exporter), so the collector sees one unbroken sequence. */
-void export_take_over(struct export *x, const struct export *old);
+ * replaces the exporter), so the collector sees one unbroken sequence; to
+ * the same collector (export_same) also the socket, so the source port
+ * and the transport session stay, with what is queued on it. */
+void export_take_over(struct export *x, struct export *old);
 
 const struct export_stats *export_stats(const struct export *x);
 

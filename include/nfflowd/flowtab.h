@@ -17,7 +17,12 @@ struct flow_entry {
 	uint16_t flags;		/* FLOW_F_* */
 	struct ct_tuple orig;
 	struct ct_tuple reply;
-	uint32_t start_ms;	/* first known start: boot-clock ms mod 2^32 */
+	uint32_t start_ms;	/* first known start: boot-clock ms, bits 0-31 */
+	uint16_t start_ms_hi;	/* ... and bits 32-47 (flowtab_start_ms) */
+	uint16_t zone;		/* conntrack zone */
+	uint32_t kstart;	/* with FLOW_F_KERNEL_START: the low 32 bits
+				 * of the kernel's start stamp (ns), which
+				 * tell a reused id's new connection apart */
 };
 
 #define FLOW_F_FROM_DUMP 0x1	/* first seen in a table dump, not a NEW */
@@ -25,6 +30,7 @@ struct flow_entry {
 #define FLOW_F_SEEN 0x4		/* listed by the current resync dump */
 #define FLOW_F_INET6 0x8	/* IPv6: its addresses are in flowtab_addr6 */
 #define FLOW_F_ACTIVE 0x10	/* has an export state (flowtab_active) */
+#define FLOW_F_MARK 0x20	/* scratch mark of one pass (state writer) */
 
 /* What only some entries need is kept apart, so that the common IPv4
  * entry stays 36 bytes: the addresses of IPv6 entries ... */
@@ -45,6 +51,11 @@ struct flow_active {
 	uint64_t last_end_real_ms;	/* the same as exported, Unix ms, so
 					 * the next export starts there exactly */
 	uint64_t next_query_ns;		/* boot clock: counters read next */
+	uint64_t ttl_asked_ns;		/* boot clock: past ttl, the kernel was
+					 * asked whether it still exists */
+	uint64_t ttl_alive_ns;		/* ... and said yes then */
+	uint64_t gone_ns;		/* the kernel said it has no such entry
+					 * (its DESTROY may still be coming) */
 	uint32_t exports;		/* interim exports so far */
 };
 
@@ -90,28 +101,37 @@ const struct flow_active *flowtab_active(const struct flowtab *t,
 struct flow_active *flowtab_active_get(struct flowtab *t, struct flow_entry *e);
 
 /* True when the event describes the connection of the entry (same
- * protocol and tuples, IPv6 addresses included): a different one under
- * the same id means the id was reused. */
+ * protocol, zone and tuples, IPv6 addresses included, and the same kernel
+ * start stamp where both have one): a different one under the same id
+ * means the id was reused. */
 bool flowtab_same_conn(const struct flowtab *t, const struct flow_entry *e,
 		       const struct ct_event *ev);
 
-/* Entry ages are taken in whole milliseconds mod 2^32 (49.7 days): an age
- * of 2^31 ms (24.8 days) or more means the start lies after now (a kernel
- * stamp slightly ahead of our clock reading), so ages, and a ttl, must stay
- * below 2^31 ms. */
+/* The entry's start: boot-clock milliseconds (48 bits, 8,900 years). */
+uint64_t flowtab_start_ms(const struct flow_entry *e);
 
 /* Milliseconds from the entry's start to now_boot_ns; 0 for a start after
- * now, and never more than the time since boot. */
-uint32_t flowtab_age_ms(const struct flow_entry *e, uint64_t now_boot_ns);
+ * now (a kernel stamp slightly ahead of our clock reading). */
+uint64_t flowtab_age_ms(const struct flow_entry *e, uint64_t now_boot_ns);
 
-/* The entry's start on the boot clock, to the millisecond (its age taken
- * from now, so it is exact while the age is below 2^31 ms); now_boot_ns for
- * a start after now, never before boot. */
+/* The entry's start on the boot clock, to the millisecond; now_boot_ns
+ * for a start after now. */
 uint64_t flowtab_start_ns(const struct flow_entry *e, uint64_t now_boot_ns);
 
 /* Removes every entry whose age is more than ttl_ns (in whole ms) at
  * now_boot_ns. Returns how many were removed. */
 size_t flowtab_sweep(struct flowtab *t, uint64_t now_boot_ns, uint64_t ttl_ns);
+
+/* Calls fn for each entry (it may change the entry's flags and export
+ * state, not the table otherwise) and removes those for which it returns
+ * true. Returns how many were removed. */
+size_t flowtab_filter(struct flowtab *t,
+		      bool (*fn)(struct flowtab *t, struct flow_entry *e,
+				 void *arg),
+		      void *arg);
+
+/* Sets flag on every entry. */
+void flowtab_set_flag(struct flowtab *t, uint16_t flag);
 
 /* Resynchronisation after lost events: clear a flag on every entry, set it
  * on each entry a fresh dump lists, then remove the entries that lack it

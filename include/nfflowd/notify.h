@@ -14,6 +14,14 @@ uint64_t notify_init(void);
  * when no socket is configured. */
 int notify_send(const char *text);
 
+/* Sends text with fd attached (for "FDSTORE=1"). 0, or -1. */
+int notify_send_fd(const char *text, int fd);
+
+/* The file descriptor systemd passed us under this name (from its file
+ * descriptor store), or -1. Passed descriptors under other names are
+ * closed; LISTEN_* are removed from the environment. */
+int notify_listen_fd(const char *name);
+
 void notify_close(void);
 
 #endif

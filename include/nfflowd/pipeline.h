@@ -14,6 +14,7 @@
 #include "nfflowd/config.h"
 #include "nfflowd/flowtab.h"
 #include "nfflowd/record.h"
+#include "nfflowd/statefile.h"
 #include "nfflowd/types.h"
 
 typedef void (*pipeline_emit_fn)(const struct flow_conn *c, void *arg);
@@ -28,6 +29,31 @@ struct pipeline_stats {
 	uint64_t query_stale;		/* answers for an entry since gone */
 	uint64_t ipv6;			/* IPv6 connections exported (final) */
 	uint64_t table_full;		/* entries not stored: table full */
+	uint64_t ttl_expired;		/* past ttl and gone (or not askable) */
+	uint64_t ttl_alive;		/* past ttl, the kernel still has it */
+	uint64_t gone;			/* asked for, the kernel had none, and
+					 * no DESTROY came: dropped unexported */
+	uint64_t replaced;		/* a reading showed the id reused */
+	uint64_t destroy_duplicates;	/* DESTROY of a connection exported */
+	uint64_t state_restored;	/* export states taken from a file */
+	uint64_t ended_unseen;		/* exported from a file at start */
+};
+
+/* DESTROY events remembered to recognise one delivered twice. */
+#define PIPELINE_RECENT 16384
+
+/* After the kernel says an entry does not exist, its DESTROY may still be
+ * on the way: it is dropped (unexported) only this much later. The same
+ * grace is given to the connections of a state file that the startup dump
+ * no longer lists, for their DESTROY queued in a kept socket. */
+#define PIPELINE_GONE_GRACE_NS 2000000000u
+/* A ttl check that got no answer is asked again this much later. */
+#define PIPELINE_TTL_RETRY_NS 10000000000u
+
+struct pipeline_recent {
+	uint32_t id;
+	uint32_t fp;		/* start stamp or tuple fingerprint */
+	uint32_t used;
 };
 
 /* Export flows of this and earlier configurations: after a reload to
@@ -47,6 +73,12 @@ struct pipeline_due_item {
 
 struct pipeline {
 	struct flowtab *tab;
+	uint64_t ttl_ns;		/* 0 = entries never expire */
+	bool ttl_ask;			/* ask the kernel before dropping */
+	struct pipeline_recent *recent;	/* PIPELINE_RECENT, by id hash */
+	struct statefile_rec *limbo;	/* restored, not in the dump; by id */
+	size_t nlimbo;
+	uint64_t limbo_until_ns;	/* boot clock: end of their grace */
 	struct record_self self[PIPELINE_SELF_MAX];	/* newest first */
 	unsigned nself;
 	uint64_t active_ns;		/* active timeout, 0 = off */
@@ -80,10 +112,42 @@ size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 		    struct ct_query *out, size_t max);
 
 /* A fresh reading of an entry's counters (the answer to a query, an
- * UPDATE with counters): exports what was counted since the last export,
- * as an interim export, when it is more than nothing. */
+ * UPDATE with counters). With an active timeout, exports what was counted
+ * since the last export, as an interim export, when it is more than
+ * nothing. It also answers a ttl check: the entry is alive. A reading of
+ * another connection under the entry's id (reused) replaces the entry. */
 void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 		      const struct time_pair *now);
+
+/* The kernel answered a query for id: no such entry. Unless its DESTROY
+ * comes within PIPELINE_GONE_GRACE_NS, pipeline_ttl drops it. */
+void pipeline_gone(struct pipeline *p, uint32_t id, uint64_t now_boot_ns);
+
+/* The ttl (SPEC §2) without double counting: entries older than ttl are
+ * not dropped on age alone; the kernel is asked (queries written to out,
+ * at most max) and only entries it says are gone, after the grace, are
+ * dropped (counted in st.gone / st.ttl_expired). Without ttl_ask they are
+ * dropped at once, as before. Returns how many queries were written. */
+size_t pipeline_ttl(struct pipeline *p, uint64_t now_boot_ns,
+		    struct ct_query *out, size_t max);
+
+/* Takes the export states of a state file (after the startup dump, so
+ * that the table holds what is alive): a record that matches a live entry
+ * (id, tuples, zone, start stamp) gives it its export state; the others
+ * wait PIPELINE_GONE_GRACE_NS for a DESTROY queued meanwhile, then
+ * pipeline_expire_restored exports them as ended. Copies what it needs.
+ * Returns the number matched, or -1 when out of memory. */
+long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
+		      size_t n, const struct time_pair *now);
+
+/* Exports the restored connections no event ended in time (reason
+ * FLOW_END_FORCED, counters from the last reading the file had, else
+ * none) and forgets them. Returns how many, 0 before the grace is over. */
+size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now);
+
+/* The state file's record of a live entry (no reading: has_seen false). */
+void pipeline_state_rec(const struct pipeline *p, const struct flow_entry *e,
+			struct statefile_rec *r);
 
 void pipeline_free(struct pipeline *p);
 

@@ -6,7 +6,8 @@
  * this module only encodes and decodes, with no I/O.
  *
  * Layout (all integers big-endian):
- *   header   magic "NFFLOWDS", version, flags, boot id, write times
+ *   header   magic "NFFLOWDS", version, flags, boot id, write times,
+ *            network namespace
  *   records  one per connection, each with its own length
  *   trailer  magic "NFFLOWDE", record count, CRC-32C of all bytes before
  * A reader checks the trailer before it hands out a single record, so a
@@ -39,6 +40,8 @@ struct statefile_header {
 	uint8_t boot_id[16];		/* /proc/sys/kernel/random/boot_id */
 	uint64_t written_real_ns;	/* CLOCK_REALTIME at writing */
 	uint64_t written_boot_ns;	/* CLOCK_BOOTTIME at writing */
+	uint64_t netns;			/* the writer's network namespace
+					 * (inode of /proc/self/ns/net) */
 };
 
 /* One connection: what identifies it, what was exported of it so far,

@@ -36,6 +36,19 @@ struct state_counters {
 	uint64_t syslog_queued;		/* waiting for it now */
 	uint64_t syslog_dropped;	/* lost beyond the backlog, at stop */
 	uint64_t syslog_errors;		/* failed connects and sends */
+	uint64_t netlink_drops;		/* event messages the kernel dropped
+					 * (SO_MEMINFO), reliable delivery */
+	uint64_t destroy_duplicates;	/* a DESTROY delivered again, ignored */
+	uint64_t ttl_alive;		/* past ttl but alive: kept */
+	uint64_t state_restored;	/* export states taken from the file */
+	uint64_t ended_unseen;		/* ended while no daemon listened,
+					 * exported from the state file */
+	uint64_t checkpoints;		/* state files written */
+	uint64_t checkpoint_errors;
+	/* Why the latest reload failed; "" when it succeeded or none failed.
+	 * `reload` waits for reloads_ok + reloads_failed to grow and prints
+	 * this when reloads_failed grew. */
+	char reload_error[512];
 };
 
 /* One JSON object on one line ending in '\n', into buf. Each returns the

@@ -36,6 +36,7 @@ struct ct_event {
 	uint8_t family;		/* AF_INET or AF_INET6 (nfgen_family) */
 	uint8_t proto;		/* IPPROTO_TCP, _UDP, _ICMP or _ICMPV6 */
 	uint8_t tcp_state;	/* enum tcp_conntrack, 0 when absent */
+	uint16_t zone;		/* conntrack zone (CTA_ZONE), 0 when absent */
 	bool has_counters;	/* CTA_COUNTERS_ORIG and _REPLY both present */
 	bool has_start;		/* CTA_TIMESTAMP_START present */
 	bool has_stop;		/* CTA_TIMESTAMP_STOP present */
@@ -63,6 +64,7 @@ struct ct_query {
 	uint32_t id;
 	uint8_t family;
 	uint8_t proto;
+	uint16_t zone;
 	struct ct_tuple orig;
 	struct ct_addr6 orig6;
 };
@@ -71,6 +73,8 @@ struct ct_query {
 enum flow_end {
 	FLOW_END_ACTIVE = 2,	/* interim export: active timeout */
 	FLOW_END_DETECTED = 3,	/* conntrack destroyed the entry */
+	FLOW_END_FORCED = 4,	/* ended while no daemon listened: exported
+				 * from the state file at start */
 };
 
 /* One export of a connection, handed by the pipeline to every collector:

@@ -100,7 +100,7 @@ static int header_equal(const struct statefile_header *a,
 	return a->version == b->version && a->flags == b->flags &&
 	       memcmp(a->boot_id, b->boot_id, sizeof(a->boot_id)) == 0 &&
 	       a->written_real_ns == b->written_real_ns &&
-	       a->written_boot_ns == b->written_boot_ns;
+	       a->written_boot_ns == b->written_boot_ns && a->netns == b->netns;
 }
 
 /* Loads a big-endian 16-bit value from p. */

@@ -454,6 +454,7 @@ lab_daemon_config() {
 		  "flush_interval": 0.2,
 		  "pidfile": "$LAB_DIR/nfflowd.pid",
 		  "control_socket": "$LAB_DIR/nfflowd.sock",
+		  "state_file": "$LAB_DIR/nfflowd.state",
 		  "syslog": $syslog$extra
 		}
 	EOF2

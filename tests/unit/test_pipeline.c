@@ -261,6 +261,7 @@ static void test_untranslated_option(void **state)
 	assert_int_equal(s.n, 2);
 	s.untranslated = true;
 	pipeline_configure(&p, &cfg);
+	d.id = 6;	/* the same DESTROY again would be a duplicate */
 	pipeline_event(&p, &d, &t, false);
 	assert_int_equal(s.n, 5);
 	pipeline_free(&p);
@@ -511,6 +512,229 @@ static void test_ipv6_connection(void **state)
 	pipeline_free(&p);
 }
 
+/* A pipeline with a ttl (seconds) and readings to ask the kernel. */
+static struct pipeline ttl_pl(struct sink *s, unsigned ttl, unsigned timeout)
+{
+	struct pipeline p;
+	struct config cfg = base_config();
+
+	cfg.ttl = ttl;
+	cfg.active_timeout = timeout;
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(pipeline_init(&p, 0, collect, s), 0);
+	pipeline_configure(&p, &cfg);
+	p.ttl_ask = true;
+	return p;
+}
+
+/* Past the ttl an entry is not dropped on age: the kernel is asked; alive,
+ * it stays (asked again a ttl later); gone, it is dropped only after the
+ * grace, unexported. */
+static void test_ttl_asks_the_kernel(void **state)
+{
+	struct sink s;
+	struct pipeline p = ttl_pl(&s, 10, 0);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1012 * SEC, 62 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), r = reading(7, 3, 100, 2, 50);
+	struct ct_query q[4];
+
+	n.zone = 5;
+	r.zone = 5;
+	pipeline_event(&p, &n, &t0, false);
+	assert_int_equal(pipeline_ttl(&p, 59 * SEC, q, 4), 0);
+	assert_int_equal(pipeline_ttl(&p, 61 * SEC, q, 4), 1);
+	assert_int_equal(q[0].id, 7);
+	assert_int_equal(q[0].zone, 5);
+	/* no answer yet: not asked again before the retry */
+	assert_int_equal(pipeline_ttl(&p, 62 * SEC, q, 4), 0);
+	pipeline_interim(&p, &r, &t1);	/* alive; no active timeout: no export */
+	assert_int_equal(p.st.ttl_alive, 1);
+	assert_int_equal(s.nc, 0);
+	assert_int_equal(pipeline_ttl(&p, 71 * SEC, q, 4), 0);
+	assert_int_equal(flowtab_count(p.tab), 1);
+	/* a ttl after the answer it is asked again */
+	assert_int_equal(pipeline_ttl(&p, 73 * SEC, q, 4), 1);
+	pipeline_gone(&p, 7, 73 * SEC);
+	assert_int_equal(pipeline_ttl(&p, 74 * SEC, q, 4), 0);
+	assert_int_equal(flowtab_count(p.tab), 1);	/* its DESTROY may come */
+	assert_int_equal(pipeline_ttl(&p, 75 * SEC + 1, q, 4), 0);
+	assert_int_equal(flowtab_count(p.tab), 0);
+	assert_int_equal(p.st.ttl_expired, 1);
+	assert_int_equal(s.nc, 0);
+	pipeline_free(&p);
+
+	/* without readings, the ttl drops on age as before */
+	p = ttl_pl(&s, 10, 0);
+	p.ttl_ask = false;
+	pipeline_event(&p, &n, &t0, false);
+	assert_int_equal(pipeline_ttl(&p, 61 * SEC, q, 4), 0);
+	assert_int_equal(flowtab_count(p.tab), 0);
+	assert_int_equal(p.st.ttl_expired, 1);
+	pipeline_free(&p);
+}
+
+/* A gone entry whose DESTROY comes within the grace is exported as usual,
+ * with the remainder after its interim exports. */
+static void test_gone_then_destroy(void **state)
+{
+	struct sink s;
+	struct pipeline p = ttl_pl(&s, 100, 10);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1011 * SEC, 61 * SEC };
+	struct time_pair t2 = { 1012 * SEC, 62 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), r = reading(7, 2, 100, 1, 1000);
+	struct ct_event d = conn(CT_EVENT_DESTROY, 7);
+	struct ct_query q[4];
+
+	pipeline_event(&p, &n, &t0, false);
+	assert_int_equal(pipeline_due(&p, t1.boot_ns, q, 4), 1);
+	pipeline_interim(&p, &r, &t1);
+	pipeline_gone(&p, 7, 61 * SEC);
+	assert_int_equal(pipeline_ttl(&p, 62 * SEC, q, 4), 0);
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[1].orig_bytes, 200);
+	assert_int_equal(s.c[1].reply_bytes, 1000);
+	assert_int_equal(p.st.gone, 0);
+	pipeline_free(&p);
+}
+
+/* An entry older than 2^31 ms (24.8 days), found by a dump, still gets
+ * interim exports and is still checked at the ttl. */
+static void test_entry_older_than_2_31_ms(void **state)
+{
+	struct sink s;
+	struct pipeline p = ttl_pl(&s, 604800, 1800);
+	const uint64_t boot = 40ull * 86400 * SEC;
+	struct time_pair t0 = { 1700000000ull * SEC, boot };
+	struct ct_event n = conn(CT_EVENT_UPDATE, 7);
+	struct ct_query q[4];
+
+	n.has_start = true;
+	n.start_ns = t0.real_ns - 30ull * 86400 * SEC;
+	pipeline_event(&p, &n, &t0, true);
+	assert_int_equal(flowtab_age_ms(flowtab_lookup(p.tab, 7), boot),
+			 30ull * 86400 * 1000);
+	assert_int_equal(pipeline_due(&p, boot, q, 4), 1);
+	assert_int_equal(pipeline_ttl(&p, boot, q, 4), 1);
+	pipeline_free(&p);
+}
+
+/* The same DESTROY delivered twice (reliable delivery retries it) is
+ * exported once; a later connection under the same id is not a duplicate. */
+static void test_destroy_delivered_twice(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t = { 1000 * SEC, 50 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), d = conn(CT_EVENT_DESTROY, 7);
+
+	setup_pl(&p, &s);
+	n.has_start = d.has_start = true;
+	n.start_ns = d.start_ns = 990 * SEC + 17;
+	pipeline_event(&p, &n, &t, false);
+	pipeline_event(&p, &d, &t, false);
+	pipeline_event(&p, &d, &t, false);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(p.st.destroy_duplicates, 1);
+	d.start_ns += 1000;	/* another connection, id and tuple reused */
+	pipeline_event(&p, &d, &t, false);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(p.st.destroy_unknown, 1);
+	pipeline_free(&p);
+}
+
+/* A reading whose start stamp differs is another connection under the
+ * reused id: the old one is lost, the new one learnt without its state. */
+static void test_reading_of_reused_id(void **state)
+{
+	struct sink s;
+	struct pipeline p = ttl_pl(&s, 100, 10);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1011 * SEC, 61 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), r = reading(7, 2, 100, 1, 1000);
+
+	n.has_start = r.has_start = true;
+	n.start_ns = 1000 * SEC;
+	r.start_ns = 1005 * SEC;
+	pipeline_event(&p, &n, &t0, false);
+	pipeline_interim(&p, &r, &t1);
+	assert_int_equal(p.st.replaced, 1);
+	assert_int_equal(s.nc, 0);
+	assert_int_equal(flowtab_lookup(p.tab, 7)->kstart, (uint32_t)(1005 * SEC));
+	pipeline_free(&p);
+}
+
+/* A state file: a record of a live entry gives it its export state (the
+ * final export is the remainder); one the dump no longer lists is ended
+ * by a DESTROY that comes within the grace, or else exported as ended
+ * with what was counted of it. */
+static void test_restore_state(void **state)
+{
+	struct sink s;
+	struct pipeline p = ttl_pl(&s, 604800, 10);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1001 * SEC, 51 * SEC };
+	struct time_pair t3 = { 1004 * SEC, 54 * SEC };
+	struct ct_event alive = conn(CT_EVENT_UPDATE, 7);
+	struct ct_event d7 = conn(CT_EVENT_DESTROY, 7), d8 = conn(CT_EVENT_DESTROY, 8);
+	struct statefile_rec recs[3];
+	unsigned i;
+
+	memset(recs, 0, sizeof(recs));
+	for (i = 0; i < 3; i++) {
+		struct ct_event c = conn(CT_EVENT_NEW, 7 + i);
+
+		recs[i].id = 7 + i;
+		recs[i].family = AF_INET;
+		recs[i].proto = 6;
+		recs[i].orig = c.orig;
+		recs[i].reply = c.reply;
+		recs[i].start_ms = 40000;
+		recs[i].sent_orig_packets = 2;
+		recs[i].sent_orig_bytes = 100;
+		recs[i].sent_reply_packets = 1;
+		recs[i].sent_reply_bytes = 500;
+		recs[i].last_end_ns = 45 * SEC;
+		recs[i].last_end_real_ms = 995000;
+		recs[i].exports = 1;
+	}
+	recs[2].has_seen = true;	/* read at the stop */
+	recs[2].seen_orig_packets = 4;
+	recs[2].seen_orig_bytes = 250;
+	recs[2].seen_reply_packets = 3;
+	recs[2].seen_reply_bytes = 1500;
+	recs[2].seen_boot_ns = 48 * SEC;
+	alive.has_start = true;	/* began at boot 40 s */
+	alive.start_ns = 990 * SEC;
+	recs[0].flags = FLOW_F_KERNEL_START;
+	recs[0].kstart = (uint32_t)(990 * SEC);
+	pipeline_event(&p, &alive, &t0, true);	/* the startup dump */
+	assert_int_equal(pipeline_restore(&p, recs, 3, &t0), 1);
+	assert_int_equal(p.st.state_restored, 1);
+	assert_int_equal(p.nlimbo, 2);
+	pipeline_event(&p, &d7, &t1, false);	/* totals 5/300, 4/2000 */
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].orig_packets, 3);
+	assert_int_equal(s.c[0].orig_bytes, 200);
+	assert_int_equal(s.c[0].reply_bytes, 1500);
+	assert_int_equal(s.c[0].start_boot_ns, 45 * SEC);
+	pipeline_event(&p, &d8, &t1, false);	/* queued in a kept socket */
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[1].orig_bytes, 200);
+	assert_int_equal(s.c[1].reason, FLOW_END_DETECTED);
+	assert_int_equal(pipeline_expire_restored(&p, &t1), 0);	/* grace */
+	assert_int_equal(pipeline_expire_restored(&p, &t3), 1);
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[2].reason, FLOW_END_FORCED);
+	assert_int_equal(s.c[2].orig_packets, 2);
+	assert_int_equal(s.c[2].orig_bytes, 150);
+	assert_int_equal(s.c[2].reply_packets, 2);
+	assert_int_equal(s.c[2].reply_bytes, 1000);
+	assert_int_equal(s.c[2].start_boot_ns, 45 * SEC);
+	assert_int_equal(s.c[2].end_boot_ns, 48 * SEC);
+	assert_int_equal(p.st.ended_unseen, 1);
+	assert_int_equal(p.nlimbo, 0);
+	pipeline_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +752,12 @@ int main(void)
 		cmocka_unit_test(test_active_timeout_round_robin),
 		cmocka_unit_test(test_active_timeout_queue),
 		cmocka_unit_test(test_ipv6_connection),
+		cmocka_unit_test(test_ttl_asks_the_kernel),
+		cmocka_unit_test(test_gone_then_destroy),
+		cmocka_unit_test(test_entry_older_than_2_31_ms),
+		cmocka_unit_test(test_destroy_delivered_twice),
+		cmocka_unit_test(test_reading_of_reused_id),
+		cmocka_unit_test(test_restore_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

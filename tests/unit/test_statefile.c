@@ -54,6 +54,7 @@ static struct statefile_header header(void)
 		h.boot_id[i] = (uint8_t)(0xB0 + i);
 	h.written_real_ns = 0x17A1B2C3D4E5F607ull;
 	h.written_boot_ns = 0x0000123456789ABCull;
+	h.netns = 0x00000000F0000123ull;
 	return h;
 }
 
@@ -351,6 +352,7 @@ static void test_round_trip(void **state)
 	assert_memory_equal(back.boot_id, h.boot_id, sizeof(h.boot_id));
 	assert_int_equal(back.written_real_ns, h.written_real_ns);
 	assert_int_equal(back.written_boot_ns, h.written_boot_ns);
+	assert_int_equal(back.netns, h.netns);
 
 	/* Without a callback or a header the file is only checked. */
 	assert_int_equal(statefile_decode(f.b, f.len, NULL, NULL, NULL, NULL,
@@ -411,7 +413,8 @@ static void test_layout(void **state)
 	assert_memory_equal(f.b + 16, h.boot_id, 16);
 	assert_int_equal(get_be(f.b + 32, 8), h.written_real_ns);
 	assert_int_equal(get_be(f.b + 40, 8), h.written_boot_ns);
-	for (i = 48; i < HDR; i++)
+	assert_int_equal(get_be(f.b + 48, 8), h.netns);
+	for (i = 56; i < HDR; i++)
 		assert_int_equal(f.b[i], 0);
 
 	assert_common_layout(p, &recs[0], V4_LEN);
