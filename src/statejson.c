@@ -1,8 +1,10 @@
 /* The state dump's JSON lines, as the control socket sends them.
  *
  * Every reply is a sequence of JSON objects, one per line, each ending in
- * '\n'. Numbers are unsigned decimal integers; strings are dotted IPv4
- * addresses or fixed words, so nothing ever needs escaping.
+ * '\n'. Numbers are unsigned decimal integers; strings are addresses or
+ * fixed words, except reload_error, the one free text, which is escaped
+ * (quote, backslash, control characters; a byte that is not UTF-8 becomes
+ * U+FFFD) and shortened to fit the caller's buffer, ending in "..." then.
  *
  * Counters line (first line of "state", the only line of "counters"):
  *   {"type":"counters","pid":P,"uptime":SECONDS,
@@ -11,7 +13,12 @@
  *    "records_lost":N,"overruns":N,"resyncs":N,"lost_entries":N,
  *    "ttl_expired":N,"live":N,"reloads":{"ok":N,"failed":N},
  *    "interim":N,"queries":N,"ipv6":N,"skipped_ipv6":N,
- *    "syslog":{"sent":N,"queued":N,"dropped":N,"errors":N}}
+ *    "syslog":{"sent":N,"queued":N,"dropped":N,"errors":N},
+ *    "netlink_drops":N,"destroy_duplicates":N,"ttl_alive":N,
+ *    "state_restored":N,"ended_unseen":N,"checkpoints":N,
+ *    "checkpoint_errors":N,"reload_error":TEXT}
+ *   reload_error is why the latest reload failed, "" when it succeeded or
+ *   none failed; it comes last so that a long one can be shortened.
  *
  * Entry line (one per live entry, "state" only):
  *   {"type":"entry","id":CONNTRACK_ID,"proto":"tcp"|"udp"|"icmp",
@@ -46,6 +53,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -135,11 +143,98 @@ static const char *nat_kind(const struct flow_entry *e,
 	return dnat ? "dnat" : "none";
 }
 
+/* Length of the well-formed UTF-8 sequence at s (at most len bytes), 0 when
+ * there is none (stray continuation byte, overlong form, surrogate, beyond
+ * U+10FFFF, cut short). */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > len)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Writes the text s (len bytes) as the inside of a JSON string into out,
+ * at most room bytes, never cutting an escape or a character in two.
+ * Returns the bytes written; *done tells whether all of s fitted. */
+static size_t escape_json(char *out, size_t room, const char *s, size_t len,
+			  bool *done)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		char esc[8];
+		const char *piece = esc;
+		size_t plen, step = 1;
+
+		switch (u[i]) {
+		case '"': piece = "\\\""; break;
+		case '\\': piece = "\\\\"; break;
+		case '\n': piece = "\\n"; break;
+		case '\r': piece = "\\r"; break;
+		case '\t': piece = "\\t"; break;
+		default:
+			if (u[i] < 0x20 || u[i] == 0x7f) {
+				snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
+			} else {
+				step = utf8_seq(u + i, len - i);
+				if (step == 0) {
+					piece = "\\ufffd";
+					step = 1;
+				} else {
+					piece = s + i;
+				}
+			}
+			break;
+		}
+		plen = piece == s + i ? step : strlen(piece);
+		if (o + plen > room) {
+			*done = false;
+			return o;
+		}
+		memcpy(out + o, piece, plen);
+		o += plen;
+		i += step;
+	}
+	*done = true;
+	return o;
+}
+
 size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 {
+	static const char tail[] = "\"}\n";
+	static const char more[] = "...";
+	size_t n, room, w, reason_len;
+	bool done;
+
 	if (buf == NULL || len == 0)
 		return 0;
-	return fitted(buf, len, snprintf(buf, len,
+	n = fitted(buf, len, snprintf(buf, len,
 		"{\"type\":\"counters\",\"pid\":%" PRIu64 ",\"uptime\":%" PRIu64
 		",\"events\":{\"new\":%" PRIu64 ",\"destroy\":%" PRIu64
 		",\"ignored\":%" PRIu64 ",\"malformed\":%" PRIu64 "}"
@@ -153,7 +248,12 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		",\"ipv6\":%" PRIu64
 		",\"skipped_ipv6\":%" PRIu64
 		",\"syslog\":{\"sent\":%" PRIu64 ",\"queued\":%" PRIu64
-		",\"dropped\":%" PRIu64 ",\"errors\":%" PRIu64 "}}\n",
+		",\"dropped\":%" PRIu64 ",\"errors\":%" PRIu64 "}"
+		",\"netlink_drops\":%" PRIu64
+		",\"destroy_duplicates\":%" PRIu64 ",\"ttl_alive\":%" PRIu64
+		",\"state_restored\":%" PRIu64 ",\"ended_unseen\":%" PRIu64
+		",\"checkpoints\":%" PRIu64 ",\"checkpoint_errors\":%" PRIu64
+		",\"reload_error\":\"",
 		c->pid, c->uptime_s, c->events_new, c->events_destroy,
 		c->events_ignored, c->events_malformed, c->records,
 		c->records_no_counters, c->datagrams, c->send_errors,
@@ -161,7 +261,29 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		c->ttl_expired, c->live, c->reloads_ok, c->reloads_failed,
 		c->interim, c->queries, c->ipv6, c->skipped_ipv6,
 		c->syslog_sent, c->syslog_queued, c->syslog_dropped,
-		c->syslog_errors));
+		c->syslog_errors, c->netlink_drops, c->destroy_duplicates,
+		c->ttl_alive, c->state_restored, c->ended_unseen,
+		c->checkpoints, c->checkpoint_errors));
+	/* The numbers, the closing quote, brace, newline and NUL must fit. */
+	if (n == 0 || len - n < sizeof(tail)) {
+		buf[0] = '\0';
+		return 0;
+	}
+	room = len - n - sizeof(tail);
+	reason_len = strnlen(c->reload_error, sizeof(c->reload_error));
+	w = escape_json(buf + n, room, c->reload_error, reason_len, &done);
+	if (!done) {
+		w = room < sizeof(more) - 1 ? 0 :
+		    escape_json(buf + n, room - (sizeof(more) - 1),
+				c->reload_error, reason_len, &done);
+		if (room >= sizeof(more) - 1) {
+			memcpy(buf + n + w, more, sizeof(more) - 1);
+			w += sizeof(more) - 1;
+		}
+	}
+	n += w;
+	memcpy(buf + n, tail, sizeof(tail));
+	return n + sizeof(tail) - 1;
 }
 
 size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -234,7 +235,11 @@ static void test_counters_line(void **state)
 		.reloads_failed = 18446744073709551615ull,
 		.interim = 19, .queries = 22, .ipv6 = 20, .skipped_ipv6 = 21,
 		.syslog_sent = 23, .syslog_queued = 24, .syslog_dropped = 25,
-		.syslog_errors = 26,
+		.syslog_errors = 26, .netlink_drops = 27,
+		.destroy_duplicates = 28, .ttl_alive = 29,
+		.state_restored = 30, .ended_unseen = 31, .checkpoints = 32,
+		.checkpoint_errors = 33,
+		.reload_error = "nfflowd.json: key 'port': must be an integer",
 	};
 	const char *want =
 		"{\"type\":\"counters\",\"pid\":1234,\"uptime\":10921,"
@@ -246,13 +251,106 @@ static void test_counters_line(void **state)
 		"\"reloads\":{\"ok\":15,\"failed\":18446744073709551615},"
 		"\"interim\":19,\"queries\":22,\"ipv6\":20,\"skipped_ipv6\":21,"
 		"\"syslog\":{\"sent\":23,\"queued\":24,\"dropped\":25,"
-		"\"errors\":26}}\n";
+		"\"errors\":26},\"netlink_drops\":27,\"destroy_duplicates\":28,"
+		"\"ttl_alive\":29,\"state_restored\":30,\"ended_unseen\":31,"
+		"\"checkpoints\":32,\"checkpoint_errors\":33,"
+		"\"reload_error\":\"nfflowd.json: key 'port': must be an integer\"}\n";
 	char buf[1024];
 
 	(void)state;
 	assert_int_equal(statejson_counters(buf, sizeof(buf), &c),
 			 strlen(want));
 	assert_string_equal(buf, want);
+}
+
+/* The counters line of c with every number 0, up to its reload_error. */
+#define ZERO_COUNTERS \
+	"{\"type\":\"counters\",\"pid\":0,\"uptime\":0," \
+	"\"events\":{\"new\":0,\"destroy\":0,\"ignored\":0,\"malformed\":0}," \
+	"\"records\":0,\"records_no_counters\":0,\"datagrams\":0," \
+	"\"send_errors\":0,\"records_lost\":0,\"overruns\":0,\"resyncs\":0," \
+	"\"lost_entries\":0,\"ttl_expired\":0,\"live\":0," \
+	"\"reloads\":{\"ok\":0,\"failed\":0},\"interim\":0,\"queries\":0," \
+	"\"ipv6\":0,\"skipped_ipv6\":0," \
+	"\"syslog\":{\"sent\":0,\"queued\":0,\"dropped\":0,\"errors\":0}," \
+	"\"netlink_drops\":0,\"destroy_duplicates\":0,\"ttl_alive\":0," \
+	"\"state_restored\":0,\"ended_unseen\":0,\"checkpoints\":0," \
+	"\"checkpoint_errors\":0,\"reload_error\":"
+
+/* Formats c with reason as its reload_error into len bytes and checks the
+ * line against ZERO_COUNTERS followed by want_string. */
+static void check_reason(const char *reason, size_t len,
+			 const char *want_string)
+{
+	struct state_counters c;
+	char buf[2048], want[2048];
+
+	memset(&c, 0, sizeof(c));
+	strncpy(c.reload_error, reason, sizeof(c.reload_error) - 1);
+	snprintf(want, sizeof(want), "%s%s}\n", ZERO_COUNTERS, want_string);
+	assert_true(len <= sizeof(buf));
+	if (statejson_counters(buf, len, &c) != strlen(want) ||
+	    strcmp(buf, want) != 0)
+		fail_msg("len %zu: got '%s', want '%s'", len,
+			 buf + strlen(ZERO_COUNTERS),
+			 want + strlen(ZERO_COUNTERS));
+}
+
+static void test_counters_reload_error_escaped(void **state)
+{
+	(void)state;
+	check_reason("", 2048, "\"\"");
+	check_reason("a \"quoted\" key\\path", 2048,
+		     "\"a \\\"quoted\\\" key\\\\path\"");
+	check_reason("line\nbreak\ttab\rret\x01\x1f\x7f", 2048,
+		     "\"line\\nbreak\\ttab\\rret\\u0001\\u001f\\u007f\"");
+	/* UTF-8 passes; bytes that are not UTF-8 become U+FFFD. */
+	check_reason("/etc/caf\xc3\xa9.json \xe2\x82\xac \xf0\x9f\x98\x80", 2048,
+		     "\"/etc/caf\xc3\xa9.json \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	check_reason("latin1 caf\xe9!", 2048, "\"latin1 caf\\ufffd!\"");
+	check_reason("\xc0\xaf overlong, \xed\xa0\x80 surrogate, \xf4\x90\x80\x80 big",
+		     2048,
+		     "\"\\ufffd\\ufffd overlong, \\ufffd\\ufffd\\ufffd surrogate, "
+		     "\\ufffd\\ufffd\\ufffd\\ufffd big\"");
+	check_reason("cut \xe2\x82", 2048, "\"cut \\ufffd\\ufffd\"");
+}
+
+static void test_counters_reload_error_unterminated(void **state)
+{
+	struct state_counters c;
+	char buf[2048];
+	size_t n;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	memset(c.reload_error, 'x', sizeof(c.reload_error));
+	n = statejson_counters(buf, sizeof(buf), &c);
+	assert_int_equal(n, strlen(ZERO_COUNTERS) + 512 + 4);
+	assert_int_equal(buf[n - 4 - 512], '"');
+	assert_string_equal(buf + n - 4, "x\"}\n");
+}
+
+/* A reason too long for the buffer is shortened, never an escape or a
+ * character cut in two, and marked with "..."; the numbers stay whole. */
+static void test_counters_reload_error_shortened(void **state)
+{
+	const size_t base = strlen(ZERO_COUNTERS) + 2 + 3;	/* "" }\n NUL */
+
+	(void)state;
+	check_reason("abcdef", base + 6, "\"abcdef\"");
+	check_reason("abcdef", base + 5, "\"ab...\"");
+	check_reason("abcdef", base + 3, "\"...\"");
+	check_reason("abcdef", base + 2, "\"\"");
+	check_reason("abcdef", base, "\"\"");
+	check_reason("a\"bcdef", base + 5, "\"a...\"");
+	check_reason("ab\"cdef", base + 5, "\"ab...\"");
+	check_reason("ab\"cdef", base + 6, "\"ab...\"");
+	check_reason("ab\"cdef", base + 7, "\"ab\\\"...\"");
+	check_reason("\xc3\xa9\xc3\xa9\xc3\xa9", base + 6, "\"\xc3\xa9\xc3\xa9\xc3\xa9\"");
+	check_reason("\xc3\xa9\xc3\xa9\xc3\xa9", base + 5, "\"\xc3\xa9...\"");
+	check_reason("\xc3\xa9\xc3\xa9\xc3\xa9", base + 4, "\"...\"");
+	check_reason("\x01" "bc", base + 5, "\"...\"");
+	check_reason("\x01" "bc", base + 8, "\"\\u0001bc\"");
 }
 
 static void test_end_line(void **state)
@@ -289,8 +387,14 @@ static void test_buffer_too_small(void **state)
 	n = statejson_counters(buf, sizeof(buf), &c);
 	assert_true(n > 0);
 	assert_int_equal(statejson_counters(buf, n, &c), 0);
+	assert_string_equal(buf, "");
 	assert_int_equal(statejson_counters(buf, n + 1, &c), n);
 	assert_int_equal(statejson_counters(buf, 1, &c), 0);
+	assert_int_equal(statejson_counters(buf, 0, &c), 0);
+	assert_int_equal(statejson_counters(NULL, 100, &c), 0);
+	/* A buffer that holds the numbers but not the end of the line. */
+	assert_int_equal(statejson_counters(buf, n - 2, &c), 0);
+	assert_string_equal(buf, "");
 
 	assert_int_equal(statejson_end(buf, 27, 0), 0);
 	assert_int_equal(statejson_end(buf, 28, 0), 27);
@@ -309,6 +413,9 @@ int main(void)
 		cmocka_unit_test(test_icmp_untranslated_and_id_change),
 		cmocka_unit_test(test_unknown_state_and_proto),
 		cmocka_unit_test(test_counters_line),
+		cmocka_unit_test(test_counters_reload_error_escaped),
+		cmocka_unit_test(test_counters_reload_error_unterminated),
+		cmocka_unit_test(test_counters_reload_error_shortened),
 		cmocka_unit_test(test_end_line),
 		cmocka_unit_test(test_ipv6_entries),
 		cmocka_unit_test(test_buffer_too_small),
