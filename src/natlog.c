@@ -2,6 +2,7 @@
  * output, and to syslog through a queue and a socket of its own. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "nfflowd/log.h"
 #include "nfflowd/logq.h"
 #include "nfflowd/natlog.h"
+#include "nfflowd/nf5.h"
 
 /* Messages handed to the kernel by one sendmmsg (datagram socket) or one
  * sendmsg (stream socket). */
@@ -65,7 +67,51 @@ struct natlog {
 	uint64_t dropped_reported;
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[STREAM_BATCH];
+	uint64_t stdout_dropped;	/* lines stdout could not take at once */
+	struct log_rate stdout_rate;
+	size_t outlen;			/* the datagram's lines for stdout */
+	char out[NF5_MAX_RECORDS * CSVLINE_MAX];
 };
+
+/* Writes the lines gathered for stdout without ever waiting: whatever
+ * stdout cannot take now (a full pipe, a stopped terminal) is dropped
+ * whole, line by line, and counted. A socket (journald's stdout stream)
+ * is written with MSG_DONTWAIT; anything else in pieces of at most
+ * PIPE_BUF bytes, each only when poll() says it fits. */
+static void stdout_flush(struct natlog *n)
+{
+	size_t off = 0;
+
+	while (off < n->outlen) {
+		size_t len = n->outlen - off, cut;
+		struct pollfd pfd = { STDOUT_FILENO, POLLOUT, 0 };
+		ssize_t w;
+
+		if (len > PIPE_BUF) {	/* whole lines, at most PIPE_BUF */
+			for (cut = PIPE_BUF; cut > 0 && n->out[off + cut - 1] != '\n'; cut--)
+				;
+			len = cut ? cut : PIPE_BUF;
+		}
+		w = send(STDOUT_FILENO, n->out + off, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && errno == ENOTSOCK)
+			w = poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) ?
+			    write(STDOUT_FILENO, n->out + off, len) : -1;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < n->outlen) {
+		size_t i, lines = 0;
+
+		for (i = off; i < n->outlen; i++)
+			lines += n->out[i] == '\n';
+		n->stdout_dropped += lines;
+		log_rated(&n->stdout_rate, LOG_WARNING,
+			  "stdout cannot take record lines now: %" PRIu64 " dropped so far",
+			  n->stdout_dropped);
+	}
+	n->outlen = 0;
+}
 
 /* Logs the drop total when it grew since the last report. */
 static void report_drops(struct natlog *n)
@@ -209,6 +255,7 @@ struct natlog *natlog_new(struct event_base *base)
 		return NULL;
 	n->base = base;
 	n->fd = -1;
+	n->stdout_rate = (struct log_rate)LOG_RATE_INIT(10);
 	logq_init(&n->q, CONFIG_DEFAULT_SYSLOG_BACKLOG);
 	snprintf(n->path, sizeof(n->path), "%s", CONFIG_DEFAULT_SYSLOG_SOCKET);
 	for (i = 0; i < BATCH; i++) {
@@ -292,11 +339,13 @@ void natlog_datagram(struct natlog *n, const struct nf5_header *h,
 		if (n->to_syslog &&
 		    logq_push(&n->q, n->hdr, n->hdrlen, line, len + 1) < 0)
 			drop(n, 1);
-		if (n->to_stdout)
-			fwrite(line, 1, len + 1, stdout);
+		if (n->to_stdout && n->outlen + len + 1 <= sizeof(n->out)) {
+			memcpy(n->out + n->outlen, line, len + 1);
+			n->outlen += len + 1;
+		}
 	}
 	if (n->to_stdout)
-		fflush(stdout);
+		stdout_flush(n);
 	if (!n->to_syslog)
 		return;
 	/* Lines of one loop turn (one netlink read, say) leave together: a
