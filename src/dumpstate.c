@@ -4,6 +4,7 @@
  * never holding the whole table. */
 #include "nfflowd/dumpstate.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,7 +17,10 @@
 
 #include <jansson.h>
 
-#define REPLY_LINE_MAX 4096	/* far above any statejson line */
+/* Far above any statejson line: the counters line with every number at
+ * its longest and a reload_error of 511 escaped control characters is
+ * about 4300 bytes. */
+#define REPLY_LINE_MAX 8192
 #define RECV_TIMEOUT_S 10	/* a daemon that stops answering */
 
 /* Buffered reading of reply lines from the socket. */
@@ -137,6 +141,15 @@ static const char *str(const json_t *obj, const char *key)
 	return s != NULL ? s : "?";
 }
 
+/* Writes text to out with control characters shown as '?', so that a
+ * message from the daemon cannot move the cursor or colour the terminal. */
+static void put_text(FILE *out, const char *text)
+{
+	for (; *text != '\0'; text++)
+		fputc((unsigned char)*text < 0x20 || *text == 0x7f ? '?' : *text,
+		      out);
+}
+
 /* Formats a number of seconds compactly: 42s, 3m12s, 3h02m, 2d03h. */
 static void duration(char out[32], uint64_t s)
 {
@@ -180,8 +193,14 @@ static void print_counters(FILE *out, const json_t *c)
 		num(c, "resyncs"));
 	fprintf(out, "%-38s %" PRIu64 "\n", "entries gone without DESTROY",
 		num(c, "lost_entries"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "netlink events the kernel dropped",
+		num(c, "netlink_drops"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "DESTROY events seen twice (ignored)",
+		num(c, "destroy_duplicates"));
 	fprintf(out, "%-38s %" PRIu64 "\n", "entries expired by TTL",
 		num(c, "ttl_expired"));
+	fprintf(out, "%-38s %" PRIu64 "\n", "entries past TTL, alive (kept)",
+		num(c, "ttl_alive"));
 	fprintf(out, "%-38s %" PRIu64 "\n", "live table size", num(c, "live"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
 		"active timeout: readings/interim exports", num(c, "queries"),
@@ -192,8 +211,19 @@ static void print_counters(FILE *out, const json_t *c)
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
 		"syslog lines sent/queued/dropped/errors", num(sl, "sent"),
 		num(sl, "queued"), num(sl, "dropped"), num(sl, "errors"));
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
+		"state file: restored/ended unseen", num(c, "state_restored"),
+		num(c, "ended_unseen"));
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
+		"state checkpoints written/failed", num(c, "checkpoints"),
+		num(c, "checkpoint_errors"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n", "reloads ok/failed",
 		num(rl, "ok"), num(rl, "failed"));
+	if (json_string_length(json_object_get(c, "reload_error")) > 0) {
+		fprintf(out, "%-38s ", "last reload failed because");
+		put_text(out, str(c, "reload_error"));
+		fputc('\n', out);
+	}
 	fprintf(out, "\n%-5s  %-47s  %-47s  %7s  %s\n", "PROTO",
 		"ORIGINAL (pre-NAT)", "TRANSLATED (post-NAT, as it left)",
 		"AGE", "STATE");
@@ -382,6 +412,9 @@ int dumpstate_counters(const char *path, char **line)
 	json_t *obj = NULL;
 	int fd, rc = -1;
 
+	enum read_result rr;
+	int saved;
+
 	*line = NULL;
 	fd = connect_to(path);
 	if (fd < 0)
@@ -390,16 +423,130 @@ int dumpstate_counters(const char *path, char **line)
 	if (rd == NULL || send_request(fd, "counters\n") < 0)
 		goto out;
 	rd->fd = fd;
-	if (read_line(rd, buf, sizeof(buf)) != READ_LINE)
+	rr = read_line(rd, buf, sizeof(buf));
+	if (rr != READ_LINE) {
+		if (rr == READ_EOF)
+			errno = ECONNRESET;
 		goto out;
+	}
 	obj = json_loads(buf, 0, NULL);
-	if (obj == NULL || strcmp(str(obj, "type"), "counters") != 0)
+	if (obj == NULL || strcmp(str(obj, "type"), "counters") != 0) {
+		errno = EPROTO;
 		goto out;
+	}
 	*line = strdup(buf);
 	rc = *line != NULL ? 0 : -1;
 out:
+	saved = errno;
 	json_decref(obj);
 	free(rd);
 	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int dumpstate_reloads(const char *path, struct dumpstate_reloads *r)
+{
+	const json_t *rl, *ok, *failed;
+	char *line = NULL;
+	json_t *obj;
+	const char *error;
+
+	memset(r, 0, sizeof(*r));
+	if (dumpstate_counters(path, &line) < 0)
+		return -1;
+	obj = json_loads(line, 0, NULL);
+	free(line);
+	rl = json_object_get(obj, "reloads");
+	ok = json_object_get(rl, "ok");
+	failed = json_object_get(rl, "failed");
+	if (!json_is_integer(ok) || !json_is_integer(failed)) {
+		json_decref(obj);
+		errno = EPROTO;
+		return -1;
+	}
+	r->ok = (uint64_t)json_integer_value(ok);
+	r->failed = (uint64_t)json_integer_value(failed);
+	error = json_string_value(json_object_get(obj, "reload_error"));
+	if (error != NULL)
+		snprintf(r->error, sizeof(r->error), "%s", error);
+	json_decref(obj);
+	return 0;
+}
+
+#define INODES_MAX 64		/* sockets of the daemon looked at */
+#define UNIX_LISTENING 0x10000	/* __SO_ACCEPTCON in /proc/net/unix */
+
+/* Collects the inodes of the sockets among the open files of pid. */
+static size_t socket_inodes(pid_t pid, unsigned long *inodes, size_t max)
+{
+	char dir[32], link[64], target[64];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	while (n < max && (de = readdir(d)) != NULL) {
+		ssize_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%.20s", dir, de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (sscanf(target, "socket:[%lu]", &inodes[n]) == 1)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int dumpstate_find_socket(pid_t pid, char *path, size_t len)
+{
+	unsigned long inodes[INODES_MAX], inode, flags;
+	unsigned type, st;
+	char line[512];
+	size_t n = socket_inodes(pid, inodes, INODES_MAX), i, nlen;
+	FILE *f;
+	int rc = -1;
+
+	if (n == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	f = fopen("/proc/net/unix", "re");
+	if (f == NULL)
+		return -1;
+	/* Num RefCount Protocol Flags Type St Inode Path */
+	while (rc < 0 && fgets(line, sizeof(line), f) != NULL) {
+		const char *name;
+		int pos = 0;
+
+		/* The path is the rest of the line, blanks and all. */
+		if (sscanf(line, "%*s %*s %*s %lx %x %x %lu %n", &flags, &type,
+			   &st, &inode, &pos) != 4 || pos == 0)
+			continue;
+		name = line + pos;
+		nlen = strcspn(name, "\n");
+		if (!(flags & UNIX_LISTENING) || type != SOCK_STREAM ||
+		    name[0] != '/' || nlen >= len)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (inodes[i] == inode) {
+				memcpy(path, name, nlen);
+				path[nlen] = '\0';
+				rc = 0;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	if (rc < 0)
+		errno = ENOENT;
 	return rc;
 }
