@@ -1,4 +1,5 @@
 /* `nfflowd install`: the systemd unit, its user, daemon-reload and enable. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -48,31 +49,134 @@ static bool systemd_running(void)
 	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* True if path may stand as it is in a unit's command line and in a shell
+ * command: no blank, quote, backslash, specifier (%), variable ($) or
+ * other character either would read. */
+static bool plain_path(const char *path)
+{
+	const unsigned char *p = (const unsigned char *)path;
+
+	for (; *p != '\0'; p++)
+		if (!isalnum(*p) && strchr("/._-+,:@", *p) == NULL)
+			return false;
+	return true;
+}
+
+/* Writes s as systemd reads the inside of a quoted word of a command line
+ * (systemd.service(5), "Command lines"): backslash and both quotes
+ * escaped, control characters as \xNN, % and $ doubled so that neither a
+ * specifier nor a variable is expanded. */
+static void put_unit_quoted(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"' || *p == '\'')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '%' || *p == '$')
+			fprintf(f, "%c%c", *p, *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+/* Writes path as one word of a shell command: in single quotes, each ' as
+ * '\''. */
+static void put_shell_quoted(FILE *f, const char *path)
+{
+	fputc('\'', f);
+	for (; *path != '\0'; path++) {
+		if (*path == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*path, f);
+	}
+	fputc('\'', f);
+}
+
+/* path as a word of a shell command shown to the user (malloc'ed): as it
+ * is when nothing in it needs quoting, else in single quotes; NULL when
+ * out of memory. */
+static char *shell_word(const char *path)
+{
+	char *word = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&word, &len);
+
+	if (!f)
+		return NULL;
+	if (plain_path(path))
+		fputs(path, f);
+	else
+		put_shell_quoted(f, path);
+	if (fclose(f) != 0) {
+		free(word);
+		return NULL;
+	}
+	return word;
+}
+
+/* True if p, a position in text, lies within single quotes of its line,
+ * which in the unit are a shell command given to sh -c. */
+static bool in_single_quotes(const char *text, const char *p)
+{
+	const char *q = p;
+	bool in = false;
+
+	while (q > text && q[-1] != '\n')
+		q--;
+	for (; q < p; q++)
+		if (*q == '\'' && (q == text || q[-1] != '\\'))
+			in = !in;
+	return in;
+}
+
 /* The compiled-in unit with every /etc/nfflowd.conf replaced by
- * config_path; NULL when out of memory. */
+ * config_path, quoted where needed: a word of its own in double quotes, and
+ * inside a shell command (ExecCondition's sh -c '...') as a shell word in
+ * single quotes, escaped for systemd. NULL when out of memory. */
 static char *unit_text(const char *config_path)
 {
 	static const char def[] = CONFIG_DEFAULT_PATH;
 	const char *src = NFFLOWD_UNIT_TEXT, *p;
-	size_t n = 0, dlen = strlen(def), clen = strlen(config_path);
-	char *buf, *w;
+	bool plain = plain_path(config_path);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-	for (p = strstr(src, def); p; p = strstr(p + dlen, def))
-		n++;
-	buf = malloc(strlen(src) + n * clen + 1);
-	if (!buf)
+	if (!f)
 		return NULL;
-	w = buf;
 	while ((p = strstr(src, def)) != NULL) {
-		memcpy(w, src, (size_t)(p - src));
-		w += p - src;
-		memcpy(w, config_path, clen);
-		w += clen;
-		src = p + dlen;
+		fwrite(src, 1, (size_t)(p - src), f);
+		if (plain) {
+			fputs(config_path, f);
+		} else if (in_single_quotes(NFFLOWD_UNIT_TEXT, p)) {
+			char *word = shell_word(config_path);
+
+			if (!word) {
+				fclose(f);
+				free(buf);
+				return NULL;
+			}
+			put_unit_quoted(f, word);
+			free(word);
+		} else {
+			fputc('"', f);
+			put_unit_quoted(f, config_path);
+			fputc('"', f);
+		}
+		src = p + strlen(def);
 	}
-	strcpy(w, src);
+	fputs(src, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
+
 
 /* Reads a whole small file into a malloc'd string; NULL if unreadable. */
 static char *read_small(const char *path)
@@ -207,9 +311,12 @@ static void advise_config(const char *config_path, FILE *out)
 
 	fflush(out);
 	if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+		char *word = shell_word(config_path);
+
 		fprintf(stderr, "note: the configuration is not usable yet: %s\n"
 			"      the service will not start until `nfflowd -c %s check` says OK\n",
-			err, config_path);
+			err, word ? word : config_path);
+		free(word);
 		return;
 	}
 	if (strncmp(cfg.pidfile, RUNTIME_DIR, strlen(RUNTIME_DIR)) != 0 ||
@@ -230,6 +337,12 @@ static void advise_config(const char *config_path, FILE *out)
  * running now (a container, a chroot, another init). */
 static int print_manual(const char *config_path, const char *unit, FILE *out)
 {
+	char *word = shell_word(config_path);
+
+	if (!word) {
+		fprintf(stderr, "nfflowd: install: out of memory\n");
+		return 1;
+	}
 	fprintf(out,
 		"systemd is not running here (no /run/systemd/system): nothing was changed.\n"
 		"\n"
@@ -247,8 +360,9 @@ static int print_manual(const char *config_path, const char *unit, FILE *out)
 		"\n"
 		"Without systemd, start the daemon itself: nfflowd -c %s start\n",
 		INSTALL_USER, INSTALL_UNIT_DIR, INSTALL_UNIT_NAME, unit,
-		INSTALL_UNIT_NAME, INSTALL_UNIT_NAME, config_path,
-		INSTALL_UNIT_NAME, config_path);
+		INSTALL_UNIT_NAME, INSTALL_UNIT_NAME, word,
+		INSTALL_UNIT_NAME, word);
+	free(word);
 	return 0;
 }
 
@@ -327,6 +441,13 @@ int install_run(const char *config_path, FILE *out)
 
 	if (!config_path)
 		config_path = CONFIG_DEFAULT_PATH;
+	/* The unit's commands run in /: a relative path would name another
+	 * file there. */
+	if (config_path[0] != '/') {
+		fprintf(stderr, "nfflowd: install: the configuration path must be absolute, not '%s'; nothing was changed\n",
+			config_path);
+		return 1;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "nfflowd: install must run as root (it writes %s and runs systemctl); nothing was changed\n",
 			INSTALL_UNIT_DIR);

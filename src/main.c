@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -75,6 +76,56 @@ static void report_failure(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+}
+
+/* Makes the configuration path absolute, so that the daemon, which works
+ * in /, and every reload read the file the command line named. A relative
+ * path is joined to its directory, resolved when it exists; the last
+ * component is kept as given, so that a symbolic link pointed elsewhere
+ * later is followed at the next reload (an absolute path is kept whole
+ * for the same reason). Returns NULL with errno set on failure. */
+static const char *absolute_config(const char *path)
+{
+	static char abs[PATH_MAX];
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash, *base;
+	int n;
+
+	if (path[0] == '/' || path[0] == '\0')
+		return path;
+	slash = strrchr(path, '/');
+	base = slash != NULL ? slash + 1 : path;
+	if (base[0] != '\0' && strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
+		n = snprintf(dir, sizeof(dir), "%.*s",
+			     slash != NULL ? (int)(slash - path) : 1,
+			     slash != NULL ? path : ".");
+		if (n >= 0 && (size_t)n < sizeof(dir) &&
+		    realpath(dir, real) != NULL) {
+			n = snprintf(abs, sizeof(abs), "%s/%s",
+				     strcmp(real, "/") == 0 ? "" : real, base);
+			if (n >= 0 && (size_t)n < sizeof(abs))
+				return abs;
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
+	} else if (realpath(path, abs) != NULL) {
+		return abs;
+	}
+	/* The directory does not exist (yet): keep the name for messages. */
+	if (getcwd(dir, sizeof(dir)) == NULL)
+		return NULL;
+	while (path[0] == '.' && path[1] == '/') {
+		path += 2;
+		while (path[0] == '/')
+			path++;
+	}
+	n = snprintf(abs, sizeof(abs), "%s/%s",
+		     strcmp(dir, "/") == 0 ? "" : dir, path);
+	if (n < 0 || (size_t)n >= sizeof(abs)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return abs;
 }
 
 static int cmd_version(void)
@@ -409,6 +460,12 @@ int main(int argc, char **argv)
 		case 'V': return cmd_version();
 		default: usage(stderr); return EXIT_USAGE;
 		}
+	}
+	o.config = absolute_config(o.config);
+	if (o.config == NULL) {
+		fprintf(stderr, "nfflowd: cannot make the configuration path absolute: %s\n",
+			strerror(errno));
+		return 1;
 	}
 	if (o.dump_state) {
 		if (optind != argc) {

@@ -158,6 +158,51 @@ check "-c FILE missing: says on stderr that the configuration is not usable" \
 	stderr_has "note: the configuration is not usable yet"
 check "-c FILE missing: not on stdout" lacks "not usable" "$STDOUT"
 
+# --- a relative configuration path: the unit's commands run in /, so the
+# unit names the file by its absolute path
+mkdir -p "$WORK/rel"
+rm -f "$WORK/calls"
+cd "$WORK/rel"
+in_ns systemd -c ./nfflowd-rel.conf install
+cd - >/dev/null
+check "relative -c: exit 0 ($RC)" [ "$RC" = 0 ]
+check "relative -c: every command reads the absolute path" \
+	bash -c "[ \$(grep -c -- '-c $WORK/rel/nfflowd-rel.conf ' '$WORK/etc/systemd/system/nfflowd.service') = 3 ]"
+check "relative -c: so does ExecCondition" \
+	bash -c "grep -q '^ExecCondition=.* $WORK/rel/nfflowd-rel.conf' '$WORK/etc/systemd/system/nfflowd.service'"
+check "relative -c: no relative path left" \
+	bash -c "! grep -q 'nfflowd-rel.conf' <(grep -v '$WORK/rel/nfflowd-rel.conf' '$WORK/etc/systemd/system/nfflowd.service')"
+check "relative -c: the advice names the absolute path" \
+	stderr_has "nfflowd -c $WORK/rel/nfflowd-rel.conf check"
+
+# --- a path with a space: one word for systemd (double quotes), and one
+# word for the shell of ExecCondition (single quotes, escaped for systemd)
+rm -f "$WORK/calls"
+in_ns systemd -c "/etc/nfflowd test.conf" install
+check "path with a space: exit 0 ($RC)" [ "$RC" = 0 ]
+check "path with a space: quoted in ExecStartPre, ExecStart and ExecReload" \
+	bash -c "[ \$(grep -cF -- '-c \"/etc/nfflowd test.conf\" ' '$WORK/etc/systemd/system/nfflowd.service') = 3 ]"
+check "path with a space: ExecStart is -c \"FILE\" -f start" \
+	bash -c "grep -qxF -- \"\$(grep '^ExecStart=' '$BUILT_UNIT' | sed 's|/etc/nfflowd.conf|\"/etc/nfflowd test.conf\"|')\" '$WORK/etc/systemd/system/nfflowd.service'"
+check "path with a space: ExecCondition's shell gets it in single quotes" \
+	bash -c "grep -qF \"CHANGE-ME \\\\'/etc/nfflowd test.conf\\\\''\" '$WORK/etc/systemd/system/nfflowd.service'"
+check "path with a space: the advice quotes it for the shell" \
+	stderr_has "nfflowd -c '/etc/nfflowd test.conf' check"
+# systemd's own reading of the unit, where systemd-analyze can show it.
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$WORK/verify"
+	cp "$WORK/etc/systemd/system/nfflowd.service" "$WORK/verify/"
+	SYSTEMD_LOG_LEVEL=debug timeout 30 systemd-analyze verify --man=no \
+		"$WORK/verify/nfflowd.service" >"$WORK/verify.out" 2>&1 || true
+	OUT=$(grep 'Command Line:' "$WORK/verify.out" || true)
+	check "path with a space: systemd reads ExecStart's path as one word" \
+		grep -qF -- '-c "/etc/nfflowd test.conf" -f start' <<<"$OUT"
+	check "path with a space: systemd hands the shell the path in single quotes" \
+		grep -qF -- "CHANGE-ME '/etc/nfflowd test.conf'\"" <<<"$OUT"
+else
+	echo "skip: systemd's reading of the unit (no systemd-analyze)"
+fi
+
 # --- configurations the hardened unit cannot run with, or should not
 # install_with PIDFILE KERNEL_SETUP: install -c a valid config with these.
 install_with() {
