@@ -143,7 +143,7 @@ static const char *str(const json_t *obj, const char *key)
 
 /* Writes text to out with control characters shown as '?', so that a
  * message from the daemon cannot move the cursor or colour the terminal. */
-static void put_text(FILE *out, const char *text)
+void dumpstate_put_text(FILE *out, const char *text)
 {
 	for (; *text != '\0'; text++)
 		fputc((unsigned char)*text < 0x20 || *text == 0x7f ? '?' : *text,
@@ -221,7 +221,7 @@ static void print_counters(FILE *out, const json_t *c)
 		num(rl, "ok"), num(rl, "failed"));
 	if (json_string_length(json_object_get(c, "reload_error")) > 0) {
 		fprintf(out, "%-38s ", "last reload failed because");
-		put_text(out, str(c, "reload_error"));
+		dumpstate_put_text(out, str(c, "reload_error"));
 		fputc('\n', out);
 	}
 	fprintf(out, "\n%-5s  %-47s  %-47s  %7s  %s\n", "PROTO",

@@ -25,6 +25,8 @@
 
 #define EXIT_USAGE 2
 #define STOP_WAIT_SECONDS 30
+#define RELOAD_WAIT_SECONDS 30
+#define RELOAD_POLL_MS 50
 
 struct opts {
 	const char *config;
@@ -55,7 +57,8 @@ static void usage(FILE *f)
 		"  start     start the daemon unless it is already running\n"
 		"  stop      stop the running daemon and wait until it is gone\n"
 		"  restart   stop if running, then start\n"
-		"  reload    validate the configuration, then make the daemon re-read it\n"
+		"  reload    validate the configuration, make the daemon re-read it and\n"
+		"            wait for its verdict (exit 1 with its reason if it kept the old)\n"
 		"  check     validate the configuration; show daemon and kernel state\n"
 		"  install   install and enable the systemd unit\n"
 		"  help      this text\n"
@@ -268,10 +271,87 @@ static int cmd_stop(const struct opts *o)
 	return 1;
 }
 
+/* Milliseconds of CLOCK_MONOTONIC. */
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The daemon's reload counters from the control socket of the file, or
+ * else from old, the one it listened on before the reload (a reload that
+ * moves the control socket closes that one). */
+static int read_reloads(const struct config *cfg, const char *old,
+			struct dumpstate_reloads *r)
+{
+	int saved;
+
+	if (dumpstate_reloads(cfg->control_socket, r) == 0)
+		return 0;
+	saved = errno;
+	if (old[0] != '\0' && dumpstate_reloads(old, r) == 0)
+		return 0;
+	errno = saved;
+	return -1;
+}
+
+/* After SIGHUP: polls the daemon's reload counters until one of them has
+ * grown past before, and reports the verdict. Returns the exit status. */
+static int await_reload(const struct opts *o, const struct config *cfg,
+			const char *old, pid_t pid,
+			const struct dumpstate_reloads *before)
+{
+	struct timespec pause = { 0, RELOAD_POLL_MS * 1000000L };
+	uint64_t deadline = monotonic_ms() + RELOAD_WAIT_SECONDS * 1000u;
+	struct dumpstate_reloads now;
+	int last_errno = 0;
+
+	for (;;) {
+		nanosleep(&pause, NULL);
+		if (read_reloads(cfg, old, &now) == 0) {
+			if (now.ok > before->ok) {
+				printf("nfflowd (pid %ld) reloaded %s\n",
+				       (long)pid, o->config);
+				return 0;
+			}
+			if (now.failed > before->failed) {
+				fflush(stdout);
+				fprintf(stderr, "nfflowd: the daemon kept its running configuration: ");
+				if (now.error[0] != '\0')
+					dumpstate_put_text(stderr, now.error);
+				else
+					fprintf(stderr, "it gave no reason (see the system log)");
+				fputc('\n', stderr);
+				return 1;
+			}
+		} else {
+			last_errno = errno;
+			if (kill(pid, 0) < 0 && errno == ESRCH) {
+				fprintf(stderr, "nfflowd: nfflowd (pid %ld) exited during the reload (see the system log)\n",
+					(long)pid);
+				return 1;
+			}
+		}
+		if (monotonic_ms() >= deadline)
+			break;
+	}
+	fprintf(stderr, "nfflowd: no verdict from nfflowd (pid %ld) on %s within %d s%s%s; see the system log\n",
+		(long)pid, cfg->control_socket, RELOAD_WAIT_SECONDS,
+		last_errno ? ": " : "", last_errno ? strerror(last_errno) : "");
+	return 1;
+}
+
+/* Validates the file, signals the daemon and waits for its verdict: exit
+ * 0 only when the daemon took the new configuration. */
 static int cmd_reload(const struct opts *o)
 {
+	char old[CONFIG_SOCKET_PATH_MAX] = "";
+	struct dumpstate_reloads before;
 	struct config cfg;
 	pid_t pid;
+	int err;
 
 	if (load_config(o, &cfg) < 0)
 		return 1;
@@ -286,14 +366,27 @@ static int cmd_reload(const struct opts *o)
 			cfg.pidfile);
 		return 1;
 	}
+	/* Without the counters before the signal no verdict can be told
+	 * apart, so nothing is signalled then. A file that moves the control
+	 * socket names one the daemon does not listen on yet: its own is
+	 * looked up. */
+	if (dumpstate_reloads(cfg.control_socket, &before) < 0) {
+		err = errno;
+		if (dumpstate_find_socket(pid, old, sizeof(old)) < 0 ||
+		    strcmp(old, cfg.control_socket) == 0 ||
+		    dumpstate_reloads(old, &before) < 0) {
+			fprintf(stderr, "nfflowd: no answer from nfflowd (pid %ld) on control socket %s: %s; nothing was signalled\n",
+				(long)pid, cfg.control_socket,
+				err == EPROTO ? "not a counters reply" : strerror(err));
+			return 1;
+		}
+	}
 	if (kill(pid, SIGHUP) < 0) {
 		fprintf(stderr, "nfflowd: cannot signal pid %ld: %s\n", (long)pid,
 			strerror(errno));
 		return 1;
 	}
-	printf("configuration %s is valid; asked nfflowd (pid %ld) to reload it\n",
-	       o->config, (long)pid);
-	return 0;
+	return await_reload(o, &cfg, old, pid, &before);
 }
 
 /* One kernel prerequisite: its value and what to do when it is not 1. A

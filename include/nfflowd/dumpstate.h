@@ -31,6 +31,9 @@ int dumpstate_counters(const char *path, char **line);
  * reply without the reload counters. */
 int dumpstate_reloads(const char *path, struct dumpstate_reloads *r);
 
+/* Writes text from the daemon to out, control characters as '?'. */
+void dumpstate_put_text(FILE *out, const char *text);
+
 /* Finds the UNIX stream socket process pid listens on (its control
  * socket, wherever the file it was started with put it) through /proc.
  * Returns 0 with the path in path, or -1 (ENOENT: none found). */

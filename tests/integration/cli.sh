@@ -6,12 +6,28 @@
 lab_require ss
 
 OUT=
+STDOUT=
+ERR=
 RC=0
 
-# Run nfflowd in fw with the given arguments; sets OUT (stdout+stderr), RC.
+# Run nfflowd in fw with the given arguments; sets STDOUT, ERR (stderr),
+# OUT (both) and RC.  40 s: a reload waits up to 30 s for the daemon's
+# verdict.
 run() {
 	RC=0
-	OUT=$(lab_ns fw timeout 20 "$LAB_NFFLOWD" "$@" 2>&1) || RC=$?
+	STDOUT=$(lab_ns fw timeout 40 "$LAB_NFFLOWD" "$@" 2>"$LAB_DIR/run.err") || RC=$?
+	ERR=$(cat "$LAB_DIR/run.err")
+	OUT=$STDOUT$'\n'$ERR
+}
+
+# The running daemon's reload counters, "ok failed", from --dump-state
+# --json with the file $1.
+reload_counts() {
+	lab_ns fw timeout 20 "$LAB_NFFLOWD" -c "$1" --dump-state --json 2>/dev/null |
+		"$LAB_PY" -c '
+import json, sys
+r = json.load(sys.stdin)["counters"]["reloads"]
+print(r["ok"], r["failed"])'
 }
 
 # expect WHAT RC [REGEX]: the last run exited RC and its output matches the
@@ -121,7 +137,7 @@ sleep 0.3
 check "the daemon survived the invalid reload" alive "$PID"
 cp "$LAB_DIR/good.json" "$CONF"
 run -c "$CONF" reload
-expect "reload of a valid file exits 0" 0
+expect "reload of a valid file exits 0 once the daemon took it" 0 "reloaded .*nfflowd\.json"
 sleep 0.3
 check "the daemon runs on after a valid reload" alive "$PID"
 
@@ -148,6 +164,66 @@ st=0
 lab_wait_exit nfflowd 10 || st=$?
 check "the foreground daemon exited 0 on SIGTERM (status $st)" test "$st" = 0
 check "its pidfile is gone" test ! -e "$PIDFILE"
+
+# --- a relative -c, from a directory that is not the daemon's (it works in
+# /): start detached, then reload; the daemon must read the file named
+mkdir -p "$LAB_DIR/rel"
+cp "$LAB_DIR/good.json" "$LAB_DIR/rel/relative.json"
+cd "$LAB_DIR/rel"
+run -c ./relative.json start
+expect "start with a relative -c exits 0" 0
+PID=$(cat "$PIDFILE" 2>/dev/null || true)
+check "it runs" alive "$PID"
+run -c ./relative.json reload
+expect "reload with a relative -c exits 0 naming the absolute path" 0 \
+	"reloaded $LAB_DIR/rel/relative\.json"
+COUNTS=$(reload_counts "$LAB_DIR/rel/relative.json" || true)
+check "the daemon took it: reloads ok 1, failed 0 ($COUNTS)" test "$COUNTS" = "1 0"
+
+# --- a file that moves the control socket: the daemon listens on the new
+# one only once it took the file, so reload reads the verdict there
+sed "s|$LAB_DIR/nfflowd.sock|$LAB_DIR/moved.sock|" "$LAB_DIR/good.json" \
+	>"$LAB_DIR/moved.json"
+cp "$LAB_DIR/moved.json" "$LAB_DIR/rel/relative.json"
+run -c ./relative.json reload
+expect "reload that moves the control socket exits 0" 0 "reloaded"
+check "the daemon listens on the new socket" test -S "$LAB_DIR/moved.sock"
+COUNTS=$(reload_counts "$LAB_DIR/rel/relative.json" || true)
+check "reloads ok 2, failed 0 ($COUNTS)" test "$COUNTS" = "2 0"
+
+# --- a file the client finds valid but the daemon refuses: one more
+# collector, sent from an address fw does not have, so the daemon cannot
+# bind its socket; reload says so with the daemon's reason and exit 1
+"$LAB_PY" - "$LAB_DIR/moved.json" "$LAB_DIR/rel/relative.json" "$LAB_WAN_IP" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["collectors"] = [{"address": sys.argv[3], "port": 2056, "source": "203.0.113.9"}]
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+EOF
+run -c ./relative.json check
+expect "the client side finds the file valid" 0 "relative\.json OK"
+no_foreign_address() {
+	! lab_ns fw ip -o addr show | grep -qF ' 203.0.113.9/'
+}
+check "203.0.113.9 is no address of fw" no_foreign_address
+run -c ./relative.json reload
+expect "reload of a file the daemon refuses exits 1, giving the daemon's reason" 1 \
+	"kept its running configuration: .*203\.0\.113\.9"
+check "all of it on stderr, no claim of success on stdout" test -z "$STDOUT"
+COUNTS=$(reload_counts "$LAB_DIR/rel/relative.json" || true)
+check "the daemon refused it: reloads ok 2, failed 1 ($COUNTS)" test "$COUNTS" = "2 1"
+check "the daemon runs on" alive "$PID"
+# Its export socket to the first collector stays, none to the refused one.
+SOCKS=$(lab_ns fw ss -Huan 2>/dev/null || true)
+check "it still exports from $LAB_FW_WAN_IP to $LAB_WAN_IP:$LAB_COLLECTOR_PORT" \
+	grep -qE "$LAB_FW_WAN_IP:[0-9]+ +$LAB_WAN_IP:$LAB_COLLECTOR_PORT( |$)" <<<"$SOCKS"
+check "no socket to the refused collector" \
+	bash -c '! grep -qF ":2056" <<<"$1"' _ "$SOCKS"
+cp "$LAB_DIR/moved.json" "$LAB_DIR/rel/relative.json"
+run -c ./relative.json stop
+expect "stop with a relative -c exits 0" 0
+check "the daemon is gone after stop" gone "$PID"
+cd "$NFFLOWD_SRCDIR"
 
 if [ $FAILS != 0 ]; then
 	echo "$FAILS check(s) failed"
