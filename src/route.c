@@ -9,6 +9,7 @@
 #include "nfflowd/route.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -40,7 +41,9 @@ struct route {
 	uint32_t seq;
 	uint64_t quiet_until_ms;	/* monotonic; 0 when queries are on */
 	struct route_stats stats;
+	uint64_t foreign;	/* datagrams not from the kernel, dropped */
 	struct log_rate timeout_rate;
+	struct log_rate foreign_rate;
 	uint64_t buf[BUF_SIZE / sizeof(uint64_t)];	/* aligned messages */
 };
 
@@ -50,8 +53,44 @@ static uint64_t now_ms(void)
 	return clock_ns(CLOCK_MONOTONIC) / 1000000u;
 }
 
-/* Drains the change socket; anything read (or an overrun, which means
- * changes were lost) invalidates the whole cache once. */
+/* Receives one datagram from sock into r->buf. Only the kernel (port 0)
+ * may answer a query or report a change: a datagram another process sent
+ * to our port is counted and dropped, as ctsrc does for conntrack.
+ * Returns the length, 0 for a dropped datagram, or -1 with errno (ENOSPC
+ * for a kernel datagram larger than the buffer). */
+static ssize_t recv_kernel(struct route *r, struct mnl_socket *sock)
+{
+	struct sockaddr_nl addr;
+	struct iovec iov = { r->buf, sizeof(r->buf) };
+	struct msghdr msg = {
+		.msg_name = &addr,
+		.msg_namelen = sizeof(addr),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+
+	memset(&addr, 0, sizeof(addr));
+	n = recvmsg(mnl_socket_get_fd(sock), &msg, 0);
+	if (n < 0)
+		return -1;
+	if (msg.msg_namelen != sizeof(addr) || addr.nl_family != AF_NETLINK ||
+	    addr.nl_pid != 0) {
+		r->foreign++;
+		log_rated(&r->foreign_rate, LOG_WARNING,
+			  "interfaces: dropped a route netlink datagram from port %" PRIu32 ", not the kernel (%" PRIu64 " so far)",
+			  (uint32_t)addr.nl_pid, r->foreign);
+		return 0;
+	}
+	if (msg.msg_flags & MSG_TRUNC) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return n;
+}
+
+/* Drains the change socket; anything the kernel sent (or an overrun, which
+ * means changes were lost) invalidates the whole cache once. */
 static void watch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct route *r = arg;
@@ -59,12 +98,11 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
 	int i;
 
 	for (i = 0; i < WATCH_READS_MAX; i++) {
-		ssize_t n = mnl_socket_recvfrom(r->watch, r->buf,
-						sizeof(r->buf));
+		ssize_t n = recv_kernel(r, r->watch);
 
 		if (n > 0 || (n < 0 && (errno == ENOBUFS || errno == ENOSPC)))
 			changed = true;
-		else
+		else if (n < 0)
 			break;	/* EAGAIN: drained */
 	}
 	if (changed) {
@@ -88,6 +126,7 @@ struct route *route_new(struct event_base *base, char *err, size_t errlen)
 		return NULL;
 	}
 	r->timeout_rate = (struct log_rate)LOG_RATE_INIT(60);
+	r->foreign_rate = (struct log_rate)LOG_RATE_INIT(60);
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uint64_t)(uintptr_t)r ^ now_ms();
 	r->cache = routecache_new(ROUTECACHE_DEFAULT_CAPACITY, seed);
@@ -175,9 +214,14 @@ static bool query(struct route *r, uint8_t family, const uint8_t *addr,
 
 	deadline = now_ms() + QUERY_TIMEOUT_MS;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(r->query, r->buf, sizeof(r->buf));
+		ssize_t n = recv_kernel(r, r->query);
 		int error = 0;
 
+		if (n == 0) {
+			if (now_ms() >= deadline)
+				return false;
+			continue;	/* not from the kernel: dropped */
+		}
 		if (n < 0) {
 			if (errno == EINTR || errno == ENOBUFS || errno == ENOSPC)
 				continue;	/* lost or oversized: read on */
