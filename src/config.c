@@ -17,14 +17,14 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define TTL_DEFAULT 604800u
-/* The live table reads entry ages modulo 2^32 ms and takes 2^31 ms (24.8
- * days) and more as a start in the future, so a ttl must stay below that. */
-#define TTL_MAX 2000000
+/* Ten years: the live table keeps 48-bit millisecond starts, so any age
+ * is read right; the bound only keeps the value sane. */
+#define TTL_MAX 315360000
 #define FLUSH_INTERVAL_MAX 3600.0
 #define NETLINK_BUFFER_MIN 65536u
 #define NETLINK_BUFFER_MAX 1073741824u
 #define SHOWN_MAX 48		/* longest user text quoted back in a message */
-#define ACTIVE_TIMEOUT_MAX 2000000	/* like TTL_MAX */
+#define ACTIVE_TIMEOUT_MAX 2000000
 #define TEMPLATE_PACKETS_MAX 1000000
 #define TEMPLATE_SECONDS_MAX 86400
 #define KEY_MAX 64		/* "collectors[N].address" and the like */
@@ -622,7 +622,7 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 		return get_bool(v, key, &c->interfaces, name, err, errlen);
 	if (strcmp(key, "ttl") == 0) {
 		if (get_int(v, key, 1, TTL_MAX,
-			    "an integer 1..2000000 (seconds, about 23 days)", &x,
+			    "an integer 1..315360000 (seconds, up to 10 years)", &x,
 			    name, err, errlen) < 0)
 			return -1;
 		c->ttl = (uint32_t)x;

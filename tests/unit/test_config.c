@@ -528,15 +528,15 @@ static void test_ttl(void **state)
 	struct config cfg;
 
 	(void)state;
-	extra_err("\"ttl\": 0", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not 0");
-	extra_err("\"ttl\": -1", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not -1");
-	extra_err("\"ttl\": 1.5", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not a fractional number");
-	extra_err("\"ttl\": \"60\"", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not a string");
-	/* the live table's ages are read modulo 2^32 ms: ttl < 2^31 ms */
-	extra_err("\"ttl\": 2000001", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not 2000001");
-	extra_err("\"ttl\": 4294967296", "key 'ttl': must be an integer 1..2000000 (seconds, about 23 days), not 4294967296");
-	extra_ok("\"ttl\": 2000000", &cfg);
-	assert_int_equal(cfg.ttl, 2000000);
+	extra_err("\"ttl\": 0", "key 'ttl': must be an integer 1..315360000 (seconds, up to 10 years), not 0");
+	extra_err("\"ttl\": -1", "key 'ttl': must be an integer 1..315360000 (seconds, up to 10 years), not -1");
+	extra_err("\"ttl\": 1.5", "key 'ttl': must be an integer 1..315360000 (seconds, up to 10 years), not a fractional number");
+	extra_err("\"ttl\": \"60\"", "key 'ttl': must be an integer 1..315360000 (seconds, up to 10 years), not a string");
+	/* ages are 48-bit ms: a ttl of weeks or years is fine */
+	extra_err("\"ttl\": 315360001", "key 'ttl': must be an integer 1..315360000 (seconds, up to 10 years), not 315360001");
+	extra_err("\"ttl\": 4294967296", "key 'ttl': must be an integer 1..315360000 (seconds, up to 10 years), not 4294967296");
+	extra_ok("\"ttl\": 315360000", &cfg);
+	assert_int_equal(cfg.ttl, 315360000);
 	extra_ok("\"ttl\": 1", &cfg);
 	assert_int_equal(cfg.ttl, 1);
 }
