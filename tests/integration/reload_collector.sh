@@ -111,6 +111,13 @@ ll_check "reloads ok/failed = 1/2: the client sent no signal ($COUNTS)" \
 	test "${COUNTS% * *}" = "1 2"
 ll_burst client-4.log 20 4 >/dev/null || ll_fail "connections after the invalid file"
 
+# A reload that leaves the collector as it is keeps its socket: the
+# datagrams before and after it come from one source port.
+RC=0
+lab_nfflowd reload >"$LAB_DIR/reload-same.out" 2>&1 || RC=$?
+ll_check "a reload with the collector unchanged exits 0 ($RC)" test "$RC" = 0
+ll_burst client-5.log 20 4 >/dev/null || ll_fail "connections after the unchanged reload"
+
 lab_ct_drain 15 "dport=$PORT2 " || ll_fail "conntrack kept entries"
 sleep 0.8
 COUNTS=$(state_counts || true)
@@ -125,7 +132,7 @@ lab_stop nfcapd2 TERM || true
 lab_collector_dump >"$LAB_DIR/collector-1.txt"
 TZ=UTC nfdump -R "$LAB_DIR/flows2" -q -N -6 -o "$LAB_NFDUMP_FMT" >"$LAB_DIR/collector-2.txt"
 cat "$LAB_DIR/collector-1.txt" "$LAB_DIR/collector-2.txt" >"$LAB_DIR/collector.txt"
-cat "$LAB_DIR"/client-[1-4].log >"$LAB_DIR/client.log"
+cat "$LAB_DIR"/client-[1-5].log >"$LAB_DIR/client.log"
 N1=$(grep -c '|' "$LAB_DIR/collector-1.txt" || true)
 N2=$(grep -c '|' "$LAB_DIR/collector-2.txt" || true)
 CONNS=$(grep -c . "$LAB_DIR/client.log" || true)
@@ -166,4 +173,8 @@ cat "$LAB_DIR/v5seq.out"
 OLD=$(sed -n 's/.* old=\([0-9]*\) new=\([0-9]*\) records/\1 \2/p' "$LAB_DIR/v5seq.out")
 ll_check "each collector stored what was sent to it (capture: $OLD, nfdump: $N1 $N2)" \
 	test "$OLD" = "$N1 $N2"
+SPORTS=$(tshark -r "$LAB_DIR/export.pcapng" -Y "udp.dstport==$PORT2" -T fields \
+	-e udp.srcport 2>/dev/null | sort -u | tr '\n' ' ')
+ll_check "the datagrams to $PORT2, before and after the unchanged reload, came from one source port ($SPORTS)" \
+	test "$(echo "$SPORTS" | wc -w)" = 1
 ll_finish
