@@ -39,7 +39,7 @@
 #define CLIENTS_MAX 16
 #define CHUNK_ENTRIES 512
 #define LOW_WATER (64 * 1024)
-#define LINE_MAX_LEN 1024	/* longer than any statejson line */
+#define LINE_MAX_LEN 4096	/* longer than any statejson line */
 #define ACCEPTS_PER_WAKEUP 16
 
 enum phase {

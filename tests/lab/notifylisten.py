@@ -22,6 +22,10 @@ import sys
 import time
 
 
+# The conntrack socket for systemd's fd store (its descriptor is attached).
+FDSTORE = "FDSTORE=1\nFDNAME=conntrack\nFDPOLL=0"
+
+
 def mono_us():
     """CLOCK_MONOTONIC in microseconds, as MONOTONIC_USEC is given."""
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
@@ -75,10 +79,11 @@ def gaps(times):
 
 
 def cmd_check(a):
-    """READY=1 first, then (RELOADING=1 with a plausible MONOTONIC_USEC,
-    READY=1) for every reload, STOPPING=1 last; STATUS= one line of
-    counters every 5 s, refreshed; WATCHDOG=1 every half WATCHDOG_USEC, or
-    none at all."""
+    """The conntrack socket handed to the fd store once, before READY=1;
+    READY=1 first of the rest, then (RELOADING=1 with a plausible
+    MONOTONIC_USEC, READY=1) for every reload, STOPPING=1 last; STATUS= one
+    line of counters every 5 s, refreshed; WATCHDOG=1 every half
+    WATCHDOG_USEC, or none at all."""
     errors = []
     msgs = read_log(a.log)
     print("%d notifications:" % len(msgs))
@@ -88,10 +93,12 @@ def cmd_check(a):
     if not msgs:
         print("FAIL: no notification arrived")
         return 1
-    life, status, watchdog = [], [], []
+    life, status, watchdog, fdstore = [], [], [], []
     for m in msgs:
         text = m["msg"]
-        if text == "WATCHDOG=1":
+        if text == FDSTORE:
+            fdstore.append(m)
+        elif text == "WATCHDOG=1":
             watchdog.append(m)
         elif text.startswith("STATUS="):
             status.append(m)
@@ -99,9 +106,13 @@ def cmd_check(a):
             life.append(m)
         else:
             errors.append("unexpected notification %r" % text)
-    if msgs[0]["msg"] != "READY=1":
-        errors.append("the first notification is %r, not READY=1"
-                      % msgs[0]["msg"])
+    if len(fdstore) != 1 or msgs[0]["msg"] != FDSTORE:
+        errors.append("%d FDSTORE=1 notifications (the first is %r), "
+                      "expected one, first" % (len(fdstore), msgs[0]["msg"]))
+    rest = [m for m in msgs if m["msg"] != FDSTORE]
+    if not rest or rest[0]["msg"] != "READY=1":
+        errors.append("the first notification after FDSTORE=1 is %r, not "
+                      "READY=1" % (rest[0]["msg"] if rest else None))
     if msgs[-1]["msg"] != "STOPPING=1":
         errors.append("the last notification is %r, not STOPPING=1"
                       % msgs[-1]["msg"])
