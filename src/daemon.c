@@ -312,6 +312,7 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->checkpoints = d->st.checkpoints;
 	c->checkpoint_errors = d->st.checkpoint_errors;
 	snprintf(c->reload_error, sizeof(c->reload_error), "%s", d->reload_error);
+	snprintf(c->config, sizeof(c->config), "%s", d->config_path);
 	c->live = flowtab_count(d->pl.tab);
 	c->reloads_ok = d->st.reloads_ok;
 	c->reloads_failed = d->st.reloads_failed;

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include "nfflowd/config.h"
 
 /* Far above any statejson line: the counters line with every number at
  * its longest and a reload_error of 511 escaped control characters is
@@ -470,6 +473,9 @@ int dumpstate_reloads(const char *path, struct dumpstate_reloads *r)
 	error = json_string_value(json_object_get(obj, "reload_error"));
 	if (error != NULL)
 		snprintf(r->error, sizeof(r->error), "%s", error);
+	error = json_string_value(json_object_get(obj, "config"));
+	if (error != NULL)
+		snprintf(r->config, sizeof(r->config), "%s", error);
 	json_decref(obj);
 	return 0;
 }
@@ -549,4 +555,39 @@ int dumpstate_find_socket(pid_t pid, char *path, size_t len)
 	if (rc < 0)
 		errno = ENOENT;
 	return rc;
+}
+
+pid_t dumpstate_find_daemon(const char *config)
+{
+	char self[PATH_MAX], exe[PATH_MAX], link[64], sock[CONFIG_SOCKET_PATH_MAX];
+	struct dumpstate_reloads r;
+	struct dirent *de;
+	pid_t found = 0;
+	ssize_t n;
+	DIR *d;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (d = opendir("/proc")) == NULL)
+		return 0;
+	self[n] = '\0';
+	while (found == 0 && (de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid())
+			continue;
+		snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
+		n = readlink(link, exe, sizeof(exe) - 1);
+		if (n <= 0)
+			continue;
+		exe[n] = '\0';
+		if (strcmp(exe, self) != 0 ||
+		    dumpstate_find_socket((pid_t)pid, sock, sizeof(sock)) < 0 ||
+		    dumpstate_reloads(sock, &r) < 0)
+			continue;
+		if (strcmp(r.config, config) == 0)
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
 }

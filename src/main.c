@@ -201,14 +201,36 @@ static int start_detached(const struct opts *o, const struct config *cfg)
 	return 0;
 }
 
+/* The daemon of the file: the one its pidfile names, else one that says
+ * it runs with this file (a file whose new pidfile the daemon moves to only
+ * at its next reload); *by_config tells which. 0 when none, -1 with errno
+ * when the pidfile cannot be read. */
+static pid_t running_daemon(const struct opts *o, const struct config *cfg,
+			    bool *by_config)
+{
+	pid_t pid = pidfile_running(cfg->pidfile);
+
+	*by_config = false;
+	if (pid != 0)
+		return pid;
+	pid = dumpstate_find_daemon(o->config);
+	if (pid > 0) {
+		*by_config = true;
+		fprintf(stderr, "nfflowd: pidfile %s names no daemon, but nfflowd (pid %ld) runs with %s: using it\n",
+			cfg->pidfile, (long)pid, o->config);
+	}
+	return pid;
+}
+
 static int cmd_start(const struct opts *o)
 {
 	struct config cfg;
+	bool by_config;
 	pid_t pid;
 
 	if (load_config(o, &cfg) < 0)
 		return 1;
-	pid = pidfile_running(cfg.pidfile);
+	pid = running_daemon(o, &cfg, &by_config);
 	if (pid > 0) {
 		printf("nfflowd is already running (pid %ld)\n", (long)pid);
 		return 0;
@@ -241,11 +263,12 @@ static int cmd_stop(const struct opts *o)
 {
 	struct config cfg;
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	bool by_config;
 	pid_t pid;
 	int i;
 
 	runtime_paths(o, &cfg);
-	pid = pidfile_running(cfg.pidfile);
+	pid = running_daemon(o, &cfg, &by_config);
 	if (pid < 0) {
 		fprintf(stderr, "nfflowd: pidfile %s: %s\n", cfg.pidfile, strerror(errno));
 		return 1;
@@ -260,7 +283,7 @@ static int cmd_stop(const struct opts *o)
 		return 1;
 	}
 	for (i = 0; i < STOP_WAIT_SECONDS * 20; i++) {
-		if (pidfile_running(cfg.pidfile) != pid) {
+		if (by_config ? kill(pid, 0) < 0 : pidfile_running(cfg.pidfile) != pid) {
 			printf("nfflowd stopped (pid %ld)\n", (long)pid);
 			return 0;
 		}
@@ -350,12 +373,13 @@ static int cmd_reload(const struct opts *o)
 	char old[CONFIG_SOCKET_PATH_MAX] = "";
 	struct dumpstate_reloads before;
 	struct config cfg;
+	bool by_config;
 	pid_t pid;
 	int err;
 
 	if (load_config(o, &cfg) < 0)
 		return 1;
-	pid = pidfile_running(cfg.pidfile);
+	pid = running_daemon(o, &cfg, &by_config);
 	if (pid < 0) {
 		fprintf(stderr, "nfflowd: pidfile %s: %s; nothing was signalled\n",
 			cfg.pidfile, strerror(errno));

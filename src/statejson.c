@@ -16,7 +16,9 @@
  *    "syslog":{"sent":N,"queued":N,"dropped":N,"errors":N},
  *    "netlink_drops":N,"destroy_duplicates":N,"ttl_alive":N,
  *    "state_restored":N,"ended_unseen":N,"checkpoints":N,
- *    "checkpoint_errors":N,"reload_error":TEXT}
+ *    "checkpoint_errors":N,"config":TEXT,"reload_error":TEXT}
+ *   config is the daemon's configuration file (escaped like reload_error;
+ *   a path that does not fit is left out as "").
  *   reload_error is why the latest reload failed, "" when it succeeded or
  *   none failed; it comes last so that a long one can be shortened.
  *
@@ -229,6 +231,7 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 {
 	static const char tail[] = "\"}\n";
 	static const char more[] = "...";
+	static const char mid[] = "\",\"reload_error\":\"";
 	size_t n, room, w, reason_len;
 	bool done;
 
@@ -253,7 +256,7 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		",\"destroy_duplicates\":%" PRIu64 ",\"ttl_alive\":%" PRIu64
 		",\"state_restored\":%" PRIu64 ",\"ended_unseen\":%" PRIu64
 		",\"checkpoints\":%" PRIu64 ",\"checkpoint_errors\":%" PRIu64
-		",\"reload_error\":\"",
+		",\"config\":\"",
 		c->pid, c->uptime_s, c->events_new, c->events_destroy,
 		c->events_ignored, c->events_malformed, c->records,
 		c->records_no_counters, c->datagrams, c->send_errors,
@@ -269,6 +272,18 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		buf[0] = '\0';
 		return 0;
 	}
+	room = len - n - sizeof(tail);
+	w = escape_json(buf + n, room, c->config,
+			strnlen(c->config, sizeof(c->config)), &done);
+	if (!done)
+		w = 0;	/* a path cut short would name another file */
+	n += w;
+	if (len - n < sizeof(mid) - 1 + sizeof(tail)) {
+		buf[0] = '\0';
+		return 0;
+	}
+	memcpy(buf + n, mid, sizeof(mid) - 1);
+	n += sizeof(mid) - 1;
 	room = len - n - sizeof(tail);
 	reason_len = strnlen(c->reload_error, sizeof(c->reload_error));
 	w = escape_json(buf + n, room, c->reload_error, reason_len, &done);

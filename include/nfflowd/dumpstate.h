@@ -13,6 +13,7 @@ struct dumpstate_reloads {
 	uint64_t ok;		/* reloads that took the new configuration */
 	uint64_t failed;	/* reloads the daemon refused */
 	char error[512];	/* why the latest one failed; "" when none */
+	char config[256];	/* the daemon's configuration file */
 };
 
 /* Connects to the daemon's control socket at path, asks for the state and
@@ -30,6 +31,11 @@ int dumpstate_counters(const char *path, char **line);
  * errno set: from connecting or reading (no daemon answers), EPROTO for a
  * reply without the reload counters. */
 int dumpstate_reloads(const char *path, struct dumpstate_reloads *r);
+
+/* The running nfflowd (same executable, found through /proc and its
+ * control socket) that says it runs with configuration file config, or 0.
+ * For a file whose pidfile the daemon has not moved to yet. */
+pid_t dumpstate_find_daemon(const char *config);
 
 /* Writes text from the daemon to out, control characters as '?'. */
 void dumpstate_put_text(FILE *out, const char *text);

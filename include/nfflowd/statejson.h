@@ -49,6 +49,9 @@ struct state_counters {
 	 * `reload` waits for reloads_ok + reloads_failed to grow and prints
 	 * this when reloads_failed grew. */
 	char reload_error[512];
+	/* The configuration file the daemon runs with (absolute), so that a
+	 * client holding a file that moved the pidfile still finds it. */
+	char config[256];
 };
 
 /* One JSON object on one line ending in '\n', into buf. Each returns the

@@ -219,9 +219,21 @@ check "it still exports from $LAB_FW_WAN_IP to $LAB_WAN_IP:$LAB_COLLECTOR_PORT" 
 	grep -qE "$LAB_FW_WAN_IP:[0-9]+ +$LAB_WAN_IP:$LAB_COLLECTOR_PORT( |$)" <<<"$SOCKS"
 check "no socket to the refused collector" \
 	bash -c '! grep -qF ":2056" <<<"$1"' _ "$SOCKS"
-cp "$LAB_DIR/moved.json" "$LAB_DIR/rel/relative.json"
+# A file that moves the pidfile, not reloaded yet: stop and restart still
+# find the daemon (it says on its control socket which file it runs with).
+sed "s|$LAB_DIR/nfflowd.pid|$LAB_DIR/moved.pid|" "$LAB_DIR/moved.json" \
+	>"$LAB_DIR/rel/relative.json"
+run -c ./relative.json restart
+expect "restart with a file that moves the pidfile finds the daemon" 0 \
+	"stopped \(pid $PID\)"
+check "the old daemon is gone" gone "$PID"
+check "the new one wrote the new pidfile" test -s "$LAB_DIR/moved.pid"
+PID=$(cat "$LAB_DIR/moved.pid" 2>/dev/null)
+sed "s|$LAB_DIR/moved.pid|$LAB_DIR/other.pid|" "$LAB_DIR/rel/relative.json" \
+	>"$LAB_DIR/other.json"
+cp "$LAB_DIR/other.json" "$LAB_DIR/rel/relative.json"
 run -c ./relative.json stop
-expect "stop with a relative -c exits 0" 0
+expect "stop with a relative -c and a moved pidfile exits 0" 0
 check "the daemon is gone after stop" gone "$PID"
 cd "$NFFLOWD_SRCDIR"
 

@@ -240,6 +240,7 @@ static void test_counters_line(void **state)
 		.state_restored = 30, .ended_unseen = 31, .checkpoints = 32,
 		.checkpoint_errors = 33,
 		.reload_error = "nfflowd.json: key 'port': must be an integer",
+		.config = "/etc/nfflowd \"a\".conf",
 	};
 	const char *want =
 		"{\"type\":\"counters\",\"pid\":1234,\"uptime\":10921,"
@@ -254,6 +255,7 @@ static void test_counters_line(void **state)
 		"\"errors\":26},\"netlink_drops\":27,\"destroy_duplicates\":28,"
 		"\"ttl_alive\":29,\"state_restored\":30,\"ended_unseen\":31,"
 		"\"checkpoints\":32,\"checkpoint_errors\":33,"
+		"\"config\":\"/etc/nfflowd \\\"a\\\".conf\","
 		"\"reload_error\":\"nfflowd.json: key 'port': must be an integer\"}\n";
 	char buf[1024];
 
@@ -275,7 +277,7 @@ static void test_counters_line(void **state)
 	"\"syslog\":{\"sent\":0,\"queued\":0,\"dropped\":0,\"errors\":0}," \
 	"\"netlink_drops\":0,\"destroy_duplicates\":0,\"ttl_alive\":0," \
 	"\"state_restored\":0,\"ended_unseen\":0,\"checkpoints\":0," \
-	"\"checkpoint_errors\":0,\"reload_error\":"
+	"\"checkpoint_errors\":0,\"config\":\"\",\"reload_error\":"
 
 /* Formats c with reason as its reload_error into len bytes and checks the
  * line against ZERO_COUNTERS followed by want_string. */
