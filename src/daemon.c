@@ -74,8 +74,9 @@ struct daemon {
 	int kept_fd;			/* conntrack socket from the fd store */
 	pid_t ckpt_pid;			/* checkpoint writer running, or 0 */
 	uint64_t next_ckpt_ns;		/* boot clock: next checkpoint due */
-	uint64_t ckpt_interim;		/* interim exports at the last one */
+	uint64_t ckpt_changes;		/* state_changes() at the last one */
 	bool ckpt_asap;			/* write one at the next tick */
+	uint64_t ckpt_restored_seen;	/* restored connections ended so far */
 	char reload_error[512];		/* why the latest reload failed */
 	uint64_t watchdog_usec;
 	unsigned ticks;
@@ -395,6 +396,14 @@ static void put_checkpoint(const struct daemon *d, struct state_out *o)
 			state_put(o, &d->pl.limbo[i]);
 }
 
+/* What changes the state file's content: interim exports, and restored
+ * connections that have ended (a crash must not find them in a file again
+ * and export them twice). */
+static uint64_t state_changes(const struct daemon *d)
+{
+	return d->pl.st.interim + d->pl.st.restored_ended + d->pl.st.ended_unseen;
+}
+
 /* Writes a checkpoint from a forked copy of the process, so that
  * neither encoding nor fsync stalls the event loop: the child sees the
  * table as it was at the fork and exits with 0 when the file is in place. */
@@ -426,7 +435,7 @@ fail:
 		_exit(1);
 	}
 	d->ckpt_pid = pid;
-	d->ckpt_interim = d->pl.st.interim;
+	d->ckpt_changes = state_changes(d);
 	d->ckpt_asap = false;
 }
 
@@ -451,17 +460,23 @@ static void reap_checkpoint(struct daemon *d, bool wait)
 }
 
 /* Checkpoints are due every checkpoint_interval, when something that the
- * file records has changed since the last one. */
+ * file records has changed since the last one, and at once after a
+ * restored connection ended. */
 static void maybe_checkpoint(struct daemon *d, const struct time_pair *now)
 {
 	reap_checkpoint(d, false);
 	if (d->cfg.state_file[0] == '\0' || d->cfg.checkpoint_interval == 0)
 		return;
+	if (d->pl.st.restored_ended + d->pl.st.ended_unseen !=
+	    d->ckpt_restored_seen) {
+		d->ckpt_restored_seen = d->pl.st.restored_ended + d->pl.st.ended_unseen;
+		d->ckpt_asap = true;
+	}
 	if (!d->ckpt_asap && now->boot_ns < d->next_ckpt_ns)
 		return;
 	d->next_ckpt_ns = now->boot_ns +
 			  (uint64_t)d->cfg.checkpoint_interval * NS_PER_S;
-	if (d->ckpt_asap || d->pl.st.interim != d->ckpt_interim)
+	if (d->ckpt_asap || state_changes(d) != d->ckpt_changes)
 		checkpoint(d, now);
 }
 
@@ -476,11 +491,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	check_drops(d);
 	check_lost(d, now.boot_ns);
 	ended = pipeline_expire_restored(&d->pl, &now);
-	if (ended > 0) {
+	if (ended > 0)
 		log_notice("%zu connections of the state file ended while no daemon listened: exported as ended with what was counted of them",
 			   ended);
-		d->ckpt_asap = true;	/* not again after a crash */
-	}
 	if (d->query)
 		n = pipeline_due(&d->pl, now.boot_ns, d->due, QUERY_BUDGET);
 	n += pipeline_ttl(&d->pl, now.boot_ns, d->due + n, QUERY_BUDGET - n);

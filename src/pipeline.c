@@ -196,6 +196,7 @@ static struct statefile_rec *limbo_take(struct pipeline *p,
 	if (r == NULL || r->family == 0 || !rec_is_conn(r, ev))
 		return NULL;
 	r->family = 0;	/* done */
+	p->st.restored_ended++;
 	return r;
 }
 

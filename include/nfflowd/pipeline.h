@@ -37,6 +37,7 @@ struct pipeline_stats {
 	uint64_t destroy_duplicates;	/* DESTROY of a connection exported */
 	uint64_t state_restored;	/* export states taken from a file */
 	uint64_t ended_unseen;		/* exported from a file at start */
+	uint64_t restored_ended;	/* of a file, ended by a queued DESTROY */
 };
 
 /* DESTROY events remembered to recognise one delivered twice. */
