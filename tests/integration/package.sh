@@ -58,14 +58,13 @@ trap 'exit 130' INT TERM HUP
 
 # shellcheck source=../lab/checks.sh
 . "$SRC/tests/lab/checks.sh"
+DEB_SRC=$SRC
+# shellcheck source=../lab/deb.sh
+. "$SRC/tests/lab/deb.sh"
 
 # --- build
-if ! "$SRC/packaging/build-deb.sh" "$WORK/out" >"$WORK/build.log" 2>&1; then
-	tail -40 "$WORK/build.log"
-	echo "FAIL: dpkg-buildpackage"
-	exit 1
-fi
-DEB=$(ls "$WORK"/out/nfflowd_*.deb)
+deb_build "$WORK/out" "$WORK/build.log" || exit 1
+DEB=$DEB_FILE
 echo "ok: built $(basename "$DEB")"
 
 # --- lintian: errors fail, warnings are listed
