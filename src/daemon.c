@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -1090,6 +1091,24 @@ static void daemon_close(struct daemon *d)
 	d->base = NULL;
 }
 
+/* Creates the directory a runtime file goes in when it is missing (the
+ * default /run/nfflowd when the daemon runs by hand; the unit's
+ * RuntimeDirectory has it already). One level; failures show when the
+ * file itself cannot be made. */
+static void make_parent_dir(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0)
+		log_info("created %s", dir);
+}
+
 /* After readiness: let the parent go and leave the terminal. */
 static void detach(int ready_fd, bool keep_stdout)
 {
@@ -1139,6 +1158,8 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	sigaddset(&startup, SIGTERM);
 	sigaddset(&startup, SIGINT);
 	sigprocmask(SIG_BLOCK, &startup, NULL);
+	make_parent_dir(d.cfg.pidfile);
+	make_parent_dir(d.cfg.control_socket);
 	d.pidfd = pidfile_acquire(d.cfg.pidfile, &holder);
 	if (d.pidfd < 0) {
 		if (errno == EEXIST) {

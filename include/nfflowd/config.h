@@ -8,8 +8,10 @@
 #include <sys/socket.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/nfflowd.conf"
-#define CONFIG_DEFAULT_PIDFILE "/run/nfflowd.pid"
-#define CONFIG_DEFAULT_SOCKET "/run/nfflowd.sock"
+/* In the unit's RuntimeDirectory (/run/nfflowd, owned by the daemon's
+ * user); run by hand as root, the daemon creates the directory. */
+#define CONFIG_DEFAULT_PIDFILE "/run/nfflowd/nfflowd.pid"
+#define CONFIG_DEFAULT_SOCKET "/run/nfflowd/nfflowd.sock"
 /* The interim-export state (statefile.h); "" in the file turns it off. */
 #define CONFIG_DEFAULT_STATE_FILE "/var/lib/nfflowd/nfflowd.state"
 #define CONFIG_DEFAULT_CHECKPOINT_INTERVAL 60

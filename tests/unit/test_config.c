@@ -98,8 +98,8 @@ static void assert_defaults(const struct config *cfg)
 	assert_string_equal(cfg->syslog_socket, "/dev/log");
 	assert_int_equal(cfg->syslog_backlog, 262144);
 	assert_false(cfg->to_stdout);
-	assert_string_equal(cfg->pidfile, "/run/nfflowd.pid");
-	assert_string_equal(cfg->control_socket, "/run/nfflowd.sock");
+	assert_string_equal(cfg->pidfile, "/run/nfflowd/nfflowd.pid");
+	assert_string_equal(cfg->control_socket, "/run/nfflowd/nfflowd.sock");
 	assert_true(cfg->kernel_setup);
 	assert_int_equal(cfg->netlink_buffer, 64u << 20);
 	assert_true(cfg->netlink_reliable);
