@@ -446,6 +446,16 @@ static bool check_kernel(const char *name, const char *what, bool setup,
 	return true;
 }
 
+/* The setting is off for good: every record would be wrong (no counters,
+ * no kernel times) or missing (events 0). Events 2, "while a listener
+ * exists", works while the daemon runs: reported, not fatal. */
+static bool kernel_fatal(const char *name)
+{
+	int v = kernel_get(name);
+
+	return v == 0 || (v > 1 && strcmp(name, KERNEL_EVENTS) != 0);
+}
+
 /* CAP_NET_ADMIN (bit 12) in the effective set, from /proc/self/status. */
 static bool has_net_admin(void)
 {
@@ -539,6 +549,12 @@ static int cmd_check(const struct opts *o)
 	kernel_off |= check_kernel(KERNEL_EVENTS, "conntrack events for every connection",
 				   cfg.kernel_setup, can_set);
 	check_privileges(&cfg, write_errno, kernel_off);
+	if (kernel_off && !can_set &&
+	    (kernel_fatal(KERNEL_ACCT) || kernel_fatal(KERNEL_TIMESTAMP) ||
+	     kernel_fatal(KERNEL_EVENTS))) {
+		report_failure("check: failed: with the kernel settings above every record would lack counters, times or connections\n");
+		return 1;
+	}
 	return ok ? 0 : 1;
 }
 

@@ -252,8 +252,10 @@ else
 	fi
 	err_empty
 
+	# SPEC §1: a prerequisite that stays off makes check fail (exit 1).
 	run "check, acct off, kernel_setup off" -c "$W/nosetup.json" check
-	rc_is 0
+	rc_is 1
+	err_has '^check: failed: ' "says that it fails, and why"
 	out_has "^config: .*nosetup\.json OK" "gives the verdict"
 	err_has '^kernel: net\.netfilter\.nf_conntrack_acct = 0 .*off' "reports acct off"
 	err_has '^        to fix: sysctl -w net\.netfilter\.nf_conntrack_acct=1 \(kernel_setup is off\)' \
@@ -264,7 +266,7 @@ else
 		DROP=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
 		RUN_AS+=("${DROP[@]}")
 		run "check, acct off, unprivileged" -c "$W/valid.json" check
-		rc_is 0
+		rc_is 1
 		out_has "^config: .*valid\.json OK" "gives the verdict"
 		out_has '^daemon: not running$' "reports the daemon"
 		err_has '^privileges: CAP_NET_ADMIN missing' "reports the capability"
