@@ -4,10 +4,20 @@
 # (callgrind), memory per live entry, taking over 250,000 connections, the
 # end-to-end comparison with conntrack -E, ulogd2 and softflowd, and the
 # same end to end with the syslog copy sent to a private rsyslogd (datagram
-# socket with the kernel's queue and with systemd's 512, stream socket).
+# socket with the kernel's queue and with systemd's 512, stream socket),
+# and the cost of a checkpoint of the state file.
 #   usage: bench/run.sh            (root; installs what it needs with apt-get)
-# BENCH_BUILD (default /tmp/nfflowd-bench-build) is the release build dir.
+#          bench/run.sh checkpoint (only the checkpoint benchmark: prints its
+#                                   section of RESULTS.md, writes no file)
+# BENCH_BUILD (default /tmp/nfflowd-bench-build) is the release build dir;
+# CKPT_SIZES (default "250000 1000000") the table sizes of the checkpoint
+# benchmark, CKPT_RUNS (default 5) its runs per size.
 set -euo pipefail
+ONLY=${1:-}
+case $ONLY in
+''|checkpoint) ;;
+*) echo "usage: bench/run.sh [checkpoint]" >&2; exit 2 ;;
+esac
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$BENCH_DIR/.." && pwd)
 BUILD=${BENCH_BUILD:-/tmp/nfflowd-bench-build}
@@ -38,8 +48,88 @@ if [ ! -d "$BUILD" ]; then
 	meson setup "$BUILD" "$SRC" --buildtype=release >"$LOG" 2>&1 ||
 		{ cat "$LOG"; exit 1; }
 fi
-ninja -C "$BUILD" nfflowd bench/replay bench/memory bench/ctfill >"$LOG" 2>&1 ||
-	{ cat "$LOG"; exit 1; }
+if [ "$ONLY" = checkpoint ]; then
+	TARGETS=(bench/checkpoint)
+else
+	TARGETS=(nfflowd bench/replay bench/memory bench/ctfill bench/checkpoint)
+fi
+ninja -C "$BUILD" "${TARGETS[@]}" >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
+
+# The checkpoint of the state file (bench/checkpoint): CKPT_RUNS runs for
+# each of CKPT_SIZES connections; CK_OUT gets each size's whole output.
+CKPT_SIZES=${CKPT_SIZES:-250000 1000000}
+CKPT_RUNS=${CKPT_RUNS:-5}
+CK_OUT=()
+CK_LOAD='?'
+checkpoint_run() {
+	local n out
+	CK_LOAD=$(cut -d ' ' -f 1-3 /proc/loadavg)
+	for n in $CKPT_SIZES; do
+		echo "== checkpoint of the state file: $n connections, $CKPT_RUNS runs" >&2
+		out=$("$BUILD/bench/checkpoint" -n "$n" -r "$CKPT_RUNS" 2>"$LOG") ||
+			{ cat "$LOG" >&2; out="summary entries=$n failed=yes"; }
+		echo "$out" >&2
+		CK_OUT+=("$out")
+	done
+}
+
+# The section of RESULTS.md on the checkpoint, from CK_OUT.
+checkpoint_section() {
+	local out s h="" first="" fs bt
+	fs=$(findmnt -n -o FSTYPE,SOURCE -T /var/tmp 2>/dev/null | tr -s ' ' || echo '?')
+	bt=$(meson configure "$BUILD" 2>/dev/null | awk '$1 == "buildtype" { print $2 }')
+	echo "## 4. Checkpoint of the state file (bench/checkpoint)"
+	echo
+	echo "A pipeline holds N long-lived connections (10% IPv6), each with an export state as after an interim export: inserted with pipeline_event, found due by pipeline_due and read with pipeline_interim under the default active_timeout of 1800 s. The state file is then written as the daemon's checkpoint writes it (src/daemon.c put_checkpoint: state_begin, pipeline_state_rec and state_put for every entry with exports > 0, state_commit with fflush, fsync, rename and fsync of the directory; src/state.c and the pure encoder are the daemon's code) into a directory under /var/tmp (file system: $fs). Each run, for each table size: the file written by a forked child as the daemon does it (the parent's time in fork() is all the event loop pays), the same without fsync (fsync() replaced by a no-op in the benchmark), and the same file written by the process itself with no fork (what the loop would stall for). $CKPT_RUNS runs per size; fork times are over the three forks of every run. sync() runs between the measurements, untimed."
+	echo
+	echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1) (/proc/cpuinfo), kernel $(uname -r), transparent huge pages: $(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo '?'). Command: \`bench/run.sh checkpoint\` (meson buildtype ${bt:-?}; runs \`bench/checkpoint -n N -r $CKPT_RUNS\` for N in $CKPT_SIZES). Load average before the runs: $CK_LOAD. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at nfflowd ${REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}."
+	echo
+	echo "| connections | of them IPv6 | file bytes | bytes/connection | process RSS (KiB) | page tables (KiB) | loop stall with fork: fork() ms, median / max | child: encode, write, fsync, rename (ms), median / max | of it state_commit (ms), median | child without fsync (ms), median | loop stall without fork (ms), median / max | the same without fsync (ms), median | stall without fork / with fork |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	for out in "${CK_OUT[@]}"; do
+		s=$(printf '%s\n' "$out" | grep '^summary ' || true)
+		if [ "$(kv "$s" failed)" = yes ] || [ -z "$(kv "$s" bytes)" ]; then
+			printf '| %s | failed | – | – | – | – | – | – | – | – | – | – | – |\n' "$(kv "$s" entries)"
+			continue
+		fi
+		printf '| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s / %s | %s | %s |\n' \
+			"$(kv "$s" entries)" "$(kv "$s" ipv6)" "$(kv "$s" bytes)" \
+			"$(kv "$s" bytes_per_conn)" "$(kv "$s" rss_kib)" "$(kv "$s" vmpte_kib)" \
+			"$(kv "$s" fork_median_ms)" "$(kv "$s" fork_max_ms)" \
+			"$(kv "$s" child_fsync_median_ms)" "$(kv "$s" child_fsync_max_ms)" \
+			"$(kv "$s" child_commit_median_ms)" "$(kv "$s" child_nofsync_median_ms)" \
+			"$(kv "$s" sync_fsync_median_ms)" "$(kv "$s" sync_fsync_max_ms)" \
+			"$(kv "$s" sync_nofsync_median_ms)" "$(kv "$s" sync_stall_per_fork)"
+		if [ -z "$first" ]; then
+			first=$s
+			h=$(printf '%s\n' "$out" | grep '^checkpoint ' || true)
+		fi
+	done
+	echo
+	echo "Copy on write while the child writes: the pages the loop writes to while a child holds them are copied, once each, one page fault at a time (no single stall). Worst case: every export state rewritten during the child's life, a pass of pipeline_interim over all entries, timed with a child alive and alone (CPU time of the process, median of the runs):"
+	echo
+	echo "| connections | pages copied (KiB) | pass alone (CPU ms) | pass with a child (CPU ms) | extra CPU (ms) | µs per copied page |"
+	echo "|---|---|---|---|---|---|"
+	for out in "${CK_OUT[@]}"; do
+		s=$(printf '%s\n' "$out" | grep '^summary ' || true)
+		[ -n "$(kv "$s" bytes)" ] || continue
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$(kv "$s" entries)" \
+			"$(kv "$s" cow_copied_kib)" "$(kv "$s" cow_pass_alone_cpu_median_ms)" \
+			"$(kv "$s" cow_pass_with_child_cpu_median_ms)" "$(kv "$s" cow_extra_cpu_ms)" \
+			"$(kv "$s" cow_us_per_page)"
+	done
+	echo
+	if [ -n "$first" ]; then
+		echo "What it means: the event loop stalls only for the fork, **$(kv "$first" fork_median_ms) ms** (median; longest $(kv "$first" fork_max_ms) ms) at $(kv "$first" entries) connections with an RSS of $(kv "$first" rss_kib) KiB; writing the same file in the loop would stall it for $(kv "$first" sync_fsync_median_ms) ms (longest $(kv "$first" sync_fsync_max_ms) ms), $(kv "$first" sync_stall_per_fork) times as long. The child needs $(kv "$first" child_fsync_median_ms) ms for $(kv "$first" bytes) bytes ($(kv "$first" bytes_per_conn) bytes per connection: 144 per IPv4 record, 192 per IPv6, plus a 64-byte header and a 24-byte trailer), of it $(kv "$first" child_commit_median_ms) ms in state_commit (fsync and rename) and $(kv "$first" child_nofsync_median_ms) ms in all without fsync; at the default checkpoint_interval of 60 s that is $(awk -v c="$(kv "$first" child_fsync_median_ms)" 'BEGIN { printf "%.2f", c / 600 }')% of a CPU, spent only when an interim export happened since the last checkpoint. A start reads the file back whole and checks it before using a record (state_read): $(kv "$first" read_ms) ms for this one; the benchmark compares its record count with what was written. fork() copies the page tables of the process and marks each of its pages copy-on-write (VmPTE $(kv "$first" vmpte_kib) KiB, about $(( $(kv "$first" rss_kib) / 4 )) pages of 4 KiB here), so its time grows with the RSS, of which $(kv "$h" flowtab_memory) bytes are the table with its export states (flowtab_memory()). After the fork, the loop pays once for each page it writes to while the child lives: $(kv "$first" cow_us_per_page) µs of CPU per page, spread over the child's life. The worst case above (every export state rewritten) does not happen in the daemon: it reads at most 4,096 counters a second, so during the child's $(kv "$first" child_fsync_median_ms) ms at most $(awk -v c="$(kv "$first" child_fsync_median_ms)" 'BEGIN { printf "%.0f", 4096 * c / 1000 }') readings, each writing one export state, so at most one page copied per reading plus the few pages of the due queue ($(awk -v c="$(kv "$first" child_fsync_median_ms)" -v u="$(kv "$first" cow_us_per_page)" 'BEGIN { printf "%.1f", 4096 * c / 1000 * u / 1000 }') ms of CPU for the readings); NEW and DESTROY events copy the pages they touch in the same way."
+	fi
+}
+
+if [ "$ONLY" = checkpoint ]; then
+	checkpoint_run
+	checkpoint_section
+	rm -f "$LOG"
+	exit 0
+fi
 
 # Three runs of "$@" (a replay); sets the variable named $1 to the run with
 # the median events/s and ${1}_ALL to every run's events/s.
@@ -120,6 +210,8 @@ echo "== active timeout: reading the counters of 250,000 connections" >&2
 AC=$(NFFLOWD="$BUILD/nfflowd" CTSTORM="$BUILD/bench/ctfill" \
 	"$BENCH_DIR/active.sh" 250000 2>"$LOG" | tail -n 1) || true
 echo "$AC" >&2
+
+checkpoint_run
 
 # The end-to-end run is repeated (E2E_RUNS, default 3): CPU seconds on a
 # shared 2-CPU machine vary by tens of percent from run to run. The table
@@ -351,6 +443,8 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	echo
 	echo "nfflowd's CPU with the syslog copy off, in the $E2E_RUNS runs of the comparison above: ${OFF_CPU[*]} s (median $(median "${OFF_CPU[@]}") s)."
 	echo "The storm's 200,000 lines come faster than rsyslogd writes them, so they wait in nfflowd's backlog (and, on a stream, in the connection); what does not fit is dropped, counted (the dropped column) and reported in nfflowd's log."
+	echo
+	checkpoint_section
 } >"$OUT"
 rm -f "$LOG"
 echo "== wrote $OUT" >&2
