@@ -7,14 +7,19 @@ their own after LIFETIME seconds; every socket operation has a timeout.
   peer.py tcp-server|udp-echo|udp-sink HOST PORT
   peer.py tcp-client|udp-client|udp-send HOST PORT [TEXT]
   peer.py chat-server HOST PORT
-  peer.py chat-client HOST PORT SECONDS INTERVAL UP DOWN
+  peer.py chat-client HOST PORT SECONDS INTERVAL UP DOWN [TRIGGER [LAST]]
 
 A tcp-server reads one line, answers it with "answer:" and the line, and
 closes; a udp-echo server answers each datagram the same way.  A chat
 client talks for SECONDS: every INTERVAL seconds it sends UP bytes and the
-server answers with DOWN bytes; then the client closes.
+server answers with DOWN bytes; then the client closes.  With TRIGGER it
+prints "paused" after the talk and waits (at most 60 s) until the file
+TRIGGER exists; then it sends one last request of LAST bytes (if LAST > 0)
+that gets no answer, prints the bytes that request put on the wire, and
+closes.
 """
 
+import os
 import socket
 import sys
 import time
@@ -121,8 +126,11 @@ def tcp_client(host, port, text):
     expect_answer(c, "tcp-client")
 
 
-def chat_client(host, port, seconds, interval, up, down):
-    """Talk in bursts for `seconds`, then close; print the rounds done."""
+def chat_client(host, port, seconds, interval, up, down, trigger=None,
+                last="0"):
+    """Talk in bursts for `seconds`, then close; print the rounds done.
+    With a trigger: pause until it exists, send `last` bytes more (the
+    request's header line included in what is printed), then close."""
     c = socket.create_connection((host, int(port)), timeout=TIMEOUT)
     end = time.monotonic() + float(seconds)
     rounds = 0
@@ -133,6 +141,17 @@ def chat_client(host, port, seconds, interval, up, down):
             sys.exit("chat-client: server closed after %d rounds" % rounds)
         rounds += 1
         time.sleep(float(interval))
+    if trigger is not None:
+        print("paused after %d rounds" % rounds, flush=True)
+        deadline = time.monotonic() + 60.0
+        while not os.path.exists(trigger):
+            if time.monotonic() > deadline:
+                sys.exit("chat-client: no trigger %s within 60 s" % trigger)
+            time.sleep(0.05)
+        if int(last) > 0:
+            req = b"%d 0\n" % int(last) + b"u" * int(last)
+            c.sendall(req)
+            print("last request %d bytes" % len(req), flush=True)
     c.shutdown(socket.SHUT_WR)
     c.settimeout(TIMEOUT)
     if c.recv(1) != b"":
@@ -181,7 +200,7 @@ def main(argv):
     elif cmd == "tcp-client":
         tcp_client(host, port, text)
     elif cmd == "chat-client":
-        if len(rest) != 4:
+        if len(rest) not in (4, 5, 6):
             sys.exit(__doc__)
         chat_client(host, port, *rest)
     elif cmd == "udp-echo":
