@@ -775,11 +775,73 @@ def check_spans(label, interim, start, end, timeout, contiguous=True,
     return errors
 
 
+def pair(text):
+    """'PACKETS:BYTES' -> (packets, bytes)."""
+    p, _, b = text.partition(":")
+    return (int(p), int(b))
+
+
+def sum_check(label, s, want, recs, args, end):
+    """The sums s of one record kind against want: equal; or, after a
+    kill -9 (--kill-ms), over by at least nothing and at most what the
+    records that end within --window-ms before the kill carried (what was
+    exported since the last checkpoint counts twice, nothing more)."""
+    over = (s[0] - want[0], s[1] - want[1])
+    if args.kill_ms is None:
+        if s == want:
+            return []
+        return ["%s: deltas sum to %d packets %d bytes, expected %d packets "
+                "%d bytes (per export: %s)" % (
+                    label, s[0], s[1], want[0], want[1],
+                    [(x["packets"], x["bytes"]) for x in recs])]
+    near = [x for x in recs
+            if args.kill_ms - args.window_ms <= x[end] <= args.kill_ms]
+    bound = (sum(x["packets"] for x in near), sum(x["bytes"] for x in near))
+    print("%s: over-count after kill -9: %d packets %d bytes; bound (the %d "
+          "exports ending within %d ms before the kill): %d packets %d bytes"
+          % (label, over[0], over[1], len(near), args.window_ms, bound[0],
+             bound[1]))
+    if 0 <= over[0] <= bound[0] and 0 <= over[1] <= bound[1]:
+        return []
+    return ["%s: over-count %d packets %d bytes outside 0..%d packets "
+            "0..%d bytes (per export: %s)" % (
+                label, over[0], over[1], bound[0], bound[1],
+                [(x["packets"], x["bytes"]) for x in recs])]
+
+
+def gap_check(c, want_orig, want_reply, payload):
+    """What the connection carried after the daemon's last reading
+    (conntrack's final counters minus the target sums): `payload` bytes of
+    data in the original direction and none in the reply, plus at most 60
+    bytes of headers a packet (IPv4, TCP and its options)."""
+    o, r = c["orig"], c["reply"]
+    go = (o["packets"] - want_orig[0], o["bytes"] - want_orig[1])
+    gr = (r["packets"] - want_reply[0], r["bytes"] - want_reply[1])
+    print("carried after the daemon's last reading (not exported): original "
+          "%d packets %d bytes (%d bytes of data sent), reply %d packets %d "
+          "bytes" % (go[0], go[1], payload, gr[0], gr[1]))
+    errors = []
+    if not payload <= go[1] <= payload + 60 * go[0]:
+        errors.append("original direction: %d packets %d bytes were not "
+                      "exported; only the %d bytes of data sent after the "
+                      "stop plus headers (at most 60 bytes a packet) may be "
+                      "missing" % (go[0], go[1], payload))
+    if not 0 <= gr[1] <= 60 * gr[0]:
+        errors.append("reply direction: %d packets %d bytes were not "
+                      "exported; no data was sent after the stop, only "
+                      "headers (at most 60 bytes a packet) may be missing"
+                      % (gr[0], gr[1]))
+    return errors
+
+
 def cmd_active(args):
     """The long-lived connection to DST:DPORT: its interim and final
     exports add up exactly to conntrack's final counters, on v5 and on
-    IPFIX/v9."""
+    IPFIX/v9 (or to --want-orig/--want-reply, what the kernel had counted
+    when the daemon took its last reading; or, after a kill -9, to at
+    most what was exported since the last checkpoint more)."""
     errors = []
+    final_reason = args.final_reason
     conns, _ = load_common(args)
     hits = [c for c in conns if c["proto"] == 6 and
             c["orig"]["dst"] == args.dst and c["orig"]["dport"] == args.dport]
@@ -798,6 +860,15 @@ def cmd_active(args):
                       "active timeout: the test itself is too short" % life)
     want_orig = (o["packets"], o["bytes"])
     want_reply = (r["packets"], r["bytes"])
+    if bool(args.want_orig) != bool(args.want_reply):
+        return compare.report(["--want-orig and --want-reply go together"])
+    if args.want_orig:
+        want_orig, want_reply = pair(args.want_orig), pair(args.want_reply)
+        print("target: the kernel's reading at the daemon's stop, original "
+              "%d/%d, reply %d/%d" % (want_orig + want_reply))
+        errors.extend(gap_check(c, want_orig, want_reply, args.gap_payload))
+    end_ref = args.end_ms if args.end_ms is not None else c["stop_ms"]
+    spans = args.kill_ms is None
 
     # The reply record of an export is left out when the reply carried no
     # packet in the interval it covers (SPEC section 3's rule for record 3,
@@ -817,18 +888,16 @@ def cmd_active(args):
             s = (sum(x["key"][5] for x in recs),
                  sum(x["key"][6] for x in recs))
             print("v5 %s: %d exports, packets %s, bytes %s; sum %d/%d, "
-                  "conntrack %d/%d" % (name, len(recs),
-                                       [x["key"][5] for x in recs],
-                                       [x["key"][6] for x in recs],
-                                       s[0], s[1], want[0], want[1]))
+                  "expected %d/%d" % (name, len(recs),
+                                      [x["key"][5] for x in recs],
+                                      [x["key"][6] for x in recs],
+                                      s[0], s[1], want[0], want[1]))
             print("v5 %s: spans (ms) %s" % (
                 name, [x["last"] - x["first"] for x in recs]))
-            if s != want:
-                errors.append("v5 %s: deltas sum to %d packets %d bytes, "
-                              "conntrack's final counters are %d packets %d "
-                              "bytes (per export: %s)" % (
-                                  name, s[0], s[1], want[0], want[1],
-                                  [x["key"][5:] for x in recs]))
+            errors.extend(sum_check(
+                "v5 " + name, s, want,
+                [dict(x, packets=x["key"][5], bytes=x["key"][6])
+                 for x in recs], args, "last"))
             need = args.min_interim + (0 if reply else 1)
             if len(recs) < need:
                 errors.append("v5 %s: %d exports, expected at least %d "
@@ -848,14 +917,15 @@ def cmd_active(args):
             # records of two datagrams may land 1 ms apart, and further
             # by as much as the wall clock moved against the boot clock
             # between the two datagrams.
-            errors.extend(check_spans("v5 " + name, recs[:-1], "first",
-                                      "last", args.timeout,
-                                      slack=1 + args.clock_moved_ms))
-            if recs and c["stop_ms"] is not None and \
-                    abs(recs[-1]["last"] - c["stop_ms"]) > \
+            if spans:
+                errors.extend(check_spans("v5 " + name, recs[:-1], "first",
+                                          "last", args.timeout,
+                                          slack=1 + args.clock_moved_ms))
+            if recs and end_ref is not None and \
+                    abs(recs[-1]["last"] - end_ref) > \
                     args.time_tolerance_ms:
-                errors.append("v5 %s: final record ends %d, conntrack's stop "
-                              "%d" % (name, recs[-1]["last"], c["stop_ms"]))
+                errors.append("v5 %s: final record ends %d, expected %d"
+                              % (name, recs[-1]["last"], end_ref))
             if recs and c["start_ms"] is not None and \
                     abs(recs[0]["first"] - c["start_ms"]) > \
                     args.time_tolerance_ms:
@@ -878,18 +948,15 @@ def cmd_active(args):
                  sum(x["bytes"] for x in recs))
             reasons = [x["reason"] for x in recs]
             print("%s %s direction: %d records, end reasons %s, packets %s, "
-                  "bytes %s; sum %d/%d, conntrack %d/%d" % (
+                  "bytes %s; sum %d/%d, expected %d/%d" % (
                       label, name, len(recs), reasons,
                       [x["packets"] for x in recs],
                       [x["bytes"] for x in recs], s[0], s[1], want[0],
                       want[1]))
             print("%s %s direction: record spans (ms) %s" % (
                 label, name, [x["end_ms"] - x["start_ms"] for x in recs]))
-            if s != want:
-                errors.append("%s %s direction: deltas sum to %d packets %d "
-                              "bytes, conntrack's final counters are %d "
-                              "packets %d bytes" % (label, name, s[0], s[1],
-                                                    want[0], want[1]))
+            errors.extend(sum_check("%s %s direction" % (label, name), s,
+                                    want, recs, args, "end_ms"))
             if d == 1:
                 zero = [x for x in recs if x["packets"] == 0]
                 if zero:
@@ -905,23 +972,25 @@ def cmd_active(args):
                                   "(end reasons %s)" % (
                                       label, name, len(interim),
                                       args.min_interim, reasons))
-                finals = reasons.count(END_FLOW)
+                finals = reasons.count(final_reason)
                 if finals > 1 or (d == 0 and finals != 1) or (
-                        finals and reasons[-1] != END_FLOW) or \
+                        finals and reasons[-1] != final_reason) or \
                         len(interim) + finals != len(recs):
                     errors.append("%s %s direction: expected flowEndReason 2 "
-                                  "for the interim records and 3 for the "
+                                  "for the interim records and %d for the "
                                   "final one (%s), last; end reasons in time "
-                                  "order %s" % (label, name,
+                                  "order %s" % (label, name, final_reason,
                                                 "always" if d == 0 else
                                                 "unless its delta is empty",
                                                 reasons))
                 # A reply record left out breaks the chain of the reply
                 # direction's intervals, not their lengths.
-                errors.extend(check_spans("%s %s direction" % (label, name),
-                                          interim, "start_ms", "end_ms",
-                                          args.timeout, contiguous=d == 0))
-                final = [x for x in recs if x["reason"] == END_FLOW]
+                if spans:
+                    errors.extend(check_spans(
+                        "%s %s direction" % (label, name), interim,
+                        "start_ms", "end_ms", args.timeout,
+                        contiguous=d == 0))
+                final = [x for x in recs if x["reason"] == final_reason]
             else:
                 if len(recs) < args.min_interim + (1 - d):
                     errors.append("%s %s direction: %d records, expected at "
@@ -930,13 +999,13 @@ def cmd_active(args):
                                       args.min_interim,
                                       " + the final one" if d == 0 else ""))
                 final = recs[-1:] if d == 0 else []
-            if final and c["stop_ms"] is not None and \
-                    abs(final[-1]["end_ms"] - c["stop_ms"]) > \
+            if final and end_ref is not None and \
+                    abs(final[-1]["end_ms"] - end_ref) > \
                     args.time_tolerance_ms:
                 errors.append("%s %s direction: final record ends %d, "
-                              "conntrack's stop %d" % (
+                              "expected %d" % (
                                   label, name, final[-1]["end_ms"],
-                                  c["stop_ms"]))
+                                  end_ref))
             if recs and c["start_ms"] is not None and \
                     abs(recs[0]["start_ms"] - c["start_ms"]) > \
                     args.time_tolerance_ms:
@@ -1008,6 +1077,25 @@ def main():
     p.add_argument("--clock-moved-ms", type=int, default=0,
                    help="how far the wall clock moved against the boot "
                         "clock meanwhile (clockwatch.py)")
+    p.add_argument("--final-reason", type=int, default=END_FLOW,
+                   help="flowEndReason of the final export (4: ended while "
+                        "no daemon listened, exported at the next start)")
+    p.add_argument("--end-ms", type=int,
+                   help="epoch ms the final export must end at (default: "
+                        "conntrack's stop)")
+    p.add_argument("--want-orig", metavar="PACKETS:BYTES",
+                   help="what the exports must add up to in the original "
+                        "direction instead of conntrack's final counters "
+                        "(with --want-reply)")
+    p.add_argument("--want-reply", metavar="PACKETS:BYTES")
+    p.add_argument("--gap-payload", type=int, default=0,
+                   help="with --want-orig: bytes of data the original "
+                        "direction carried after that reading")
+    p.add_argument("--kill-ms", type=int,
+                   help="epoch ms of a kill -9 of the daemon: the sums may "
+                        "exceed the target by what the exports ending "
+                        "within --window-ms before it carried")
+    p.add_argument("--window-ms", type=int, default=0)
     p.set_defaults(func=cmd_active)
 
     p = sub.add_parser("oracle")
