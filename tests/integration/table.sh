@@ -1,7 +1,7 @@
 #!/bin/bash
 # The live table of the original tool's behaviour (issue "lose no flow").
 #   usage: NFFLOWD=build/nfflowd CTSTORM=build/tests/tools/ctstorm \
-#          tests/integration/table.sh destroy|ttl
+#          tests/integration/table.sh destroy|ttl|ttlgone
 #   destroy: entries leave the table on DESTROY: after a burst of
 #            connections has ended the table is back at its baseline
 #   ttl:     with "ttl": 2, entries that see no DESTROY (ctstorm entries
@@ -11,6 +11,10 @@
 #            exported; deleted in the kernel (`conntrack -D`, which sends
 #            their DESTROY events), they leave the table and each is
 #            exported once
+#   ttlgone: the same entries made while conntrack events are off, so
+#            that deleting them sends no DESTROY: the kernel answers the
+#            next ttl check that they are gone, and 2 s later they leave
+#            the table, counted as expired by TTL and lost, not exported
 . "$(dirname "$0")/lossless_common.sh"
 lab_require nfcapd nfdump conntrack nft ss
 
@@ -123,8 +127,55 @@ ttl)
 		--storm "$N" --exact --expect-records $((N * 2)) ||
 		ll_fail "the collector's records (above)"
 	;;
+ttlgone)
+	ll_need_ctstorm
+	N=1000
+	# Entries made while events are off carry no event extension: the
+	# kernel reports neither their creation nor their deletion.
+	lab_ns fw sysctl -q -w net.netfilter.nf_conntrack_events=0
+	ll_ctstorm "$N" 600
+	lab_daemon_config '"ttl": 2'
+	lab_daemon_start
+	ll_check "the daemon loaded the $N entries from its initial dump" \
+		grep -q "loaded $N existing" "$LAB_DIR/nfflowd.err"
+	for _ in $(seq 1 50); do
+		ll_counters 2>/dev/null
+		[ "${CNT[ttl_alive]:-0}" -ge "$N" ] && break
+		sleep 0.2
+	done
+	ll_counters
+	ll_check "the kernel confirmed every one alive past the ttl (ttl_alive ${CNT[ttl_alive]:-?} >= $N)" \
+		test "${CNT[ttl_alive]:-0}" -ge "$N"
+	DEL=$(lab_ns fw conntrack -D -s "$LAB_LAN_IP" -d "$LAB_WAN_IP" 2>&1 >/dev/null |
+		sed -n 's/.* \([0-9]*\) flow entries have been deleted.*/\1/p')
+	T0=$(date +%s%N)
+	ll_check "conntrack deleted the $N entries (${DEL:-?})" test "${DEL:-0}" = "$N"
+	# The next check is due a ttl after the last confirmation, then 2 s
+	# of grace for a late DESTROY: at most about 6 s (bounded at 15).
+	for _ in $(seq 1 75); do
+		ll_counters 2>/dev/null
+		[ "${CNT[ttl_expired]:-0}" -ge "$N" ] && break
+		sleep 0.2
+	done
+	ll_counters
+	lab_log "ttl_expired ${CNT[ttl_expired]:-?} after $((($(date +%s%N) - T0) / 1000000)) ms"
+	ll_check "no DESTROY came for them (destroy ${CNT[destroy]:-?})" \
+		test "${CNT[destroy]:-x}" = 0
+	ll_check "ttl expired = $N (${CNT[ttl_expired]:-?})" \
+		test "${CNT[ttl_expired]:-x}" = "$N"
+	ll_check "counted lost = $N (lost_entries ${CNT[lost_entries]:-?})" \
+		test "${CNT[lost_entries]:-x}" = "$N"
+	ll_check "live table 0 (${CNT[live]:-?})" test "${CNT[live]:-x}" = 0
+	ll_check "nothing exported for them (${CNT[records]:-?} records)" \
+		test "${CNT[records]:-x}" = 0
+	LOGGED=$(sed -n 's/.*dropped \([0-9]*\) live entries older than ttl 2 s that the kernel no longer has.*/\1/p' \
+		"$LAB_DIR/nfflowd.err" | awk '{ n += $1 } END { print n + 0 }')
+	ll_check "the log tells of the TTL drop of $N entries ($LOGGED)" test "$LOGGED" = "$N"
+	lab_daemon_stop || ll_fail "the daemon did not stop cleanly"
+	lab_collector_stop
+	;;
 *)
-	echo "usage: table.sh destroy|ttl" >&2
+	echo "usage: table.sh destroy|ttl|ttlgone" >&2
 	exit 2
 	;;
 esac
