@@ -60,7 +60,7 @@ static const char *const top_keys[] = {
 	"stdout", "pidfile", "control_socket", "kernel_setup",
 	"netlink_buffer", "netlink_reliable", "collectors", "active_timeout",
 	"template_refresh_packets", "template_refresh_seconds", "interfaces",
-	"state_file", "checkpoint_interval", "resync_interval",
+	"state_file", "checkpoint_interval", "resync_interval", "metrics_file",
 };
 
 static const char *const collector_keys[] = {
@@ -301,19 +301,21 @@ static int get_path(const json_t *v, const char *key, char *out,
 	return 0;
 }
 
-/* Reads state_file: an absolute path like get_path, or "" for none. */
-static int get_state_file(const json_t *v, char *out, size_t outlen,
-			  const char *name, char *err, size_t errlen)
+/* Reads a file key that may be off: an absolute path like get_path, or ""
+ * for none (what names the file in messages: "state file"). */
+static int get_optional_path(const json_t *v, const char *key, const char *what,
+			     char *out, size_t outlen, const char *name,
+			     char *err, size_t errlen)
 {
 	if (!json_is_string(v))
 		return fail(err, errlen, name,
-			    "key 'state_file': must be an absolute path string, or \"\" for no state file, not %s",
-			    type_name(v));
+			    "key '%s': must be an absolute path string, or \"\" for no %s, not %s",
+			    key, what, type_name(v));
 	if (json_string_length(v) == 0) {
 		out[0] = '\0';
 		return 0;
 	}
-	return get_path(v, "state_file", out, outlen, name, err, errlen);
+	return get_path(v, key, out, outlen, name, err, errlen);
 }
 
 /* Parses an IPv4 or IPv6 literal into ss (port 0); returns its family or
@@ -682,8 +684,11 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 		return 0;
 	}
 	if (strcmp(key, "state_file") == 0)
-		return get_state_file(v, c->state_file, sizeof(c->state_file),
-				      name, err, errlen);
+		return get_optional_path(v, key, "state file", c->state_file,
+					 sizeof(c->state_file), name, err, errlen);
+	if (strcmp(key, "metrics_file") == 0)
+		return get_optional_path(v, key, "metrics file", c->metrics_file,
+					 sizeof(c->metrics_file), name, err, errlen);
 	if (strcmp(key, "checkpoint_interval") == 0) {
 		if (get_int(v, key, 0, CHECKPOINT_INTERVAL_MAX,
 			    "an integer 0..86400 (seconds, 0 = only at stop)",

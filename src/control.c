@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "nfflowd/log.h"
+#include "nfflowd/metrics.h"
 
 #ifndef CONTROL_READ_TIMEOUT_MS
 #define CONTROL_READ_TIMEOUT_MS 5000	/* a silent client is dropped */
@@ -84,6 +85,8 @@ enum control_request control_parse_request(const char *buf, size_t len)
 		return CONTROL_REQ_STATE;
 	if (len == 8 && memcmp(buf, "counters", 8) == 0)
 		return CONTROL_REQ_COUNTERS;
+	if (len == 7 && memcmp(buf, "metrics", 7) == 0)
+		return CONTROL_REQ_METRICS;
 	return CONTROL_REQ_INVALID;
 }
 
@@ -144,6 +147,16 @@ static void add_counters(struct client *cl)
 	evbuffer_add(bufferevent_get_output(cl->bev), line, n);
 }
 
+/* Queues the metrics text. */
+static void add_metrics(struct client *cl)
+{
+	struct control *c = cl->ctl;
+	char text[METRICS_TEXT_MAX];
+	size_t n = c->src.metrics ? c->src.metrics(c->src.arg, text, sizeof(text)) : 0;
+
+	evbuffer_add(bufferevent_get_output(cl->bev), text, n);
+}
+
 /* Queues the next chunk of entries, and the end line after the last one. */
 static void add_chunk(struct client *cl)
 {
@@ -187,8 +200,12 @@ static void client_request(struct client *cl, const char *req, size_t len)
 		add_counters(cl);
 		client_finish(cl);
 		break;
+	case CONTROL_REQ_METRICS:
+		add_metrics(cl);
+		client_finish(cl);
+		break;
 	default:
-		client_error(cl, "unknown request (expected state or counters)");
+		client_error(cl, "unknown request (expected state, counters or metrics)");
 		break;
 	}
 }

@@ -21,6 +21,7 @@
 #include "nfflowd/export.h"
 #include "nfflowd/kernel.h"
 #include "nfflowd/log.h"
+#include "nfflowd/metrics.h"
 #include "nfflowd/natlog.h"
 #include "nfflowd/notify.h"
 #include "nfflowd/pipeline.h"
@@ -86,6 +87,8 @@ struct daemon {
 	struct log_rate overrun_rate;
 	struct log_rate resync_rate;
 	struct log_rate drop_rate;
+	struct log_rate metrics_rate;
+	uint64_t started_real_s;	/* Unix time of the start */
 };
 
 static void schedule_resync(struct daemon *d);
@@ -366,6 +369,84 @@ static uint64_t control_now(void *arg)
 	return now.boot_ns;
 }
 
+/* The Prometheus text: the counters, each collector's, and the size of
+ * the kernel's conntrack table. */
+static size_t format_metrics(const struct daemon *d, char *buf, size_t len)
+{
+	struct metrics_collector col[CONFIG_MAX_COLLECTORS];
+	struct state_counters c;
+	struct metrics_input in;
+	unsigned i;
+
+	collect_counters(d, &c);
+	memset(col, 0, sizeof(col));
+	for (i = 0; i < d->nexp; i++) {
+		const struct export_stats *xs = export_stats(d->exps[i]);
+		const struct config_collector *cc = &d->cfg.collectors[i];
+
+		snprintf(col[i].address, sizeof(col[i].address),
+			 cc->collector.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+			 cc->collector_str, cc->port);
+		col[i].protocol = cc->version == 5 ? "netflow_v5" :
+				  cc->version == 9 ? "netflow_v9" : "ipfix";
+		col[i].records = xs->records;
+		col[i].datagrams = xs->datagrams;
+		col[i].send_errors = xs->send_errors;
+		col[i].records_lost = xs->records_lost;
+		col[i].queue_drops = xs->queue_drops;
+		col[i].templates = xs->templates;
+		col[i].skipped_ipv6 = xs->skipped_ipv6;
+	}
+	in.c = &c;
+	in.col = col;
+	in.ncol = d->nexp;
+	in.conntrack_count = kernel_get("nf_conntrack_count");
+	in.conntrack_max = kernel_get("nf_conntrack_max");
+	in.start_time_s = d->started_real_s;
+	return metrics_format(buf, len, &in);
+}
+
+static size_t control_metrics(void *arg, char *buf, size_t len)
+{
+	return format_metrics(arg, buf, len);
+}
+
+/* What the daemon lends the control socket. */
+static struct control_source control_src(struct daemon *d)
+{
+	struct control_source cs = {
+		control_counters, control_table, control_now, control_metrics, d,
+	};
+
+	return cs;
+}
+
+/* Rewrites metrics_file (temporary file, rename) for node_exporter's
+ * textfile collector, which must never read half a file. Readable by
+ * all (the collector runs as another user), whatever the unit's umask. */
+static void write_metrics(struct daemon *d)
+{
+	char text[METRICS_TEXT_MAX], tmp[CONFIG_PATH_MAX + 8];
+	size_t n;
+	int fd;
+
+	if (d->cfg.metrics_file[0] == '\0')
+		return;
+	n = format_metrics(d, text, sizeof(text));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->cfg.metrics_file);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || fchmod(fd, 0644) < 0 || write(fd, text, n) != (ssize_t)n ||
+	    close(fd) < 0 || (fd = -1, rename(tmp, d->cfg.metrics_file) < 0)) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		(void)unlink(tmp);
+		log_rated(&d->metrics_rate, LOG_WARNING, "metrics file %s: %s",
+			  d->cfg.metrics_file, strerror(e));
+	}
+}
+
 static void send_status(const struct daemon *d)
 {
 	char msg[512];
@@ -504,8 +585,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		log_info("dropped %" PRIu64 " live entries older than ttl %" PRIu32 " s that the kernel no longer has",
 			 d->pl.st.ttl_expired - ttl_before, d->cfg.ttl);
 	maybe_checkpoint(d, &now);
-	if (++d->ticks % STATUS_EVERY_TICKS == 0)
+	if (++d->ticks % STATUS_EVERY_TICKS == 0) {
 		send_status(d);
+		write_metrics(d);
+	}
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -677,9 +760,7 @@ static void setup_query(struct daemon *d)
 static int move_runtime_paths(struct daemon *d, const struct config *nc,
 			      char *err, size_t errlen)
 {
-	const struct control_source cs = {
-		control_counters, control_table, control_now, d,
-	};
+	const struct control_source cs = control_src(d);
 	struct control *ctl = NULL;
 	pid_t holder = 0;
 	int pidfd = -1;
@@ -960,9 +1041,7 @@ static int daemon_open(struct daemon *d)
 		.reliable = d->cfg.netlink_reliable,
 		.fd = d->kept_fd,
 	};
-	const struct control_source cs = {
-		control_counters, control_table, control_now, d,
-	};
+	const struct control_source cs = control_src(d);
 	struct timeval tick = { TICK_SECONDS, 0 };
 	char err[CONFIG_ERR_MAX];
 	unsigned i;
@@ -1145,10 +1224,12 @@ int daemon_run(const char *config_path, const struct config *cfg, int ready_fd)
 	d.overrun_rate = (struct log_rate)LOG_RATE_INIT(10);
 	d.resync_rate = (struct log_rate)LOG_RATE_INIT(10);
 	d.drop_rate = (struct log_rate)LOG_RATE_INIT(10);
+	d.metrics_rate = (struct log_rate)LOG_RATE_INIT(60);
 	d.watchdog_usec = notify_init();
 	d.kept_fd = notify_listen_fd("conntrack");
 	ctsrc_now(&t0);
 	d.started_boot_ns = t0.boot_ns;
+	d.started_real_s = t0.real_ns / 1000000000u;
 	signal(SIGPIPE, SIG_IGN);
 
 	/* A stop or reload signal that comes once the pidfile names us but

@@ -408,6 +408,46 @@ int dumpstate_run(const char *path, bool json, FILE *out)
 	return rc;
 }
 
+int dumpstate_metrics(const char *path, FILE *out)
+{
+	char buf[REPLY_LINE_MAX];
+	struct reader *rd;
+	enum read_result rr;
+	unsigned lines = 0;
+	int fd, rc = 1;
+
+	fd = connect_to(path);
+	if (fd < 0) {
+		fprintf(stderr, "nfflowd: no daemon answers on %s: %s; is it running?\n",
+			path, strerror(errno));
+		return 1;
+	}
+	rd = calloc(1, sizeof(*rd));
+	if (rd == NULL || send_request(fd, "metrics\n") < 0) {
+		fprintf(stderr, "nfflowd: cannot ask %s for metrics: %s\n", path,
+			rd == NULL ? "out of memory" : strerror(errno));
+		goto out;
+	}
+	rd->fd = fd;
+	while ((rr = read_line(rd, buf, sizeof(buf))) == READ_LINE) {
+		if (lines == 0 && buf[0] == '{') {	/* {"error": ...} */
+			fprintf(stderr, "nfflowd: %s answered: %s\n", path, buf);
+			goto out;
+		}
+		fprintf(out, "%s\n", buf);
+		lines++;
+	}
+	if (rr == READ_ERROR || lines == 0)
+		fprintf(stderr, "nfflowd: no metrics from %s: %s\n", path,
+			rr == READ_ERROR ? strerror(errno) : "empty reply");
+	else
+		rc = fflush(out) == 0 ? 0 : 1;
+out:
+	free(rd);
+	close(fd);
+	return rc;
+}
+
 int dumpstate_counters(const char *path, char **line)
 {
 	char buf[REPLY_LINE_MAX];

@@ -33,13 +33,15 @@ struct opts {
 	bool foreground;
 	bool dump_state;
 	bool json;
+	bool prometheus;	/* --format prometheus */
+	bool format_set;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: nfflowd [-c FILE] [-f] COMMAND\n"
-		"       nfflowd [-c FILE] --dump-state [--json]\n"
+		"       nfflowd [-c FILE] --dump-state [--json | --format text|json|prometheus]\n"
 		"       nfflowd -h | --help      nfflowd -V | --version\n"
 		"\n"
 		"Exports every conntrack connection (TCP, UDP, ICMP over IPv4) as\n"
@@ -50,6 +52,8 @@ static void usage(FILE *f)
 		"  -f, --foreground   with start/restart: do not detach\n"
 		"      --dump-state   show the running daemon's live table and counters\n"
 		"      --json         with --dump-state: machine-readable output\n"
+		"      --format F     with --dump-state: text (default), json, or\n"
+		"                     prometheus (every counter as Prometheus metrics)\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      the version\n"
 		"\n"
@@ -563,17 +567,20 @@ static int cmd_dump_state(const struct opts *o)
 	struct config cfg;
 
 	runtime_paths(o, &cfg);
+	if (o->prometheus)
+		return dumpstate_metrics(cfg.control_socket, stdout);
 	return dumpstate_run(cfg.control_socket, o->json, stdout);
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DUMP = 256, OPT_JSON };
+	enum { OPT_DUMP = 256, OPT_JSON, OPT_FORMAT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "dump-state", no_argument, NULL, OPT_DUMP },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -589,6 +596,18 @@ int main(int argc, char **argv)
 		case 'f': o.foreground = true; break;
 		case OPT_DUMP: o.dump_state = true; break;
 		case OPT_JSON: o.json = true; break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") == 0) {
+				o.json = true;
+			} else if (strcmp(optarg, "prometheus") == 0) {
+				o.prometheus = true;
+			} else if (strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "nfflowd: --format is text, json or prometheus, not '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			o.format_set = true;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': return cmd_version();
 		default: usage(stderr); return EXIT_USAGE;
@@ -607,8 +626,8 @@ int main(int argc, char **argv)
 		}
 		return cmd_dump_state(&o);
 	}
-	if (o.json) {
-		fprintf(stderr, "nfflowd: --json goes with --dump-state\n");
+	if (o.json || o.format_set) {
+		fprintf(stderr, "nfflowd: --json and --format go with --dump-state\n");
 		return EXIT_USAGE;
 	}
 	if (optind + 1 != argc) {

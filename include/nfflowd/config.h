@@ -98,6 +98,9 @@ struct config {
 	char state_file[CONFIG_PATH_MAX];	/* "" = no state file */
 	uint32_t checkpoint_interval;	/* seconds, 0 = only at stop */
 	uint32_t resync_interval;	/* seconds between resyncs, >= 1 */
+	/* Prometheus text rewritten every few seconds, for node_exporter's
+	 * textfile collector; "" = none (the default). */
+	char metrics_file[CONFIG_PATH_MAX];
 };
 
 /* Fills cfg with every default; source/collector/port stay unset. */

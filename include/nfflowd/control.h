@@ -15,6 +15,7 @@ enum control_request {
 	CONTROL_REQ_INVALID = 0,
 	CONTROL_REQ_STATE,	/* "state": counters, every entry, end line */
 	CONTROL_REQ_COUNTERS,	/* "counters": the counters line only */
+	CONTROL_REQ_METRICS,	/* "metrics": Prometheus text (metrics.h) */
 };
 
 /* Parses one request (bytes up to but not including '\n'; pure, fuzzed). */
@@ -28,6 +29,8 @@ struct control_source {
 	void (*counters)(void *arg, struct state_counters *out);
 	const struct flowtab *(*table)(void *arg);
 	uint64_t (*now_boot_ns)(void *arg);
+	/* The metrics text into buf (METRICS_TEXT_MAX); its length. */
+	size_t (*metrics)(void *arg, char *buf, size_t len);
 	void *arg;
 };
 

@@ -22,6 +22,10 @@ struct dumpstate_reloads {
  * status (1 when no daemon answers). */
 int dumpstate_run(const char *path, bool json, FILE *out);
 
+/* Asks for the metrics (Prometheus text) and copies them to out. Errors
+ * go to stderr. Returns the exit status (1 when no daemon answers). */
+int dumpstate_metrics(const char *path, FILE *out);
+
 /* Asks only for the counters; fills *line (malloc'ed JSON text, caller
  * frees) for `check`. Returns 0, or -1 with errno set (EPROTO: the reply
  * was no counters line). */

@@ -224,7 +224,7 @@ err_has "-f goes with start or restart" "says so"
 out_empty
 run "--json without --dump-state" --json -c "$W/valid.json" check
 rc_is 2
-err_has "--json goes with --dump-state" "says so"
+err_has "--json and --format go with --dump-state" "says so"
 out_empty
 run "--dump-state with a command" -c "$W/valid.json" --dump-state check
 rc_is 2

@@ -207,7 +207,7 @@ static void child_main(size_t nentries, bool churn, int ready)
 {
 	struct timeval ms = { 0, 1000 };
 	struct control_source src = {
-		child_counters, child_table, child_now, NULL,
+		child_counters, child_table, child_now, NULL, NULL,
 	};
 	struct event_base *base = event_base_new();
 	struct event *term, *tick = NULL;
@@ -710,7 +710,7 @@ static uint64_t no_now(void *arg)
 }
 
 static const struct control_source no_src = {
-	no_counters, no_table, no_now, NULL,
+	no_counters, no_table, no_now, NULL, NULL,
 };
 
 static void test_open_stale_live_and_bad_paths(void **state)
