@@ -48,7 +48,9 @@ missing() {
 for w in "$here"/*.wrap; do
 	d=$(wrap_value "$w" directory)
 	p=$(wrap_value "$w" patch_directory)
-	[ -n "$d" ] && [ -n "$p" ] && [ -d "$here/$d" ] || continue
+	if [ -z "$d" ] || [ -z "$p" ] || [ ! -d "$here/$d" ]; then
+		continue
+	fi
 	{
 		[ "$(cat "$here/$d/.meson-subproject-wrap-hash.txt" 2>/dev/null)" = "$(sha256 "$w")" ] ||
 			echo stale
@@ -140,8 +142,8 @@ apt_private() {
 	apt-get -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$tmp/parts" \
 		-o Dir::State::Lists="$tmp/lists" -o Dir::Cache="$tmp/cache" "$@"
 }
-pkgs=$(echo "$todo" | sed 's/_.*//' | sort -u)
-echo "fetch-sources: $(echo $pkgs) from $(echo "$entry" | sed -n 's/^URIs: //p') $suite"
+pkgs=$(echo "$todo" | sed 's/_.*//' | sort -u | tr '\n' ' ')
+echo "fetch-sources: ${pkgs% } from $(echo "$entry" | sed -n 's/^URIs: //p') $suite"
 log=$tmp/apt.log
 # shellcheck disable=SC2086
 if ! { apt_private update && (cd "$tmp/dl" && apt_private source --download-only --only-source $pkgs); } >"$log" 2>&1; then
@@ -151,18 +153,22 @@ if ! { apt_private update && (cd "$tmp/dl" && apt_private source --download-only
 fi
 mkdir -p "$cache"
 status=0
-echo "$todo" | while read -r f h; do
+for f in $(echo "$todo" | cut -d' ' -f1); do
+	h=$(echo "$todo" | awk -v f="$f" '$1 == f { print $2 }')
 	if [ ! -f "$tmp/dl/$f" ]; then
-		echo "fetch-sources: $suite has no $f (got: $(cd "$tmp/dl" && ls *.orig.* 2>/dev/null | tr '\n' ' '));" \
+		echo "fetch-sources: $suite has no $f (got:" \
+			"$(cd "$tmp/dl" && find . -name '*.orig.*' | sed 's|^\./||' | tr '\n' ' '));" \
 			"the wrap names another version" >&2
-		exit 1
+		status=1
+		continue
 	fi
 	got=$(sha256 "$tmp/dl/$f")
 	if [ "$got" != "$h" ]; then
 		echo "fetch-sources: $f has sha256 $got, the wrap says $h" >&2
-		exit 1
+		status=1
+		continue
 	fi
 	cp "$tmp/dl/$f" "$cache/$f.part" && mv "$cache/$f.part" "$cache/$f"
 	echo "fetch-sources: $f ok"
-done || status=1
+done
 exit $status
