@@ -1,9 +1,12 @@
 #!/bin/bash
 # The whole test suite (README quick start, second command; .ci/run calls
-# it): installs what it needs, then builds and tests nfflowd three ways:
+# it): installs what it needs, then builds and tests nfflowd four ways:
 #   1. a -Werror build: unit and integration suites;
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: the same;
-#   3. a clang libFuzzer build: a short smoke run of every fuzz target.
+#   3. a clang libFuzzer build: a short smoke run of every fuzz target;
+#   4. a -Werror build with jansson and libevent from subprojects/ instead of
+#      the system's: the unit suite and the integration tests of the
+#      configuration and the daemon's loop.
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +54,35 @@ else
 fi
 if CC=clang run_build fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false; then
 	NFFLOWD_FUZZ_SECONDS=$fuzz_seconds run_suite fuzz --suite fuzz || true
+else
+	failed_steps=$((failed_steps + 1))
+fi
+
+# Build 4 links no shared libjansson or libevent: every program of it.
+no_system_libs() {	# name
+	local dir="$out/$1" linked
+	linked=$(meson introspect --targets "$dir" | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if t["type"] == "executable":
+        print("\n".join(t["filename"]))' | while read -r f; do
+		ldd "$f" | awk -v f="$f" '$1 ~ /^lib(jansson|event)/ { print f ": " $1 }'
+	done)
+	[ -z "$linked" ] && return 0
+	echo "$linked"
+	echo "$1: linked with the system's jansson or libevent"
+	return 1
+}
+step "subproject sources"
+if subprojects/fetch-sources.sh &&
+	run_build fallback --force-fallback-for=jansson,libevent -Dwerror=true &&
+	no_system_libs fallback; then
+	# Names and --suite together select tests matching both: the unit
+	# suite goes by its names.
+	units=$(meson test -C "$out/fallback" --no-rebuild --list --suite unit 2>/dev/null |
+		sed -n 's|^[^ ]*:unit / ||p')
+	# shellcheck disable=SC2086
+	run_suite fallback $units integration_triplet integration_cli || true
 else
 	failed_steps=$((failed_steps + 1))
 fi
