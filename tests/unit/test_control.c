@@ -528,8 +528,8 @@ static void test_bad_requests(void **state)
 
 	(void)state;
 	r = exchange("hello\n", 6, false);
-	assert_string_equal(r, "{\"error\":\"unknown request (expected state "
-			    "or counters)\"}\n");
+	assert_string_equal(r, "{\"error\":\"unknown request (expected state, "
+			    "counters or metrics)\"}\n");
 	free(r);
 	r = exchange("sta\0te\n", 7, false);
 	assert_non_null(strstr(r, "{\"error\":\"unknown request"));
