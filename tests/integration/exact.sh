@@ -1,12 +1,13 @@
 #!/bin/bash
 # Exact counters across the ttl, restarts and crashes (SPEC section 6,
 # "Exactness"): one TCP connection of about 12 s through the masquerade,
-# 1,000 bytes a second up (200 bytes every 0.2 s) and 1,500 down, with
-# "active_timeout": 2, on a v5 and an IPFIX collector, against conntrack's
-# own events (`conntrack -E`, the oracle).  Its exports (interim ones and
-# the final one) must add up to conntrack's final counters exactly
-# (nfxcheck.py active), where the daemon before the fix counted up to half
-# of the connection twice.
+# about 1,000 bytes a second up (200 every 0.2 s) and 1,500 down (300),
+# with "active_timeout": 2, on a v5 and an IPFIX collector, against
+# conntrack's own events (`conntrack -E`, the oracle).  Its exports
+# (interim ones and the final one) must add up to conntrack's final
+# counters exactly (nfxcheck.py active, which also wants each interim
+# export to cover one active timeout, up to twice it plus a tick), where
+# the daemon before the fix counted up to half of the connection twice.
 #   usage: NFFLOWD=build/nfflowd tests/integration/exact.sh MODE
 #   ttl:     "ttl": 4: the entry outlives the ttl three times over; the
 #            kernel says it is alive (ttl_alive >= 1, ttl_expired 0), so it
