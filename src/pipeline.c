@@ -470,8 +470,10 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 		sd->ttl_alive_ns = now->boot_ns;
 		sd->ttl_asked_ns = 0;
 	}
-	if (p->active_ns == 0)
-		return;	/* a ttl check only */
+	if (p->active_ns == 0 ||
+	    now->boot_ns + NS_PER_S < (sd->last_end_ns != 0 ? sd->last_end_ns :
+				       flowtab_start_ns(e, now->boot_ns)) + p->active_ns)
+		return;	/* a ttl check of a connection not due for export */
 	memset(&c, 0, sizeof(c));
 	c.ev = ev;
 	c.reason = FLOW_END_ACTIVE;
@@ -562,6 +564,7 @@ size_t pipeline_ttl(struct pipeline *p, uint64_t now_boot_ns,
 	struct ttl_walk w = { p, now_boot_ns, out, 0, max };
 
 	flowtab_filter(p->tab, ttl_entry, &w);
+	p->st.queries += w.n;
 	return w.n;
 }
 
@@ -615,7 +618,8 @@ long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
 		}
 	}
 	dq_rebuild(p);	/* the restored states in due order */
-	qsort(p->limbo, p->nlimbo, sizeof(*p->limbo), rec_cmp);
+	if (p->nlimbo > 1)
+		qsort(p->limbo, p->nlimbo, sizeof(*p->limbo), rec_cmp);
 	p->limbo_until_ns = now->boot_ns + PIPELINE_GONE_GRACE_NS;
 	p->st.state_restored += (uint64_t)matched;
 	return matched;

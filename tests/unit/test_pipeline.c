@@ -563,6 +563,27 @@ static void test_ttl_asks_the_kernel(void **state)
 	assert_int_equal(s.nc, 0);
 	pipeline_free(&p);
 
+	/* with an active timeout, a ttl check of a connection not due for
+	 * export says alive and exports nothing; a due reading exports */
+	p = ttl_pl(&s, 2, 10);
+	pipeline_event(&p, &n, &t0, false);
+	assert_int_equal(pipeline_ttl(&p, 53 * SEC, q, 4), 1);
+	r = reading(7, 3, 100, 2, 50);
+	r.zone = 5;
+	{
+		struct time_pair t53 = { 1003 * SEC, 53 * SEC };
+		struct time_pair t61 = { 1011 * SEC, 61 * SEC };
+
+		pipeline_interim(&p, &r, &t53);
+		assert_int_equal(p.st.ttl_alive, 1);
+		assert_int_equal(s.nc, 0);
+		assert_int_equal(pipeline_due(&p, 61 * SEC, q, 4), 1);
+		pipeline_interim(&p, &r, &t61);
+		assert_int_equal(s.nc, 1);
+		assert_int_equal(s.c[0].orig_bytes, 100);
+	}
+	pipeline_free(&p);
+
 	/* without readings, the ttl drops on age as before */
 	p = ttl_pl(&s, 10, 0);
 	p.ttl_ask = false;
