@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "nfflowd/bytes.h"
+
 #define V9_HEADER_LEN 20
 #define IPFIX_HEADER_LEN 16
 #define SET_HEADER_LEN 4
@@ -82,27 +84,6 @@ static struct field field_of(struct field f, bool v6)
 	return f;
 }
 
-/* Stores a 16-bit value big-endian at p. */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Stores a 32-bit value big-endian at p. */
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-/* Stores a 64-bit value big-endian at p. */
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
 /* The number of fields in a template of this variant. */
 static unsigned nfields(bool interfaces)
 {
@@ -147,13 +128,13 @@ static size_t put_template(uint8_t *p, bool v6, bool interfaces)
 	size_t off = 4;
 	unsigned i;
 
-	put16(p, template_id(v6, interfaces));
-	put16(p + 2, (uint16_t)nfields(interfaces));
+	be_put16(p, template_id(v6, interfaces));
+	be_put16(p + 2, (uint16_t)nfields(interfaces));
 	for (i = 0; i < nfields(interfaces); i++) {
 		struct field f = field_of(fields_v4[i], v6);
 
-		put16(p + off, f.type);
-		put16(p + off + 2, f.len);
+		be_put16(p + off, f.type);
+		be_put16(p + off + 2, f.len);
 		off += 4;
 	}
 	return off;
@@ -163,7 +144,7 @@ static size_t put_template(uint8_t *p, bool v6, bool interfaces)
  * network-order field. */
 static void addr4(uint8_t out[16], uint32_t host)
 {
-	put32(out, host);
+	be_put32(out, host);
 }
 
 /* Fills one direction's record from a tuple pair: t is the direction's own
@@ -256,9 +237,9 @@ void nfx_begin(struct nfx_msg *m, uint8_t version, bool interfaces,
 	off = m->len + SET_HEADER_LEN;
 	off += put_template(m->buf + off, false, interfaces);
 	off += put_template(m->buf + off, true, interfaces);
-	put16(m->buf + m->len, version == NFX_VERSION_V9 ?
+	be_put16(m->buf + m->len, version == NFX_VERSION_V9 ?
 	      V9_TEMPLATE_SET_ID : IPFIX_TEMPLATE_SET_ID);
-	put16(m->buf + m->len + 2, (uint16_t)(off - m->len));
+	be_put16(m->buf + m->len + 2, (uint16_t)(off - m->len));
 	m->len = off;
 	m->count = 2;
 }
@@ -275,7 +256,7 @@ static void close_set(struct nfx_msg *m)
 	pad = pad4(m->len - m->set_off);
 	memset(m->buf + m->len, 0, pad);
 	m->len += pad;
-	put16(m->buf + m->set_off + 2, (uint16_t)(m->len - m->set_off));
+	be_put16(m->buf + m->set_off + 2, (uint16_t)(m->len - m->set_off));
 	m->set_off = 0;
 	m->set_id = 0;
 }
@@ -287,8 +268,8 @@ static uint8_t *put_endpoints(uint8_t *p, const uint8_t *src,
 {
 	memcpy(p, src, alen);
 	memcpy(p + alen, dst, alen);
-	put16(p + 2 * alen, sport);
-	put16(p + 2 * alen + 2, dport);
+	be_put16(p + 2 * alen, sport);
+	be_put16(p + 2 * alen + 2, dport);
 	return p + 2 * alen + 4;
 }
 
@@ -301,12 +282,12 @@ static void put_record(uint8_t *p, const struct nfx_rec *r, bool interfaces)
 	p = put_endpoints(p, r->src, r->dst, alen, r->sport, r->dport);
 	p = put_endpoints(p, r->xsrc, r->xdst, alen, r->xsport, r->xdport);
 	p[0] = r->proto;
-	put16(p + 1, r->icmp_type_code);
+	be_put16(p + 1, r->icmp_type_code);
 	p += 3;
-	put64(p, r->octets);
-	put64(p + 8, r->packets);
-	put64(p + 16, r->start_ms);
-	put64(p + 24, r->end_ms);
+	be_put64(p, r->octets);
+	be_put64(p + 8, r->packets);
+	be_put64(p + 16, r->start_ms);
+	be_put64(p + 24, r->end_ms);
 	p += 32;
 	p[0] = r->direction;			/* flowDirection: 0 in, 1 out */
 	p[1] = (uint8_t)(r->direction + 1);	/* 1 initiator, 2 reverse */
@@ -314,8 +295,8 @@ static void put_record(uint8_t *p, const struct nfx_rec *r, bool interfaces)
 	p += 3;
 	if (!interfaces)
 		return;
-	put32(p, r->in_if);
-	put32(p + 4, r->out_if);
+	be_put32(p, r->in_if);
+	be_put32(p + 4, r->out_if);
 	memcpy(p + 8, r->nexthop, alen);
 }
 
@@ -338,8 +319,8 @@ bool nfx_add(struct nfx_msg *m, const struct nfx_rec *r)
 		close_set(m);
 		m->set_off = m->len;
 		m->set_id = id;
-		put16(m->buf + m->len, id);
-		put16(m->buf + m->len + 2, 0);	/* length written at close */
+		be_put16(m->buf + m->len, id);
+		be_put16(m->buf + m->len + 2, 0);	/* length written at close */
 		m->len += SET_HEADER_LEN;
 	}
 	put_record(m->buf + m->len, r, m->interfaces);
@@ -355,18 +336,18 @@ size_t nfx_finish(struct nfx_msg *m, const struct nfx_header *h)
 
 	close_set(m);
 	if (m->version == NFX_VERSION_V9) {
-		put16(p, NFX_VERSION_V9);
-		put16(p + 2, (uint16_t)m->count);
-		put32(p + 4, h->sysuptime_ms);
-		put32(p + 8, h->export_secs);
-		put32(p + 12, h->sequence);
-		put32(p + 16, h->domain);
+		be_put16(p, NFX_VERSION_V9);
+		be_put16(p + 2, (uint16_t)m->count);
+		be_put32(p + 4, h->sysuptime_ms);
+		be_put32(p + 8, h->export_secs);
+		be_put32(p + 12, h->sequence);
+		be_put32(p + 16, h->domain);
 	} else {
-		put16(p, NFX_VERSION_IPFIX);
-		put16(p + 2, (uint16_t)m->len);
-		put32(p + 4, h->export_secs);
-		put32(p + 8, h->sequence);
-		put32(p + 12, h->domain);
+		be_put16(p, NFX_VERSION_IPFIX);
+		be_put16(p + 2, (uint16_t)m->len);
+		be_put32(p + 4, h->export_secs);
+		be_put32(p + 8, h->sequence);
+		be_put32(p + 12, h->domain);
 	}
 	return m->len;
 }

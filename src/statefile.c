@@ -41,6 +41,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "nfflowd/bytes.h"
+
 #define MAGIC_LEN 8
 static const char head_magic[] = "NFFLOWDS";
 static const char tail_magic[] = "NFFLOWDE";
@@ -177,48 +179,6 @@ uint32_t statefile_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-/* Stores a 16-bit value big-endian at p. */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Stores a 32-bit value big-endian at p. */
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* Stores a 64-bit value big-endian at p. */
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-/* Loads a big-endian 16-bit value from p. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-/* Loads a big-endian 32-bit value from p. */
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-/* Loads a big-endian 64-bit value from p. */
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 /* Writes the header of a new file and starts its checksum and count. */
 size_t statefile_begin(struct statefile_writer *w, uint8_t *buf,
 		       const struct statefile_header *h)
@@ -226,12 +186,12 @@ size_t statefile_begin(struct statefile_writer *w, uint8_t *buf,
 	/* Always the version this encoder writes; h->version is what a
 	 * decode read back. */
 	memcpy(buf, head_magic, MAGIC_LEN);
-	put32(buf + H_VERSION, STATEFILE_VERSION);
-	put32(buf + H_FLAGS, h->flags);
+	be_put32(buf + H_VERSION, STATEFILE_VERSION);
+	be_put32(buf + H_FLAGS, h->flags);
 	memcpy(buf + H_BOOT_ID, h->boot_id, sizeof(h->boot_id));
-	put64(buf + H_REAL_NS, h->written_real_ns);
-	put64(buf + H_BOOT_NS, h->written_boot_ns);
-	put64(buf + H_NETNS, h->netns);
+	be_put64(buf + H_REAL_NS, h->written_real_ns);
+	be_put64(buf + H_BOOT_NS, h->written_boot_ns);
+	be_put64(buf + H_NETNS, h->netns);
 	memset(buf + H_RESERVED, 0, STATEFILE_HEADER_SIZE - H_RESERVED);
 	w->crc = statefile_crc32c(0, buf, STATEFILE_HEADER_SIZE);
 	w->records = 0;
@@ -246,43 +206,43 @@ size_t statefile_put(struct statefile_writer *w, uint8_t *buf,
 	 * does not know is refused there. */
 	size_t len = r->family == AF_INET6 ? R_V6_SIZE : R_V4_SIZE;
 
-	put16(buf + R_LEN, (uint16_t)len);
+	be_put16(buf + R_LEN, (uint16_t)len);
 	buf[R_FAMILY] = r->family;
 	buf[R_PROTO] = r->proto;
 	buf[R_TCP_STATE] = r->tcp_state;
 	buf[R_HAS_SEEN] = r->has_seen ? 1 : 0;
-	put16(buf + R_ZONE, r->zone);
-	put16(buf + R_FLAGS, r->flags);
-	put16(buf + R_ORIG_SPORT, r->orig.sport);
-	put16(buf + R_ORIG_DPORT, r->orig.dport);
-	put16(buf + R_REPLY_SPORT, r->reply.sport);
-	put16(buf + R_REPLY_DPORT, r->reply.dport);
-	put16(buf + R_RESERVED, 0);
-	put32(buf + R_ID, r->id);
-	put32(buf + R_KSTART, r->kstart);
-	put32(buf + R_EXPORTS, r->exports);
-	put64(buf + R_START_MS, r->start_ms);
-	put64(buf + R_SENT_ORIG_PACKETS, r->sent_orig_packets);
-	put64(buf + R_SENT_ORIG_BYTES, r->sent_orig_bytes);
-	put64(buf + R_SENT_REPLY_PACKETS, r->sent_reply_packets);
-	put64(buf + R_SENT_REPLY_BYTES, r->sent_reply_bytes);
-	put64(buf + R_LAST_END_NS, r->last_end_ns);
-	put64(buf + R_LAST_END_REAL_MS, r->last_end_real_ms);
-	put64(buf + R_SEEN_ORIG_PACKETS, r->seen_orig_packets);
-	put64(buf + R_SEEN_ORIG_BYTES, r->seen_orig_bytes);
-	put64(buf + R_SEEN_REPLY_PACKETS, r->seen_reply_packets);
-	put64(buf + R_SEEN_REPLY_BYTES, r->seen_reply_bytes);
-	put64(buf + R_SEEN_BOOT_NS, r->seen_boot_ns);
+	be_put16(buf + R_ZONE, r->zone);
+	be_put16(buf + R_FLAGS, r->flags);
+	be_put16(buf + R_ORIG_SPORT, r->orig.sport);
+	be_put16(buf + R_ORIG_DPORT, r->orig.dport);
+	be_put16(buf + R_REPLY_SPORT, r->reply.sport);
+	be_put16(buf + R_REPLY_DPORT, r->reply.dport);
+	be_put16(buf + R_RESERVED, 0);
+	be_put32(buf + R_ID, r->id);
+	be_put32(buf + R_KSTART, r->kstart);
+	be_put32(buf + R_EXPORTS, r->exports);
+	be_put64(buf + R_START_MS, r->start_ms);
+	be_put64(buf + R_SENT_ORIG_PACKETS, r->sent_orig_packets);
+	be_put64(buf + R_SENT_ORIG_BYTES, r->sent_orig_bytes);
+	be_put64(buf + R_SENT_REPLY_PACKETS, r->sent_reply_packets);
+	be_put64(buf + R_SENT_REPLY_BYTES, r->sent_reply_bytes);
+	be_put64(buf + R_LAST_END_NS, r->last_end_ns);
+	be_put64(buf + R_LAST_END_REAL_MS, r->last_end_real_ms);
+	be_put64(buf + R_SEEN_ORIG_PACKETS, r->seen_orig_packets);
+	be_put64(buf + R_SEEN_ORIG_BYTES, r->seen_orig_bytes);
+	be_put64(buf + R_SEEN_REPLY_PACKETS, r->seen_reply_packets);
+	be_put64(buf + R_SEEN_REPLY_BYTES, r->seen_reply_bytes);
+	be_put64(buf + R_SEEN_BOOT_NS, r->seen_boot_ns);
 	if (len == R_V6_SIZE) {
 		memcpy(buf + R_ADDR, r->orig6.src, 16);
 		memcpy(buf + R_ADDR + 16, r->orig6.dst, 16);
 		memcpy(buf + R_ADDR + 32, r->reply6.src, 16);
 		memcpy(buf + R_ADDR + 48, r->reply6.dst, 16);
 	} else {
-		put32(buf + R_ADDR, r->orig.src);
-		put32(buf + R_ADDR + 4, r->orig.dst);
-		put32(buf + R_ADDR + 8, r->reply.src);
-		put32(buf + R_ADDR + 12, r->reply.dst);
+		be_put32(buf + R_ADDR, r->orig.src);
+		be_put32(buf + R_ADDR + 4, r->orig.dst);
+		be_put32(buf + R_ADDR + 8, r->reply.src);
+		be_put32(buf + R_ADDR + 12, r->reply.dst);
 	}
 	w->crc = statefile_crc32c(w->crc, buf, len);
 	w->records++;
@@ -293,9 +253,9 @@ size_t statefile_put(struct statefile_writer *w, uint8_t *buf,
 size_t statefile_end(struct statefile_writer *w, uint8_t *buf)
 {
 	memcpy(buf, tail_magic, MAGIC_LEN);
-	put64(buf + T_COUNT, w->records);
-	put32(buf + T_CRC, w->crc);
-	put32(buf + T_RESERVED, 0);
+	be_put64(buf + T_COUNT, w->records);
+	be_put32(buf + T_CRC, w->crc);
+	be_put32(buf + T_RESERVED, 0);
 	return STATEFILE_TRAILER_SIZE;
 }
 
@@ -325,7 +285,7 @@ static size_t check_record(const uint8_t *p, size_t rem, unsigned long n,
 		fail(err, errlen, "record %lu at offset %zu: truncated", n, off);
 		return 0;
 	}
-	len = get16(p + R_LEN);
+	len = be_get16(p + R_LEN);
 	if (len > rem) {
 		fail(err, errlen, "record %lu at offset %zu: length %zu runs "
 		     "past the trailer", n, off, len);
@@ -361,7 +321,7 @@ static size_t check_record(const uint8_t *p, size_t rem, unsigned long n,
 		     n, off, (unsigned)p[R_HAS_SEEN]);
 		return 0;
 	}
-	flags = get16(p + R_FLAGS);
+	flags = be_get16(p + R_FLAGS);
 	if (flags & ~(unsigned)REC_FLAGS) {
 		fail(err, errlen, "record %lu at offset %zu: unknown flags "
 		     "0x%x", n, off, flags);
@@ -378,37 +338,37 @@ static void read_record(const uint8_t *p, struct statefile_rec *r)
 	r->proto = p[R_PROTO];
 	r->tcp_state = p[R_TCP_STATE];
 	r->has_seen = p[R_HAS_SEEN] != 0;
-	r->zone = get16(p + R_ZONE);
-	r->flags = get16(p + R_FLAGS);
-	r->orig.sport = get16(p + R_ORIG_SPORT);
-	r->orig.dport = get16(p + R_ORIG_DPORT);
-	r->reply.sport = get16(p + R_REPLY_SPORT);
-	r->reply.dport = get16(p + R_REPLY_DPORT);
-	r->id = get32(p + R_ID);
-	r->kstart = get32(p + R_KSTART);
-	r->exports = get32(p + R_EXPORTS);
-	r->start_ms = get64(p + R_START_MS);
-	r->sent_orig_packets = get64(p + R_SENT_ORIG_PACKETS);
-	r->sent_orig_bytes = get64(p + R_SENT_ORIG_BYTES);
-	r->sent_reply_packets = get64(p + R_SENT_REPLY_PACKETS);
-	r->sent_reply_bytes = get64(p + R_SENT_REPLY_BYTES);
-	r->last_end_ns = get64(p + R_LAST_END_NS);
-	r->last_end_real_ms = get64(p + R_LAST_END_REAL_MS);
-	r->seen_orig_packets = get64(p + R_SEEN_ORIG_PACKETS);
-	r->seen_orig_bytes = get64(p + R_SEEN_ORIG_BYTES);
-	r->seen_reply_packets = get64(p + R_SEEN_REPLY_PACKETS);
-	r->seen_reply_bytes = get64(p + R_SEEN_REPLY_BYTES);
-	r->seen_boot_ns = get64(p + R_SEEN_BOOT_NS);
+	r->zone = be_get16(p + R_ZONE);
+	r->flags = be_get16(p + R_FLAGS);
+	r->orig.sport = be_get16(p + R_ORIG_SPORT);
+	r->orig.dport = be_get16(p + R_ORIG_DPORT);
+	r->reply.sport = be_get16(p + R_REPLY_SPORT);
+	r->reply.dport = be_get16(p + R_REPLY_DPORT);
+	r->id = be_get32(p + R_ID);
+	r->kstart = be_get32(p + R_KSTART);
+	r->exports = be_get32(p + R_EXPORTS);
+	r->start_ms = be_get64(p + R_START_MS);
+	r->sent_orig_packets = be_get64(p + R_SENT_ORIG_PACKETS);
+	r->sent_orig_bytes = be_get64(p + R_SENT_ORIG_BYTES);
+	r->sent_reply_packets = be_get64(p + R_SENT_REPLY_PACKETS);
+	r->sent_reply_bytes = be_get64(p + R_SENT_REPLY_BYTES);
+	r->last_end_ns = be_get64(p + R_LAST_END_NS);
+	r->last_end_real_ms = be_get64(p + R_LAST_END_REAL_MS);
+	r->seen_orig_packets = be_get64(p + R_SEEN_ORIG_PACKETS);
+	r->seen_orig_bytes = be_get64(p + R_SEEN_ORIG_BYTES);
+	r->seen_reply_packets = be_get64(p + R_SEEN_REPLY_PACKETS);
+	r->seen_reply_bytes = be_get64(p + R_SEEN_REPLY_BYTES);
+	r->seen_boot_ns = be_get64(p + R_SEEN_BOOT_NS);
 	if (r->family == AF_INET6) {
 		memcpy(r->orig6.src, p + R_ADDR, 16);
 		memcpy(r->orig6.dst, p + R_ADDR + 16, 16);
 		memcpy(r->reply6.src, p + R_ADDR + 32, 16);
 		memcpy(r->reply6.dst, p + R_ADDR + 48, 16);
 	} else {
-		r->orig.src = get32(p + R_ADDR);
-		r->orig.dst = get32(p + R_ADDR + 4);
-		r->reply.src = get32(p + R_ADDR + 8);
-		r->reply.dst = get32(p + R_ADDR + 12);
+		r->orig.src = be_get32(p + R_ADDR);
+		r->orig.dst = be_get32(p + R_ADDR + 4);
+		r->reply.src = be_get32(p + R_ADDR + 8);
+		r->reply.dst = be_get32(p + R_ADDR + 12);
 	}
 }
 
@@ -431,7 +391,7 @@ long statefile_decode(const uint8_t *buf, size_t len,
 		return fail(err, errlen, "truncated (%zu bytes, at least %d "
 			    "expected)", len,
 			    STATEFILE_HEADER_SIZE + STATEFILE_TRAILER_SIZE);
-	version = get32(buf + H_VERSION);
+	version = be_get32(buf + H_VERSION);
 	if (version != STATEFILE_VERSION)
 		return fail(err, errlen, "version %lu (this release reads %d)",
 			    (unsigned long)version, STATEFILE_VERSION);
@@ -439,9 +399,9 @@ long statefile_decode(const uint8_t *buf, size_t len,
 	tail = buf + end;
 	if (memcmp(tail, tail_magic, MAGIC_LEN) != 0)
 		return fail(err, errlen, "truncated (no trailer at the end)");
-	if (get32(tail + T_RESERVED) != 0)
+	if (be_get32(tail + T_RESERVED) != 0)
 		return fail(err, errlen, "trailer: reserved field not zero");
-	want = get32(tail + T_CRC);
+	want = be_get32(tail + T_CRC);
 	crc = statefile_crc32c(0, buf, end);
 	if (crc != want)
 		return fail(err, errlen, "checksum mismatch (file says %08lx, "
@@ -449,7 +409,7 @@ long statefile_decode(const uint8_t *buf, size_t len,
 			    (unsigned long)crc);
 
 	/* Every record is checked before the first is handed out. */
-	count = get64(tail + T_COUNT);
+	count = be_get64(tail + T_COUNT);
 	pos = STATEFILE_HEADER_SIZE;
 	for (n = 0; pos < end && n < count; n++) {
 		rlen = check_record(buf + pos, end - pos, n + 1, pos, err,
@@ -467,18 +427,18 @@ long statefile_decode(const uint8_t *buf, size_t len,
 
 	if (h) {
 		h->version = version;
-		h->flags = get32(buf + H_FLAGS);
+		h->flags = be_get32(buf + H_FLAGS);
 		memcpy(h->boot_id, buf + H_BOOT_ID, sizeof(h->boot_id));
-		h->written_real_ns = get64(buf + H_REAL_NS);
-		h->written_boot_ns = get64(buf + H_BOOT_NS);
-		h->netns = get64(buf + H_NETNS);
+		h->written_real_ns = be_get64(buf + H_REAL_NS);
+		h->written_boot_ns = be_get64(buf + H_BOOT_NS);
+		h->netns = be_get64(buf + H_NETNS);
 	}
 	pos = STATEFILE_HEADER_SIZE;
 	for (i = 0; i < n; i++) {
 		read_record(buf + pos, &r);
 		if (fn)
 			fn(&r, arg);
-		pos += get16(buf + pos + R_LEN);
+		pos += be_get16(buf + pos + R_LEN);
 	}
 	return (long)n;
 }
