@@ -13,6 +13,8 @@
 #   ct_journal NAME [ARGS...]   journalctl in the container (e.g. -u nfflowd)
 #   ct_peer NAME CMD...         run a host program in the container's outside
 #   ct_peer_bg NAME LABEL CMD...  the same in the background (ct_peer_stop NAME LABEL)
+#   ct_exec_bg NAME LABEL CMD...  CMD in the container, in the background (ct_peer_stop)
+#   ct_bg_wait NAME LABEL SECS  wait for a background CMD to end by itself
 #   ct_netns / ct_outns NAME    the two network namespaces (for ip netns exec)
 #   ct_pid NAME                 the container's init (systemd) as the host sees it
 #   ct_stop NAME                poweroff, wait, remove the copy and the network
@@ -67,9 +69,9 @@
 #    systemd-modules-load does nothing there.
 #
 # Every process started here is recorded (CT_DIR/NAME/*pid) and stopped by
-# pid; every wait is bounded in count and time.  Call ct_boot and
-# ct_peer_bg from the script's own shell, not from a subshell: ct_stop
-# reaps what they started.  Unless CT_KEEP=1 or the script fails, the
+# pid; every wait is bounded in count and time.  Call ct_boot,
+# ct_peer_bg and ct_exec_bg from the script's own shell, not from a
+# subshell: ct_stop reaps what they started.  Unless CT_KEEP=1 or the script fails, the
 # work dir CT_DIR is removed at the end.
 
 CT_SUITE=${CT_SUITE:-bookworm}
@@ -429,6 +431,50 @@ ct_peer_bg() {
 	pid=$!
 	echo "$pid" >"$CT_DIR/$name/$label.bgpid"
 	ct_log "started $label (pid $pid) outside $name: $*"
+}
+
+# Start CMD in the container in the background, its output in
+# CT_DIR/NAME/LABEL.out and .err: ct_exec_bg NAME LABEL CMD...  It runs in
+# every namespace of the container but its pid namespace (nsenter -F: no
+# fork), so that it is this shell's child and is stopped by its pid (an
+# nsenter that forks neither passes signals on nor takes its child along).
+# Its files are the container's, its network the container's: conntrack -E
+# there sees the container's connections.  Stopped with ct_peer_stop NAME
+# LABEL, or waited for with ct_bg_wait; ct_stop stops it if still running.
+ct_exec_bg() {
+	local name=$1 label=$2 init pid
+	shift 2
+	init=$(ct_pid "$name") || return 1
+	nsenter -t "$init" -a -F -- /usr/bin/env -i \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		LANG=C.UTF-8 HOME=/root "$@" >"$CT_DIR/$name/$label.out" \
+		2>"$CT_DIR/$name/$label.err" </dev/null {CT_LOCK_FD}>&- &
+	pid=$!
+	echo "$pid" >"$CT_DIR/$name/$label.bgpid"
+	ct_log "started $label (pid $pid) in $name: $*"
+}
+
+# Wait at most SECS for what ct_exec_bg or ct_peer_bg started as LABEL to
+# end by itself; return its exit status.  Still running then: it is
+# stopped (ct_peer_stop) and 124 returned.
+ct_bg_wait() {
+	local f=$CT_DIR/$1/$2.bgpid limit=$3 pid deadline _ rc=0
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f")
+	deadline=$((SECONDS + limit))
+	for _ in $(seq 1 $((limit * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		[ $SECONDS -ge $deadline ] && break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		ct_log "$1/$2 (pid $pid) still running after $limit s: stopping it"
+		ct_peer_stop "$1" "$2"
+		return 124
+	fi
+	rm -f "$f"
+	wait "$pid" 2>/dev/null || rc=$?
+	return $rc
 }
 
 # Stop what ct_peer_bg started: SIGTERM (or $3), at most 5 s, then SIGKILL.
