@@ -16,17 +16,31 @@
 #     the automatic restart that follows a kill -9 of the main process
 #     (Restart=on-failure); systemctl stop ends it cleanly, and a connection
 #     after that is not exported.
+# Then exact counters over a connection's whole life (README), with conntrack
+# -E in the container as the oracle (the counters of each DESTROY) and an
+# IPFIX collector besides the v5 one, every export of every connection
+# below summed on both (tests/lab/spancheck.py):
+#   1. connections that end during `systemctl restart` (held open by a
+#      test-only drop-in until they have ended) are exported exactly once
+#      with conntrack's counters: the new daemon took the conntrack socket
+#      back from the fd store (journal) and read their queued DESTROYs;
+#   2. a connection that spans `systemctl restart` with "active_timeout": 2:
+#      the interim exports of both daemons and the final one add up to its
+#      counters (the state file carried what was exported).
 # The network (container.sh): the container's eth0 192.0.2.10 and, outside
-# it, 192.0.2.20 with nfcapd on UDP 2055 and the TCP servers the container
-# connects to, on the host's programs; nothing reaches the host's network.
+# it, 192.0.2.20 with nfcapd on UDP 2055 (v5) and 4739 (IPFIX, captured by
+# tshark) and the servers the container connects to (tests/lab/peer.py,
+# tests/lab/spanconn.py), on the host's programs; nothing reaches the
+# host's network.
 # The kernel settings of the package's sysctl.d file are applied from the
 # host (the container's /proc/sys is read-only, its systemd-sysctl does not
 # run), with short conntrack timeouts, and a small nftables ruleset in the
 # container makes conntrack track its connections.
 #
-# Took 58 s on a 2-core VM with the container tree built on the way
-# (mmdebstrap, 23 to 29 s), 30 s with the cached tree: the package build
-# 10 s, the boot under 1 s, the automatic restart 6 s (RestartSec=5s).
+# Took 51 s on a 2-core VM with the cached container tree (a first run
+# builds it on the way: mmdebstrap, 23 to 29 s more): the package build
+# 8 s, the boot under 1 s, the automatic restart 6 s (RestartSec=5s), the
+# checks of the unit until 30 s, then claims 1 and 2 about 5 and 13 s.
 #
 #   usage: tests/integration/systemd_unit.sh
 #   NFFLOWD_DEB=FILE installs that .deb instead of building one.
@@ -52,7 +66,7 @@ DEB_SRC=$SRC
 # shellcheck source=../lab/container.sh
 . "$SRC/tests/lab/container.sh"
 ct_require
-for tool in nfcapd nfdump dpkg-deb conntrack sysctl python3 ss; do
+for tool in nfcapd nfdump dpkg-deb conntrack sysctl python3 ss tshark; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "SKIP: $tool not installed" >&2
 		exit 77
@@ -327,6 +341,263 @@ gone() {
 check "main process $PID gone" gone "$PID"
 connection 7004
 
+# ===== Exact counters across restarts (README "Exact
+# counters over a connection's whole life") under this real systemd: the
+# conntrack socket in the unit's fd store, the state file in its
+# StateDirectory.  The oracle is conntrack -E in the container: each
+# DESTROY carries the connection's final counters, which the exports of
+# the connection must add up to (tests/lab/spancheck.py, at the end).
+# Besides the v5 collector an IPFIX one (a second nfcapd, its datagrams
+# captured by tshark for flowEndReason); servers of spanconn.py outside
+# for connections timed by trigger files in the container.
+IPFIX_PORT=4739
+SPAN=/root/spanconn.py
+ct_copy_in unit "$SRC/tests/lab/spanconn.py" "$SPAN"
+mkdir -p "$CT_DIR/flows-ipfix"
+# (udp port 4740: the marker that says the capture has everything, below.)
+ct_peer_bg unit tshark tshark -i out0 -f "udp dst port $IPFIX_PORT or udp dst port 4740" \
+	-w "$CT_DIR/ipfix.pcapng"
+ct_peer_bg unit nfcapd-ipfix nfcapd -w "$CT_DIR/flows-ipfix" -b "$CT_PEER_IP" -p "$IPFIX_PORT" \
+	-t 3600 -I nfflowd-ct-ipfix
+ct_peer_bg unit servers python3 "$SRC/tests/lab/spanconn.py" server "$CT_PEER_IP" \
+	tcp:7101 udp:7102 tcp:7201
+for p in 7101 7201; do
+	listening t "$p" || die "no spanconn server on $CT_PEER_IP:$p"
+done
+listening u 7102 || die "no spanconn server on $CT_PEER_IP:7102/udp"
+listening u "$IPFIX_PORT" || die "nfcapd does not listen on $CT_PEER_IP:$IPFIX_PORT"
+for _ in $(seq 1 100); do
+	grep -q "Capturing on" "$CT_DIR/unit/tshark.err" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q "Capturing on" "$CT_DIR/unit/tshark.err" || die "tshark does not capture on out0"
+
+# The oracle, running once a probe's NEW event shows in its output.
+EVENTS=$CT_DIR/unit/ctevents.out
+ct_exec_bg unit ctevents conntrack -E -e NEW,DESTROY -o timestamp,id,extended
+for _ in $(seq 1 50); do
+	ct_exec unit python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"probe", ("'"$CT_PEER_IP"'", 7999))'
+	sleep 0.1
+	grep -q 'dport=7999 ' "$EVENTS" && break
+done
+grep -q 'dport=7999 ' "$EVENTS" || die "conntrack -E in the container shows no event"
+echo "ok: conntrack -E runs in the container (the oracle)"
+# The probe's entry goes at once: the daemons' counters of interim exports
+# and restored connections below are then those of the test's connections.
+ct_exec unit conntrack -D -p udp --dport 7999 >/dev/null 2>&1 || true
+
+# /etc/nfflowd.conf: the shipped keys, the placeholders filled in, the
+# IPFIX collector, the given active_timeout.
+conf() {
+	ct_exec unit sh -c 'cat >/etc/nfflowd.conf' <<-EOF
+		{
+		  "source": "$CT_IP",
+		  "collector": "$CT_PEER_IP",
+		  "port": $PORT,
+		  "collectors": [ { "address": "$CT_PEER_IP", "port": $IPFIX_PORT, "version": 10 } ],
+		  "active_timeout": $1,
+		  "pidfile": "/run/nfflowd/nfflowd.pid",
+		  "control_socket": "/run/nfflowd/nfflowd.sock",
+		  "kernel_setup": false
+		}
+	EOF
+}
+# A client of spanconn.py in the container: client LABEL PORT PROTO UP DOWN
+# INTERVAL STEP...  (its lines in CT_DIR/unit/LABEL.out).
+client() {
+	local label=$1
+	shift
+	ct_exec_bg unit "$label" python3 "$SPAN" client "$CT_PEER_IP" "$@"
+}
+# Wait at most SECS for a line matching the regexp in LABEL's output.
+said() {	# LABEL REGEXP SECS
+	local _
+	for _ in $(seq 1 $(($3 * 10))); do
+		grep -qE "$2" "$CT_DIR/unit/$1.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "  $1 did not say /$2/ within $3 s: $(tr '\n' ' ' <"$CT_DIR/unit/$1.out" 2>/dev/null)" \
+		"$(tr '\n' ' ' <"$CT_DIR/unit/$1.err" 2>/dev/null)"
+	return 1
+}
+# The oracle's DESTROY events of PROTO to port DPORT so far.
+destroys() {	# PROTO DPORT
+	grep -F '[DESTROY]' "$EVENTS" | grep -cE " $1 +[0-9]+ .* dport=$2 " || true
+}
+# Wait at most SECS until the kernel no longer has connections of PROTO to
+# DPORT (listing them evicts the expired ones) and the oracle has shown N
+# DESTROY events of them.
+ended() {	# PROTO DPORT N SECS
+	local _ left=''
+	for _ in $(seq 1 $(($4 * 10))); do
+		left=$(ct_exec unit conntrack -L -p "$1" --dport "$2" 2>/dev/null | grep -c . || true)
+		[ "$left" = 0 ] && [ "$(destroys "$1" "$2")" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "  $1 port $2: $left entries left, $(destroys "$1" "$2") DESTROY events"
+	return 1
+}
+# The kernel's counters of the one TCP connection to DPORT: "OP OB RP RB".
+reading() {
+	ct_exec unit conntrack -L -p tcp --dport "$1" -o extended 2>/dev/null |
+		sed -n 's/.* packets=\([0-9]*\) bytes=\([0-9]*\) .* packets=\([0-9]*\) bytes=\([0-9]*\) .*/\1 \2 \3 \4/p' |
+		head -n 1
+}
+# A counter of the running daemon's --dump-state --json (0 when it does
+# not answer).
+counter() {
+	ct_exec unit nfflowd -c /etc/nfflowd.conf --dump-state --json 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["counters"]["'"$1"'"])' \
+			2>/dev/null || echo 0
+}
+# Wait at most SECS until that counter is at least N.
+counter_reaches() {	# KEY N SECS
+	local _ v=0
+	for _ in $(seq 1 $(($3 * 5))); do
+		v=$(counter "$1")
+		[ "$v" -ge "$2" ] && return 0
+		sleep 0.2
+	done
+	echo "  $1 is $v, not $2, after $3 s"
+	return 1
+}
+# The journal lines of the main process PID matching the regexp.
+said_by() {	# PID REGEXP
+	ct_journal unit -u nfflowd | grep -E "nfflowd\[$1\]: .*($2)"
+}
+# Wait at most SECS for such a line.
+journal_says() {	# PID REGEXP SECS
+	local _
+	for _ in $(seq 1 $(($3 * 5))); do
+		said_by "$1" "$2" >/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+touch_in() {
+	ct_exec unit touch "$1"
+}
+show_lines() {	# PID REGEXP: the journal lines, for the log
+	said_by "$1" "$2" | sed 's/^/  journal: /' || true
+}
+lap "checks of the unit"
+
+# --- claim 1: connections that end during `systemctl restart`, while no
+# daemon runs, are exported exactly once with conntrack's counters: their
+# DESTROY events wait in the socket that the fd store keeps.  A drop-in
+# (for this test only) holds the restart in a last ExecStartPre until the
+# test says the gap may end (at most 30 s): three TCP connections made
+# before the restart talk once more and close in the gap (TIME_WAIT is 1 s
+# here), two UDP ones talk in the gap and are deleted then (conntrack -D),
+# and one TCP connection is made and ended in the gap; once conntrack has
+# destroyed them all, the unit is checked to be still in start-pre, and
+# the gap ends.  (A fixed ExecStartPre=/bin/sleep would do the same with a
+# race against the TIME_WAIT expiry on a loaded machine.)
+conf 1800
+ct_exec unit systemctl start nfflowd || fail "systemctl start (IPFIX collector added)"
+wait_unit 30 active/running || die "not running with the new configuration ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "fd store holds the conntrack socket (NFileDescriptorStore=$(prop NFileDescriptorStore))" \
+	is "$(prop NFileDescriptorStore)" 1
+client gap-t1 7101 tcp 1000 3000 0 once wait:/root/gap1 once
+client gap-t2 7101 tcp 2000 500 0 once wait:/root/gap1 once
+client gap-t3 7101 tcp 300 20000 0 once wait:/root/gap1 once
+client gap-u1 7102 udp 400 700 0 once once wait:/root/gap1 once
+client gap-u2 7102 udp 1200 90 0 once wait:/root/gap1 once once once
+for c in gap-t1 gap-t2 gap-t3 gap-u1 gap-u2; do
+	said "$c" '^once' 10 || fail "$c: first exchange before the restart"
+done
+ct_exec unit mkdir -p /etc/systemd/system/nfflowd.service.d
+ct_exec unit sh -c 'cat >/etc/systemd/system/nfflowd.service.d/gap.conf' <<-'EOF'
+	# systemd_unit.sh: a restart gap that lasts until the test ends it
+	[Service]
+	ExecStartPre=/bin/sh -c 'n=0; while [ ! -e /run/nfflowd-test-gap-end ] && [ $$n -lt 300 ]; do sleep 0.1; n=$$((n + 1)); done'
+EOF
+ct_exec unit rm -f /run/nfflowd-test-gap-end
+ct_exec unit systemctl daemon-reload
+OLD=$PID
+T1=$SECONDS
+ct_exec unit systemctl restart --no-block nfflowd
+in_gap() {	# the old main process gone, the new one not started
+	local _ s
+	for _ in $(seq 1 100); do
+		s=$(prop SubState)
+		[ "$s" = start-pre ] && gone "$OLD" && return 0
+		sleep 0.05
+	done
+	echo "  SubState $s"
+	return 1
+}
+check "restart: in ExecStartPre with the old main process $OLD gone" in_gap
+touch_in /root/gap1
+if ct_exec unit python3 "$SPAN" client "$CT_PEER_IP" 7101 tcp 700 1700 0 once >/dev/null; then
+	echo "ok: a connection made and ended in the gap"
+else
+	fail "a TCP connection in the gap"
+fi
+for c in gap-t1 gap-t2 gap-t3 gap-u1 gap-u2; do
+	ct_bg_wait unit "$c" 10 || fail "$c: exchange in the gap and close ($(cat "$CT_DIR/unit/$c.err"))"
+done
+ct_exec unit conntrack -D -p udp --dport 7102 >/dev/null 2>&1 || fail "conntrack -D of the UDP connections"
+gap_ended() {
+	ended tcp 7101 4 5 && ended udp 7102 2 2
+}
+check "the kernel destroyed the 4 TCP and 2 UDP connections (oracle: DESTROY events)" gap_ended
+GAPSTATE=$(prop ActiveState)/$(prop SubState)
+check "... all of it while no daemon ran ($GAPSTATE, $((SECONDS - T1)) s into the restart)" \
+	is "$GAPSTATE" activating/start-pre
+touch_in /run/nfflowd-test-gap-end
+wait_unit 30 active/running "$OLD" || fail "not running again after the restart ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "after the restart a new main process ($OLD -> $PID)" new_main "$OLD" "$PID"
+check "journal: the new daemon took the socket back" \
+	journal_says "$PID" "taken from the service manager's file descriptor store" 5
+show_lines "$PID" "file descriptor store|state file"
+ct_exec unit rm -f /etc/systemd/system/nfflowd.service.d/gap.conf /run/nfflowd-test-gap-end
+ct_exec unit rmdir /etc/systemd/system/nfflowd.service.d
+ct_exec unit systemctl daemon-reload
+none_unseen() {	# past the 2 s after which the restored ones count as ended unseen
+	sleep 2.5
+	[ "$(counter ended_unseen)" = 0 ]
+}
+check "the queued DESTROYs matched the state file: nothing exported as ended unseen" none_unseen
+lap "restart gap (claim 1)"
+
+# --- claim 2: a connection that spans `systemctl restart` with
+# active_timeout 2: interim exports by both daemons and the final one add
+# up to conntrack's counters (the state file carries what was exported).
+conf 2
+OLD=$PID
+ct_exec unit systemctl restart nfflowd || fail "systemctl restart (active_timeout 2)"
+wait_unit 30 active/running "$OLD" || fail "not running after the restart ($UNIT_SEEN)"
+PID=$(prop MainPID)
+client span 7201 tcp 500 1500 0.3 talk:/root/span-end
+said span '^local' 10 || fail "span: connected"
+check "the first daemon ($PID) made at least 2 interim exports" counter_reaches interim 2 10
+OLD=$PID
+ct_exec unit systemctl restart nfflowd || fail "systemctl restart (spanning)"
+wait_unit 30 active/running "$OLD" || fail "not running after the restart ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "restarted ($OLD -> $PID)" new_main "$OLD" "$PID"
+check "journal: socket taken from the fd store" \
+	journal_says "$PID" "taken from the service manager's file descriptor store" 5
+check "journal: the connection restored from the state file, still alive" \
+	journal_says "$PID" "state file .*: [0-9]+ connections, [1-9][0-9]* still alive" 5
+show_lines "$PID" "state file"
+check "state_restored 1: the spanning connection (is: $(counter state_restored))" \
+	is "$(counter state_restored)" 1
+check "the second daemon ($PID) made at least 2 interim exports" counter_reaches interim 2 10
+touch_in /root/span-end
+ct_bg_wait unit span 10 || fail "span: closed ($(cat "$CT_DIR/unit/span.err"))"
+echo "  span: $(tr '\n' ' ' <"$CT_DIR/unit/span.out")"
+check "the spanning connection destroyed (oracle)" ended tcp 7201 1 5
+lap "spanning restart (claim 2)"
+# A stop sends the records still pending (flush_interval 1 s), the final
+# export above among them, before the collectors stop.
+ct_exec unit systemctl stop nfflowd || fail "systemctl stop at the end"
+
+ct_peer_stop unit ctevents TERM
+
 # --- what the collector stored
 ct_peer_stop unit nfcapd TERM
 TZ=UTC nfdump -R "$FLOWS" -q -N -o 'fmt:%pr|%sa|%sp|%da|%dp|%pkt|%byt' >"$CT_DIR/records" 2>&1 || true
@@ -342,6 +613,37 @@ for p in 7001 7002 7003; do
 done
 check "no record of the connection made after the stop (:7004)" \
 	is "$(records "\|7004\|")" 0
+
+# The exports of the connections of claims 1 and 2 against the oracle, on
+# v5 (nfdump) and IPFIX (tshark, which decodes flowEndReason).
+# tshark is stopped only once a marker datagram sent after the last export
+# is in its file (it writes in blocks: the last ones would be lost).
+ct_peer_stop unit nfcapd-ipfix TERM
+captured_marker() {
+	local _
+	for _ in $(seq 1 50); do
+		ct_exec unit python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"marker", ("'"$CT_PEER_IP"'", 4740))'
+		sleep 0.2
+		tshark -r "$CT_DIR/ipfix.pcapng" -Y "udp.dstport == 4740" 2>/dev/null | grep -q . && return 0
+	done
+	return 1
+}
+check "the IPFIX capture is complete (its end marker is in the file)" captured_marker
+ct_peer_stop unit tshark TERM
+TZ=UTC tshark -r "$CT_DIR/ipfix.pcapng" -d "udp.port==$IPFIX_PORT,cflow" -Y cflow -T fields \
+	-E occurrence=a -E aggregator=, -e cflow.srcaddr -e cflow.srcport -e cflow.dstaddr \
+	-e cflow.dstport -e cflow.protocol -e cflow.packets -e cflow.octets \
+	-e cflow.flow_end_reason >"$CT_DIR/ipfix.fields" 2>"$CT_DIR/ipfix.tshark.err" ||
+	fail "tshark could not read the IPFIX capture: $(head -3 "$CT_DIR/ipfix.tshark.err")"
+SPANCHECK=$(python3 "$SRC/tests/lab/spancheck.py" "$EVENTS" "$CT_DIR/records" "$CT_DIR/ipfix.fields" \
+	once:restart-gap:tcp:7101:4 once:restart-gap:udp:7102:2 \
+	exact:spanning-restart:tcp:7201:4 2>&1) || SPANRC=$?
+printf '%s\n' "$SPANCHECK"
+NSPANFAIL=$(grep -c '^FAIL' <<<"$SPANCHECK" || true)
+FAILS=$((FAILS + NSPANFAIL))
+if [ "${SPANRC:-0}" != 0 ] && [ "$NSPANFAIL" = 0 ]; then
+	fail "spancheck.py exited ${SPANRC}"
+fi
 
 lap "all checks"
 journal 80
