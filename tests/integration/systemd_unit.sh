@@ -26,7 +26,11 @@
 #      back from the fd store (journal) and read their queued DESTROYs;
 #   2. a connection that spans `systemctl restart` with "active_timeout": 2:
 #      the interim exports of both daemons and the final one add up to its
-#      counters (the state file carried what was exported).
+#      counters (the state file carried what was exported);
+#   3. `systemctl stop` (the fd store emptied), a connection that ends
+#      while stopped, `systemctl start`: it is exported from the state file
+#      as ended (journal "ended while no daemon listened", IPFIX
+#      flowEndReason 4), with exactly what was counted until the stop.
 # The network (container.sh): the container's eth0 192.0.2.10 and, outside
 # it, 192.0.2.20 with nfcapd on UDP 2055 (v5) and 4739 (IPFIX, captured by
 # tshark) and the servers the container connects to (tests/lab/peer.py,
@@ -37,10 +41,10 @@
 # run), with short conntrack timeouts, and a small nftables ruleset in the
 # container makes conntrack track its connections.
 #
-# Took 51 s on a 2-core VM with the cached container tree (a first run
+# Took 61 s on a 2-core VM with the cached container tree (a first run
 # builds it on the way: mmdebstrap, 23 to 29 s more): the package build
 # 8 s, the boot under 1 s, the automatic restart 6 s (RestartSec=5s), the
-# checks of the unit until 30 s, then claims 1 and 2 about 5 and 13 s.
+# checks of the unit until 30 s, then claims 1 to 3 about 5, 13 and 9 s.
 #
 #   usage: tests/integration/systemd_unit.sh
 #   NFFLOWD_DEB=FILE installs that .deb instead of building one.
@@ -341,7 +345,7 @@ gone() {
 check "main process $PID gone" gone "$PID"
 connection 7004
 
-# ===== Exact counters across restarts (README "Exact
+# ===== Exact counters across restart and stop (README "Exact
 # counters over a connection's whole life") under this real systemd: the
 # conntrack socket in the unit's fd store, the state file in its
 # StateDirectory.  The oracle is conntrack -E in the container: each
@@ -360,8 +364,8 @@ ct_peer_bg unit tshark tshark -i out0 -f "udp dst port $IPFIX_PORT or udp dst po
 ct_peer_bg unit nfcapd-ipfix nfcapd -w "$CT_DIR/flows-ipfix" -b "$CT_PEER_IP" -p "$IPFIX_PORT" \
 	-t 3600 -I nfflowd-ct-ipfix
 ct_peer_bg unit servers python3 "$SRC/tests/lab/spanconn.py" server "$CT_PEER_IP" \
-	tcp:7101 udp:7102 tcp:7201
-for p in 7101 7201; do
+	tcp:7101 udp:7102 tcp:7201 tcp:7301
+for p in 7101 7201 7301; do
 	listening t "$p" || die "no spanconn server on $CT_PEER_IP:$p"
 done
 listening u 7102 || die "no spanconn server on $CT_PEER_IP:7102/udp"
@@ -592,6 +596,44 @@ ct_bg_wait unit span 10 || fail "span: closed ($(cat "$CT_DIR/unit/span.err"))"
 echo "  span: $(tr '\n' ' ' <"$CT_DIR/unit/span.out")"
 check "the spanning connection destroyed (oracle)" ended tcp 7201 1 5
 lap "spanning restart (claim 2)"
+
+# --- claim 3: `systemctl stop` (the fd store emptied), a connection that
+# ends while stopped, `systemctl start`: exported from the state file as
+# ended, with what was counted of it until the stop.
+client stopgap 7301 tcp 800 2500 0.3 talk:/root/stop-pause wait:/root/stop-go once
+said stopgap '^local' 10 || fail "stopgap: connected"
+I0=$(counter interim)
+check "interim exports of it before the stop" counter_reaches interim $((I0 + 1)) 10
+touch_in /root/stop-pause
+said stopgap '^talk' 10 || fail "stopgap: paused"
+sleep 0.5	# the last answer's ACK
+PRE=$(reading 7301)
+echo "  kernel counters before the stop (orig pkts bytes, reply pkts bytes): $PRE"
+OLD=$PID
+ct_exec unit systemctl stop nfflowd || fail "systemctl stop"
+STOP=$(reading 7301)
+check "nothing carried during the stop itself ($PRE = $STOP)" is "$PRE" "$STOP"
+check "full stop: the fd store is empty (NFileDescriptorStore=$(prop NFileDescriptorStore))" \
+	is "$(prop NFileDescriptorStore)" 0
+check "journal: the stop saved the export state" journal_says "$OLD" "export state of [0-9]+ connections saved" 5
+show_lines "$OLD" "export state"
+touch_in /root/stop-go
+ct_bg_wait unit stopgap 10 || fail "stopgap: exchange while stopped and close ($(cat "$CT_DIR/unit/stopgap.err"))"
+check "it ended while stopped (oracle)" ended tcp 7301 1 5
+check "still stopped ($(prop ActiveState))" is "$(prop ActiveState)" inactive
+ct_exec unit systemctl start nfflowd || fail "systemctl start after the stop"
+wait_unit 30 active/running || fail "not running after the start ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "journal: exported as ended while no daemon listened" \
+	journal_says "$PID" "ended while no daemon listened" 10
+show_lines "$PID" "file descriptor store|state file|no daemon listened"
+not_said_by() {
+	! said_by "$@" >/dev/null
+}
+check "journal: a fresh socket, none taken from the emptied store" \
+	not_said_by "$PID" "taken from the service manager"
+check "ended_unseen 1 (is: $(counter ended_unseen))" is "$(counter ended_unseen)" 1
+lap "stop and start (claim 3)"
 # A stop sends the records still pending (flush_interval 1 s), the final
 # export above among them, before the collectors stop.
 ct_exec unit systemctl stop nfflowd || fail "systemctl stop at the end"
@@ -614,7 +656,7 @@ done
 check "no record of the connection made after the stop (:7004)" \
 	is "$(records "\|7004\|")" 0
 
-# The exports of the connections of claims 1 and 2 against the oracle, on
+# The exports of the connections of claims 1 to 3 against the oracle, on
 # v5 (nfdump) and IPFIX (tshark, which decodes flowEndReason).
 # tshark is stopped only once a marker datagram sent after the last export
 # is in its file (it writes in blocks: the last ones would be lost).
@@ -635,9 +677,11 @@ TZ=UTC tshark -r "$CT_DIR/ipfix.pcapng" -d "udp.port==$IPFIX_PORT,cflow" -Y cflo
 	-e cflow.dstport -e cflow.protocol -e cflow.packets -e cflow.octets \
 	-e cflow.flow_end_reason >"$CT_DIR/ipfix.fields" 2>"$CT_DIR/ipfix.tshark.err" ||
 	fail "tshark could not read the IPFIX capture: $(head -3 "$CT_DIR/ipfix.tshark.err")"
+read -r OP OB RP RB <<<"${PRE:-x x x x}"
 SPANCHECK=$(python3 "$SRC/tests/lab/spancheck.py" "$EVENTS" "$CT_DIR/records" "$CT_DIR/ipfix.fields" \
 	once:restart-gap:tcp:7101:4 once:restart-gap:udp:7102:2 \
-	exact:spanning-restart:tcp:7201:4 2>&1) || SPANRC=$?
+	exact:spanning-restart:tcp:7201:4 \
+	"ended:stop-start:tcp:7301:$OP:$OB:$RP:$RB" 2>&1) || SPANRC=$?
 printf '%s\n' "$SPANCHECK"
 NSPANFAIL=$(grep -c '^FAIL' <<<"$SPANCHECK" || true)
 FAILS=$((FAILS + NSPANFAIL))
