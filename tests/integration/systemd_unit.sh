@@ -30,7 +30,12 @@
 #   3. `systemctl stop` (the fd store emptied), a connection that ends
 #      while stopped, `systemctl start`: it is exported from the state file
 #      as ended (journal "ended while no daemon listened", IPFIX
-#      flowEndReason 4), with exactly what was counted until the stop.
+#      flowEndReason 4), with exactly what was counted until the stop;
+#   4. dpkg -i of the same package with a higher version while a connection
+#      runs: the daemon is restarted (new MainPID) with the socket from the
+#      fd store, and the connection is exported exactly once in total; then
+#      dpkg --purge removes /etc/nfflowd.conf and /var/lib/nfflowd and keeps
+#      the system user.
 # The network (container.sh): the container's eth0 192.0.2.10 and, outside
 # it, 192.0.2.20 with nfcapd on UDP 2055 (v5) and 4739 (IPFIX, captured by
 # tshark) and the servers the container connects to (tests/lab/peer.py,
@@ -41,10 +46,10 @@
 # run), with short conntrack timeouts, and a small nftables ruleset in the
 # container makes conntrack track its connections.
 #
-# Took 61 s on a 2-core VM with the cached container tree (a first run
+# Took 65 s on a 2-core VM with the cached container tree (a first run
 # builds it on the way: mmdebstrap, 23 to 29 s more): the package build
 # 8 s, the boot under 1 s, the automatic restart 6 s (RestartSec=5s), the
-# checks of the unit until 30 s, then claims 1 to 3 about 5, 13 and 9 s.
+# checks of the unit until 30 s, then claims 1 to 4 about 5, 13, 9 and 6 s.
 #
 #   usage: tests/integration/systemd_unit.sh
 #   NFFLOWD_DEB=FILE installs that .deb instead of building one.
@@ -345,7 +350,7 @@ gone() {
 check "main process $PID gone" gone "$PID"
 connection 7004
 
-# ===== Exact counters across restart and stop (README "Exact
+# ===== Exact counters across restart, stop and upgrade (README "Exact
 # counters over a connection's whole life") under this real systemd: the
 # conntrack socket in the unit's fd store, the state file in its
 # StateDirectory.  The oracle is conntrack -E in the container: each
@@ -364,8 +369,8 @@ ct_peer_bg unit tshark tshark -i out0 -f "udp dst port $IPFIX_PORT or udp dst po
 ct_peer_bg unit nfcapd-ipfix nfcapd -w "$CT_DIR/flows-ipfix" -b "$CT_PEER_IP" -p "$IPFIX_PORT" \
 	-t 3600 -I nfflowd-ct-ipfix
 ct_peer_bg unit servers python3 "$SRC/tests/lab/spanconn.py" server "$CT_PEER_IP" \
-	tcp:7101 udp:7102 tcp:7201 tcp:7301
-for p in 7101 7201 7301; do
+	tcp:7101 udp:7102 tcp:7201 tcp:7301 tcp:7401
+for p in 7101 7201 7301 7401; do
 	listening t "$p" || die "no spanconn server on $CT_PEER_IP:$p"
 done
 listening u 7102 || die "no spanconn server on $CT_PEER_IP:7102/udp"
@@ -634,10 +639,70 @@ check "journal: a fresh socket, none taken from the emptied store" \
 	not_said_by "$PID" "taken from the service manager"
 check "ended_unseen 1 (is: $(counter ended_unseen))" is "$(counter ended_unseen)" 1
 lap "stop and start (claim 3)"
-# A stop sends the records still pending (flush_interval 1 s), the final
-# export above among them, before the collectors stop.
-ct_exec unit systemctl stop nfflowd || fail "systemctl stop at the end"
 
+# --- claim 4: a package upgrade (dpkg -i of a higher version) restarts
+# the daemon, the fd store kept, and a connection open across it is
+# exported exactly once in total.  The upgrade is this package with its
+# version raised (dpkg-deb -R, control edited, dpkg-deb -b).
+V0=$(dpkg-deb -f "$DEB_FILE" Version)
+V1=$V0+upgrade1
+mkdir -p "$CT_DIR/upgrade"
+dpkg-deb -R "$DEB_FILE" "$CT_DIR/upgrade/tree"
+sed -i "s/^Version: .*/Version: $V1/" "$CT_DIR/upgrade/tree/DEBIAN/control"
+dpkg-deb -b "$CT_DIR/upgrade/tree" "$CT_DIR/upgrade/nfflowd_${V1}.deb" >/dev/null
+check "upgrade package version $V1 > $V0" dpkg --compare-versions "$V1" gt "$V0"
+ct_copy_in unit "$CT_DIR/upgrade/nfflowd_${V1}.deb" /root/nfflowd-upgrade.deb
+client upgrade 7401 tcp 600 1200 0.3 talk:/root/upgrade-end
+said upgrade '^local' 10 || fail "upgrade: connected"
+I0=$(counter interim)
+check "interim exports of it before the upgrade" counter_reaches interim $((I0 + 1)) 10
+check "fd store before the upgrade: NFileDescriptorStore=$(prop NFileDescriptorStore)" \
+	is "$(prop NFileDescriptorStore)" 1
+OLD=$PID
+if ct_exec unit dpkg -i /root/nfflowd-upgrade.deb >"$CT_DIR/dpkg-upgrade.log" 2>&1; then
+	echo "ok: dpkg -i of $V1 over $V0"
+else
+	cat "$CT_DIR/dpkg-upgrade.log"
+	fail "dpkg -i of the upgrade"
+fi
+# shellcheck disable=SC2016 # dpkg-query's ${Version}
+check "installed version $V1" is "$(ct_exec unit dpkg-query -W -f '${Version}' nfflowd)" "$V1"
+wait_unit 30 active/running "$OLD" || fail "not running after the upgrade ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "the upgrade restarted the daemon ($OLD -> $PID)" new_main "$OLD" "$PID"
+check "journal: the upgraded daemon took the socket from the fd store" \
+	journal_says "$PID" "taken from the service manager's file descriptor store" 5
+check "journal: the connection restored from the state file, still alive" \
+	journal_says "$PID" "state file .*: [0-9]+ connections, [1-9][0-9]* still alive" 5
+show_lines "$PID" "file descriptor store|state file"
+check "state_restored 1: the connection across the upgrade (is: $(counter state_restored))" \
+	is "$(counter state_restored)" 1
+check "fd store after the upgrade: NFileDescriptorStore=$(prop NFileDescriptorStore)" \
+	is "$(prop NFileDescriptorStore)" 1
+I0=$(counter interim)
+check "interim exports by the upgraded daemon" counter_reaches interim $((I0 + 1)) 10
+touch_in /root/upgrade-end
+ct_bg_wait unit upgrade 10 || fail "upgrade: closed ($(cat "$CT_DIR/unit/upgrade.err"))"
+check "the connection across the upgrade destroyed (oracle)" ended tcp 7401 1 5
+lap "upgrade (claim 4)"
+
+# --- purge: the configuration and the state go, the system user stays.
+# (Its stop sends the records still pending, the final export of claim 4
+# among them, before the collectors stop.)
+if ct_exec unit dpkg --purge nfflowd >"$CT_DIR/dpkg-purge.log" 2>&1; then
+	echo "ok: dpkg --purge nfflowd"
+else
+	cat "$CT_DIR/dpkg-purge.log"
+	fail "dpkg --purge nfflowd"
+fi
+check "purged: the daemon $PID is gone" gone "$PID"
+absent() {
+	! ct_exec unit test -e "$1"
+}
+check "purged: /etc/nfflowd.conf removed" absent /etc/nfflowd.conf
+check "purged: /var/lib/nfflowd removed" absent /var/lib/nfflowd
+check "purged: the system user nfflowd stays ($(ct_exec unit getent passwd nfflowd))" \
+	ct_exec unit getent passwd nfflowd
 ct_peer_stop unit ctevents TERM
 
 # --- what the collector stored
@@ -656,7 +721,7 @@ done
 check "no record of the connection made after the stop (:7004)" \
 	is "$(records "\|7004\|")" 0
 
-# The exports of the connections of claims 1 to 3 against the oracle, on
+# The exports of the connections of claims 1 to 4 against the oracle, on
 # v5 (nfdump) and IPFIX (tshark, which decodes flowEndReason).
 # tshark is stopped only once a marker datagram sent after the last export
 # is in its file (it writes in blocks: the last ones would be lost).
@@ -681,7 +746,8 @@ read -r OP OB RP RB <<<"${PRE:-x x x x}"
 SPANCHECK=$(python3 "$SRC/tests/lab/spancheck.py" "$EVENTS" "$CT_DIR/records" "$CT_DIR/ipfix.fields" \
 	once:restart-gap:tcp:7101:4 once:restart-gap:udp:7102:2 \
 	exact:spanning-restart:tcp:7201:4 \
-	"ended:stop-start:tcp:7301:$OP:$OB:$RP:$RB" 2>&1) || SPANRC=$?
+	"ended:stop-start:tcp:7301:$OP:$OB:$RP:$RB" \
+	exact:upgrade:tcp:7401:2 2>&1) || SPANRC=$?
 printf '%s\n' "$SPANCHECK"
 NSPANFAIL=$(grep -c '^FAIL' <<<"$SPANCHECK" || true)
 FAILS=$((FAILS + NSPANFAIL))
