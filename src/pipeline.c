@@ -373,6 +373,7 @@ static bool ask(struct pipeline *p, struct flow_entry *e, uint64_t now_boot_ns,
 	if (a == NULL || !dq_push(p, now_boot_ns + p->active_ns, e->id))
 		return false;
 	a->next_query_ns = now_boot_ns + p->active_ns;
+	a->due_asked = 1;
 	query_of(p->tab, e, q);
 	return true;
 }
@@ -470,10 +471,9 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 		sd->ttl_alive_ns = now->boot_ns;
 		sd->ttl_asked_ns = 0;
 	}
-	if (p->active_ns == 0 ||
-	    now->boot_ns + NS_PER_S < (sd->last_end_ns != 0 ? sd->last_end_ns :
-				       flowtab_start_ns(e, now->boot_ns)) + p->active_ns)
+	if (p->active_ns == 0 || !sd->due_asked)
 		return;	/* a ttl check of a connection not due for export */
+	sd->due_asked = 0;
 	memset(&c, 0, sizeof(c));
 	c.ev = ev;
 	c.reason = FLOW_END_ACTIVE;

@@ -57,6 +57,9 @@ struct flow_active {
 	uint64_t gone_ns;		/* the kernel said it has no such entry
 					 * (its DESTROY may still be coming) */
 	uint32_t exports;		/* interim exports so far */
+	uint32_t due_asked;		/* the active timeout asked for the
+					 * reading now awaited (not only a
+					 * ttl check) */
 };
 
 struct flowtab;
