@@ -36,6 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			want = CONTROL_REQ_STATE;
 		else if (is_word(data, size, "counters"))
 			want = CONTROL_REQ_COUNTERS;
+		else if (is_word(data, size, "metrics"))
+			want = CONTROL_REQ_METRICS;
 	}
 	if (got != want)
 		__builtin_trap();
