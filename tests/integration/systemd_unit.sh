@@ -41,9 +41,9 @@
 # tshark) and the servers the container connects to (tests/lab/peer.py,
 # tests/lab/spanconn.py), on the host's programs; nothing reaches the
 # host's network.
-# The kernel settings of the package's sysctl.d file are applied from the
-# host (the container's /proc/sys is read-only, its systemd-sysctl does not
-# run), with short conntrack timeouts, and a small nftables ruleset in the
+# The kernel settings are the package's own (the postinst and the unit
+# apply them; the container's /proc/sys/net is writable); short conntrack
+# timeouts are set from the host, and a small nftables ruleset in the
 # container makes conntrack track its connections.
 #
 # Took 65 s on a 2-core VM with the cached container tree (a first run
@@ -132,15 +132,6 @@ ct_exec unit nft -f - <<-'EOF' || die "nft ruleset"
 	}
 EOF
 
-# --- install
-ct_copy_in unit "$DEB_FILE" /root/nfflowd.deb
-ct_copy_in unit "$SRC/tests/lab/peer.py" /root/peer.py
-if ! ct_exec unit dpkg -i /root/nfflowd.deb >"$CT_DIR/dpkg-i.log" 2>&1; then
-	cat "$CT_DIR/dpkg-i.log"
-	die "dpkg -i in the container (a dependency missing from the tree?)"
-fi
-echo "ok: dpkg -i"
-
 # One property of the unit.
 prop() {
 	ct_exec unit systemctl show nfflowd -p "$1" --value
@@ -149,20 +140,41 @@ prop() {
 is() {
 	[ "$1" = "$2" ]
 }
+# The kernel settings of the package's sysctl.d file in the container's
+# network namespace, "ACCT TIMESTAMP EVENTS", read from the host.
+KNOBS="net.netfilter.nf_conntrack_acct net.netfilter.nf_conntrack_timestamp net.netfilter.nf_conntrack_events"
+knobs() {
+	# shellcheck disable=SC2086 # one name a word
+	ip netns exec "$NS" sysctl -n $KNOBS | tr '\n' ' ' | sed 's/ $//'
+}
+knobs_off() {	# acct and timestamp off, events only while a listener exists
+	ip netns exec "$NS" sysctl -q -w net.netfilter.nf_conntrack_acct=0 \
+		net.netfilter.nf_conntrack_timestamp=0 net.netfilter.nf_conntrack_events=2
+}
+
+# --- install: the postinst puts the package's kernel settings in force
+# at once (systemd-sysctl on /usr/lib/sysctl.d/50-nfflowd.conf; the
+# container's /proc/sys/net is writable, its namespace its own).
+knobs_off
+check "before dpkg -i: acct, timestamp, events = 0 0 2 (is: $(knobs))" is "$(knobs)" "0 0 2"
+ct_copy_in unit "$DEB_FILE" /root/nfflowd.deb
+ct_copy_in unit "$SRC/tests/lab/peer.py" /root/peer.py
+if ! ct_exec unit dpkg -i /root/nfflowd.deb >"$CT_DIR/dpkg-i.log" 2>&1; then
+	cat "$CT_DIR/dpkg-i.log"
+	die "dpkg -i in the container (a dependency missing from the tree?)"
+fi
+echo "ok: dpkg -i"
+sed 's/^/  dpkg -i: /' "$CT_DIR/dpkg-i.log"
+check "right after dpkg -i (postinst): acct, timestamp, events = 1 1 1 (is: $(knobs))" \
+	is "$(knobs)" "1 1 1"
+
 check "unit enabled" is "$(ct_exec unit systemctl is-enabled nfflowd)" enabled
 # With the placeholders the start is skipped by ExecCondition.
 ct_exec unit systemctl start nfflowd || true
 check "unedited /etc/nfflowd.conf: start skipped, unit inactive (not failed)" \
 	is "$(prop ActiveState)" inactive
 
-# --- kernel settings: the package's sysctl.d file, from the host
-while IFS='=' read -r key value; do
-	key=$(echo "$key" | tr -d '[:space:]')
-	value=$(echo "$value" | tr -d '[:space:]')
-	case $key in '' | '#'* | ';'*) continue ;; esac
-	ip netns exec "$NS" sysctl -q -w "$key=$value"
-	echo "  sysctl (from the package's sysctl.d): $key=$value"
-done < <(ct_exec unit cat /usr/lib/sysctl.d/50-nfflowd.conf)
+# Short conntrack timeouts for the test's TCP connections (from the host).
 ip netns exec "$NS" sysctl -q -w \
 	net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
 	net.netfilter.nf_conntrack_tcp_timeout_close=1 \
@@ -301,7 +313,28 @@ check "CapEff is CAP_NET_ADMIN alone (0000000000001000, is: ${CAPEFF:-none})" \
 connection 7001
 check "connection after the start: a datagram reached the collector" test "$DELIVERED" -gt 0
 
-# --- restart
+# --- restart, the kernel settings switched off before it: the unit's
+# privileged ExecStartPre (systemd-sysctl on the sysctl.d file, as root)
+# switches them on again before ExecStartPre=nfflowd check, which fails
+# the start with them off, and the daemon (kernel_setup false, no write
+# access to /proc/sys) starts.
+# nfflowd check as the unit's user, as ExecStartPre runs it: "RC OUTPUT".
+check_as_user() {
+	local out rc=0
+	out=$(ct_exec unit runuser -u nfflowd -- nfflowd -c /etc/nfflowd.conf check 2>&1) || rc=$?
+	printf '%s\n' "$out" | sed 's/^/  check as nfflowd: /' >&2
+	echo "$rc $(tr '\n' ' ' <<<"$out")"
+}
+knobs_off
+check "settings off again (is: $(knobs))" is "$(knobs)" "0 0 2"
+R=$(check_as_user)
+check "nfflowd check as user nfflowd, acct and timestamp off: exit 1 (is: ${R%% *})" is "${R%% *}" 1
+check "... naming nf_conntrack_acct = 0" grep -q 'nf_conntrack_acct = 0' <<<"$R"
+ip netns exec "$NS" sysctl -q -w net.netfilter.nf_conntrack_acct=1
+R=$(check_as_user)
+check "nfflowd check as user nfflowd, timestamp off: exit 1 (is: ${R%% *})" is "${R%% *}" 1
+check "... naming nf_conntrack_timestamp = 0" grep -q 'nf_conntrack_timestamp = 0' <<<"$R"
+knobs_off
 OLD=$PID
 if ct_exec unit systemctl restart nfflowd; then
 	echo "ok: systemctl restart"
@@ -315,6 +348,17 @@ new_main() {	# OLD NEW: NEW is a main process and not OLD
 }
 check "after restart: active/running" is "$(prop ActiveState)/$(prop SubState)" active/running
 check "after restart: a new main process ($OLD -> $PID)" new_main "$OLD" "$PID"
+check "after restart: acct, timestamp, events = 1 1 1 again (is: $(knobs))" is "$(knobs)" "1 1 1"
+# The lines of this start (its invocation), ExecStartPre=nfflowd check's
+# among them.
+INVOCATION=$(prop InvocationID)
+ct_exec unit journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$INVOCATION" >"$CT_DIR/restart.journal" || true
+sed 's/^/  journal of the restart: /' "$CT_DIR/restart.journal"
+check "ExecStartPre=nfflowd check (after the privileged systemd-sysctl) saw acct 1" \
+	grep -q 'nf_conntrack_acct = 1' "$CT_DIR/restart.journal"
+check "... and timestamp 1" grep -q 'nf_conntrack_timestamp = 1' "$CT_DIR/restart.journal"
+R=$(check_as_user)
+check "nfflowd check as user nfflowd, the settings on: exit 0 (is: ${R%% *})" is "${R%% *}" 0
 connection 7002
 check "connection after the restart: a datagram reached the collector" test "$DELIVERED" -gt 0
 

@@ -49,18 +49,24 @@
 #   container NAME, netns CT_PREFIX-NAME         outside, netns CT_PREFIX-NAME-out
 #     lo, eth0 192.0.2.10/24  <----- veth ----->  out0 192.0.2.20/24
 #
-# The container runs in the first namespace (--network-namespace-path); the
-# second one is for host programs (ct_peer, ct_peer_bg): a collector such
-# as nfcapd on CT_PEER_IP receives what a daemon in the container exports,
-# and servers there answer the container's test connections.  Facts of
-# this arrangement, found on the 6.18 kernel of the test VMs:
-#  - nspawn grants CAP_NET_ADMIN only with --private-network, which cannot
-#    be combined with --network-namespace-path: ct_boot passes
-#    --capability=CAP_NET_ADMIN (the namespace is the container's own).
-#  - /proc/sys is read-only in the container (net included), so its
-#    systemd-sysctl.service is skipped (ConditionPathIsReadWrite=/proc/sys)
-#    and sysctl.d files are not applied: set per-namespace sysctls from the
-#    host with `ip netns exec "$(ct_netns NAME)" sysctl -w ...`.
+# The container gets a network namespace of its own from nspawn
+# (--private-network), which ct_boot names CT_PREFIX-NAME once the init
+# runs (ip netns attach: for ip netns exec from the host) and moves the
+# veth's end eth0 into from the outside, with its address; the outside is
+# for host programs (ct_peer, ct_peer_bg): a collector such as nfcapd on
+# CT_PEER_IP receives what a daemon in the container exports, and servers
+# there answer the container's test connections.  eth0 arrives a few
+# milliseconds into the boot: nothing of the tree's units needs it.
+# Facts of this arrangement, found with systemd 252 on the 6.18 kernel of
+# the test VMs:
+#  - with --private-network nspawn keeps CAP_NET_ADMIN in the container's
+#    bounding set and mounts /proc/sys/net read-write (the rest of
+#    /proc/sys stays read-only): the package's postinst and the unit's
+#    privileged ExecStartPre run systemd-sysctl on the sysctl.d file, and
+#    it applies, per namespace, as on a real machine.  (With
+#    --network-namespace-path, used before, /proc/sys/net was read-only and
+#    CAP_NET_ADMIN had to be granted with --capability=; the two options
+#    cannot be combined.)
 #  - conntrack tracks nothing in a namespace until a ruleset there needs it
 #    (a ct expression or a nat chain): load one (nft) before expecting
 #    connections or conntrack events.
@@ -305,14 +311,12 @@ ct_boot() {
 	echo "$name" >>"$CT_DIR/names"
 	ns=$(ct_netns "$name")
 	out=$(ct_outns "$name")
-	ip netns add "$ns"
+	# The outside, and the veth whose end eth0 waits there until the
+	# container's own namespace exists (nspawn makes it: --private-network).
 	ip netns add "$out"
-	ip -n "$ns" link set lo up
 	ip -n "$out" link set lo up
-	ip -n "$ns" link add eth0 type veth peer name out0 netns "$out"
-	ip -n "$ns" addr add "$CT_IP/$CT_PREFIXLEN" dev eth0
+	ip -n "$out" link add out0 type veth peer name eth0
 	ip -n "$out" addr add "$CT_PEER_IP/$CT_PREFIXLEN" dev out0
-	ip -n "$ns" link set eth0 up
 	ip -n "$out" link set out0 up
 	cg=()
 	roots=$(ct_cgroup_roots)
@@ -324,8 +328,8 @@ ct_boot() {
 	mkdir "$d/upper" "$d/work" "$d/root"
 	CT_LAYOUT=${CT_LAYOUT:-overlay} unshare -m sh -c "$CT_BOOT_SCRIPT" sh "$CT_TREE" "$d" "${cg[@]}" -- \
 		systemd-nspawn --quiet --boot --directory="$d/root" --machine="$name" \
-		--register=no --keep-unit --network-namespace-path="/run/netns/$ns" \
-		--capability=CAP_NET_ADMIN --console=read-only --resolv-conf=off \
+		--register=no --keep-unit --private-network \
+		--console=read-only --resolv-conf=off \
 		--timezone=off --link-journal=no \
 		>"$d/console.log" 2>&1 </dev/null {CT_LOCK_FD}>&- &
 	pid=$!
@@ -345,6 +349,18 @@ ct_boot() {
 		return 1
 	fi
 	echo "$init" >"$d/init.pid"
+	# The container's network namespace gets its name (a bind mount in
+	# /run/netns, for ip netns exec), and eth0 moves in.
+	if ! ip netns attach "$ns" "$init"; then
+		ct_log "container $name: ip netns attach $ns $init failed"
+		return 1
+	fi
+	if ! ip -n "$out" link set dev eth0 netns "$ns" ||
+		! ip -n "$ns" addr add "$CT_IP/$CT_PREFIXLEN" dev eth0 ||
+		! ip -n "$ns" link set eth0 up || ! ip -n "$ns" link set lo up; then
+		ct_log "container $name: eth0 could not be moved into its namespace and set up"
+		return 1
+	fi
 	ct_log "container $name: nspawn $pid, init $init, $(cat "$d/layout" 2>/dev/null) of $CT_TREE"
 }
 
