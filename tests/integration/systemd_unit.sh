@@ -313,6 +313,45 @@ check "CapEff is CAP_NET_ADMIN alone (0000000000001000, is: ${CAPEFF:-none})" \
 connection 7001
 check "connection after the start: a datagram reached the collector" test "$DELIVERED" -gt 0
 
+# --- its record lines in the system log: nfflowd sends them to /dev/log
+# (journald in the container), facility local6 (22); journald passes them
+# on to rsyslog, which writes them to /var/log/syslog with Debian's
+# configuration (*.* there).
+check "rsyslog runs in the container" is "$(ct_exec unit systemctl is-active rsyslog)" active
+# Wait at most SECS until reclines.py finds the lines of :PORT in WHAT
+# (journal or syslog); they are in CT_DIR/reclines-WHAT.
+in_log() {	# WHAT PORT SECS
+	local _ rc=1
+	for _ in $(seq 1 $(($3 * 4))); do
+		if [ "$1" = journal ]; then
+			ct_exec unit journalctl -t nfflowd -o json --no-pager
+		else
+			ct_exec unit cat /var/log/syslog
+		fi | python3 "$SRC/tests/lab/reclines.py" "$1" "$CT_IP" "$CT_PEER_IP" "$2" \
+			${4:+"$4"} >"$CT_DIR/reclines-$1" 2>&1 && rc=0 || rc=$?
+		[ "$rc" = 0 ] && break
+		sleep 0.25
+	done
+	sed 's/^/  /' "$CT_DIR/reclines-$1"
+	return "$rc"
+}
+check "journalctl -t nfflowd: the record line of :7001 with counters, SYSLOG_FACILITY=22 (local6)" \
+	in_log journal 7001 5 22
+check "/var/log/syslog (rsyslog): the record line of :7001 with counters" in_log syslog 7001 5
+
+# --- what an administrator sees now (for the README), once STATUS= has
+# counted the connection (it is sent every few seconds)
+for _ in $(seq 1 40); do
+	prop StatusText | grep -qE 'records [1-9]' && break
+	sleep 0.25
+done
+echo "----- systemctl status nfflowd --no-pager -----"
+ct_exec unit systemctl status nfflowd --no-pager || true
+echo "----- journalctl -t nfflowd --no-pager -n 20 -----"
+ct_exec unit journalctl -t nfflowd --no-pager -n 20 || true
+echo "-----"
+lap "record lines in the journal and /var/log/syslog"
+
 # --- restart, the kernel settings switched off before it: the unit's
 # privileged ExecStartPre (systemd-sysctl on the sysctl.d file, as root)
 # switches them on again before ExecStartPre=nfflowd check, which fails
