@@ -199,7 +199,7 @@ check "nfflowd check: config OK" grep -q '^config: .* OK' <<<"$OUT"
 FLOWS=$CT_DIR/flows
 mkdir -p "$FLOWS"
 ct_peer_bg unit nfcapd nfcapd -w "$FLOWS" -b "$CT_PEER_IP" -p "$PORT" -t 3600 -I nfflowd-ct
-for p in 7001 7002 7003 7004; do
+for p in 7001 7002 7003 7004 7007; do
 	ct_peer_bg unit "tcp$p" python3 "$SRC/tests/lab/peer.py" tcp-server "$CT_PEER_IP" "$p"
 done
 listening() {	# PROTO(t|u) PORT
@@ -210,7 +210,7 @@ listening() {	# PROTO(t|u) PORT
 	done
 	return 1
 }
-for p in 7001 7002 7003 7004; do
+for p in 7001 7002 7003 7004 7007; do
 	listening t "$p" || die "no TCP server on $CT_PEER_IP:$p"
 done
 listening u "$PORT" || die "nfcapd does not listen on $CT_PEER_IP:$PORT"
@@ -479,15 +479,17 @@ echo "ok: conntrack -E runs in the container (the oracle)"
 ct_exec unit conntrack -D -p udp --dport 7999 >/dev/null 2>&1 || true
 
 # /etc/nfflowd.conf: the shipped keys, the placeholders filled in, the
-# IPFIX collector, the given active_timeout.
+# IPFIX collector, the given active_timeout and the keys given after it
+# ('"KEY": VALUE,' with the comma).
 conf() {
+	local more=${2:-}
 	ct_exec unit sh -c 'cat >/etc/nfflowd.conf' <<-EOF
 		{
 		  "source": "$CT_IP",
 		  "collector": "$CT_PEER_IP",
 		  "port": $PORT,
 		  "collectors": [ { "address": "$CT_PEER_IP", "port": $IPFIX_PORT, "version": 10 } ],
-		  "active_timeout": $1,
+		  "active_timeout": $1,${more:+ $more}
 		  "pidfile": "/run/nfflowd/nfflowd.pid",
 		  "control_socket": "/run/nfflowd/nfflowd.sock",
 		  "kernel_setup": false
@@ -723,6 +725,76 @@ check "journal: a fresh socket, none taken from the emptied store" \
 check "ended_unseen 1 (is: $(counter ended_unseen))" is "$(counter ended_unseen)" 1
 lap "stop and start (claim 3)"
 
+# --- systemctl reload (ExecReload=nfflowd reload: validate, SIGHUP, wait
+# for the daemon's verdict).  The daemon's reload counters "OK FAILED":
+reloads() {
+	ct_exec unit nfflowd -c /etc/nfflowd.conf --dump-state --json 2>/dev/null |
+		python3 -c 'import json, sys; r = json.load(sys.stdin)["counters"]["reloads"]; print(r["ok"], r["failed"])' \
+			2>/dev/null || echo "none"
+}
+# systemctl reload; prints its exit status (its output goes to the log).
+sd_reload() {
+	local rc=0
+	ct_exec unit systemctl reload nfflowd >"$CT_DIR/reload.out" 2>&1 || rc=$?
+	sed 's/^/  systemctl reload: /' "$CT_DIR/reload.out" >&2
+	echo "$rc"
+}
+# Remember where the unit's journal ends now (in the file $1); later,
+# the lines after that.
+mark_journal() {	# CURSOR-FILE
+	ct_exec unit journalctl --no-pager -u nfflowd -n 0 --show-cursor 2>/dev/null |
+		sed -n 's/^-- cursor: //p' >"$1"
+}
+journal_since() {	# CURSOR-FILE
+	ct_exec unit journalctl --no-pager -o short-precise -u nfflowd \
+		--after-cursor="$(cat "$1")" 2>/dev/null || true
+}
+RELOAD_PID=$PID
+read -r ROK RFAILED <<<"$(reloads)"
+echo "  reload counters before: ok $ROK, failed $RFAILED"
+conf 2 '"flush_interval": 0.5,'
+RC=$(sd_reload)
+check "systemctl reload with flush_interval 0.5: exit 0 (is: $RC)" is "$RC" 0
+check "... the daemon's reload counter ok $ROK -> $((ROK + 1)) (is: $(reloads))" \
+	is "$(reloads)" "$((ROK + 1)) $RFAILED"
+check "... the same main process ($(prop MainPID))" is "$(prop MainPID)" "$RELOAD_PID"
+ROK=$((ROK + 1))
+# Invalid JSON: nfflowd reload refuses it without signalling the daemon.
+ct_exec unit sh -c "printf '%s\n' '{ \"source\": \"$CT_IP\",' '  \"port\": 2055 \"collector\": 1 }' >/etc/nfflowd.conf"
+ct_exec unit cat /etc/nfflowd.conf | sed 's/^/  nfflowd.conf: /'
+mark_journal "$CT_DIR/cursor"
+RC=$(sd_reload)
+check "systemctl reload, /etc/nfflowd.conf invalid JSON: fails (exit $RC)" test "$RC" != 0
+check "... the daemon was not even signalled (reloads: $(reloads))" is "$(reloads)" "$ROK $RFAILED"
+check "... still running: active, the same main process ($(prop ActiveState), $(prop MainPID))" \
+	is "$(prop ActiveState) $(prop MainPID)" "active $RELOAD_PID"
+journal_since "$CT_DIR/cursor" >"$CT_DIR/reload-json.journal"
+sed 's/^/  journal: /' "$CT_DIR/reload-json.journal"
+check "... the reason in the journal (the file, line and column)" \
+	grep -qE '/etc/nfflowd.conf.*line [0-9]+.*column [0-9]+' "$CT_DIR/reload-json.journal"
+# Valid JSON that the daemon refuses: an IPFIX collector sent from an
+# address the container does not have (the exporter cannot bind it).
+conf 2 '"flush_interval": 0.5,'
+ct_exec unit sed -i "s/\"version\": 10 }/\"version\": 10, \"source\": \"192.0.2.99\" }/" /etc/nfflowd.conf
+ct_exec unit grep 192.0.2.99 /etc/nfflowd.conf | sed 's/^/  nfflowd.conf: /'
+check "nfflowd check accepts that file (it parses)" ct_exec unit nfflowd -c /etc/nfflowd.conf check
+mark_journal "$CT_DIR/cursor"
+RC=$(sd_reload)
+check "systemctl reload, a collector's source 192.0.2.99 not in the container: fails (exit $RC)" \
+	test "$RC" != 0
+check "... the daemon refused it: reload counter failed $RFAILED -> $((RFAILED + 1)) (is: $(reloads))" \
+	is "$(reloads)" "$ROK $((RFAILED + 1))"
+check "... still running: active, the same main process ($(prop ActiveState), $(prop MainPID))" \
+	is "$(prop ActiveState) $(prop MainPID)" "active $RELOAD_PID"
+journal_since "$CT_DIR/cursor" >"$CT_DIR/reload-bind.journal"
+sed 's/^/  journal: /' "$CT_DIR/reload-bind.journal"
+check "... the daemon's reason in the journal (192.0.2.99)" \
+	grep -qE "nfflowd\[$RELOAD_PID\]: .*reload failed.*192\.0\.2\.99" "$CT_DIR/reload-bind.journal"
+connection 7007
+check "... and the old configuration still exports: a connection's datagram arrived" \
+	test "$DELIVERED" -gt 0
+lap "reload"
+
 # --- claim 4: a package upgrade (dpkg -i of a higher version) restarts
 # the daemon, the fd store kept, and a connection open across it is
 # exported exactly once in total.  The upgrade is this package with its
@@ -795,7 +867,7 @@ sed 's/^/  record: /' "$CT_DIR/records"
 records() {	# PATTERN: how many records match the extended regexp
 	tr -d ' ' <"$CT_DIR/records" | grep -cE "$1" || true
 }
-for p in 7001 7002 7003; do
+for p in 7001 7002 7003 7007; do
 	check "a record of the connection to :$p as sent" \
 		test "$(records "^6\|$CT_IP\|[0-9]+\|$CT_PEER_IP\|$p\|")" -ge 1
 	check "a record of the connection to :$p, the reply" \
