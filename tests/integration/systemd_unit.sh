@@ -452,8 +452,8 @@ ct_peer_bg unit tshark tshark -i out0 -f "udp dst port $IPFIX_PORT or udp dst po
 ct_peer_bg unit nfcapd-ipfix nfcapd -w "$CT_DIR/flows-ipfix" -b "$CT_PEER_IP" -p "$IPFIX_PORT" \
 	-t 3600 -I nfflowd-ct-ipfix
 ct_peer_bg unit servers python3 "$SRC/tests/lab/spanconn.py" server "$CT_PEER_IP" \
-	tcp:7101 udp:7102 tcp:7201 tcp:7301 tcp:7401
-for p in 7101 7201 7301 7401; do
+	tcp:7101 udp:7102 tcp:7201 tcp:7301 tcp:7401 tcp:7501
+for p in 7101 7201 7301 7401 7501; do
 	listening t "$p" || die "no spanconn server on $CT_PEER_IP:$p"
 done
 listening u 7102 || die "no spanconn server on $CT_PEER_IP:7102/udp"
@@ -795,6 +795,81 @@ check "... and the old configuration still exports: a connection's datagram arri
 	test "$DELIVERED" -gt 0
 lap "reload"
 
+# --- watchdog: with WatchdogSec=4s (a test drop-in; RestartSec=1s to keep
+# the test short) a main process that stops answering (SIGSTOP) is killed
+# by systemd and restarted, and a connection that ends while it is stopped
+# is exported once by the next one: its DESTROY waited in the socket kept
+# in the fd store.  active_timeout 1800: no interim exports.
+conf 1800
+ct_exec unit mkdir -p /etc/systemd/system/nfflowd.service.d
+ct_exec unit sh -c 'cat >/etc/systemd/system/nfflowd.service.d/watchdog.conf' <<-'EOF'
+	# systemd_unit.sh: a short watchdog
+	[Service]
+	WatchdogSec=4s
+	RestartSec=1s
+EOF
+ct_exec unit systemctl daemon-reload
+OLD=$PID
+ct_exec unit systemctl restart nfflowd || fail "systemctl restart (WatchdogSec=4s)"
+wait_unit 30 active/running "$OLD" || fail "not running with WatchdogSec=4s ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "WatchdogUSec=4s ($(prop WatchdogUSec))" is "$(prop WatchdogUSec)" 4s
+client wd 7501 tcp 900 2100 0 once wait:/root/wd-go once
+said wd '^once' 10 || fail "wd: first exchange"
+sleep 1.2	# nothing left waiting for its flush_interval
+N0=$(prop NRestarts)
+mark_journal "$CT_DIR/cursor"
+# SIGSTOP just after a WATCHDOG=1 (every 2 s, half of WatchdogSec): the
+# kill comes 4 s later, with time for the connection to end before it.
+pinged() {
+	local _ w0
+	w0=$(prop WatchdogTimestampMonotonic)
+	for _ in $(seq 1 80); do
+		[ "$(prop WatchdogTimestampMonotonic)" != "$w0" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "the daemon sends WATCHDOG=1 (WatchdogTimestamp advances within 4 s)" pinged
+ct_exec unit kill -STOP "$PID"
+T1=$SECONDS
+touch_in /root/wd-go
+ct_bg_wait unit wd 10 || fail "wd: exchange and close while the daemon is stopped ($(cat "$CT_DIR/unit/wd.err"))"
+stopped_still() {	# PID: still the main process, and stopped (T)
+	local st
+	st=$(ct_exec unit ps -o stat= -p "$1" 2>/dev/null | tr -d ' ') || true
+	echo "  main process $1: state ${st:-gone}, MainPID $(prop MainPID)"
+	[ "${st#T}" != "$st" ] && [ "$(prop MainPID)" = "$1" ]
+}
+check "connection :7501 destroyed (oracle)" ended tcp 7501 1 5
+check "... while the main process $PID was still stopped ($((SECONDS - T1)) s after SIGSTOP)" \
+	stopped_still "$PID"
+OLD=$PID
+if wait_unit 30 active/running "$OLD"; then
+	echo "ok: restarted after the watchdog: $UNIT_SEEN ($((SECONDS - T1)) s after SIGSTOP)"
+else
+	fail "not running again within 30 s of the SIGSTOP ($UNIT_SEEN)"
+fi
+PID=$(prop MainPID)
+N1=$(prop NRestarts)
+journal_since "$CT_DIR/cursor" >"$CT_DIR/watchdog.journal"
+sed 's/^/  journal: /' "$CT_DIR/watchdog.journal"
+check "journal: Watchdog timeout" grep -q 'Watchdog timeout' "$CT_DIR/watchdog.journal"
+check "restarted by systemd: NRestarts $N0 -> $N1" test "$N1" -gt "$N0"
+check "a new main process ($OLD -> $PID)" new_main "$OLD" "$PID"
+check "journal: the new daemon took the socket from the fd store" \
+	journal_says "$PID" "taken from the service manager's file descriptor store" 5
+ct_exec unit rm -f /etc/systemd/system/nfflowd.service.d/watchdog.conf
+ct_exec unit rmdir /etc/systemd/system/nfflowd.service.d
+ct_exec unit systemctl daemon-reload
+conf 2
+OLD=$PID
+ct_exec unit systemctl restart nfflowd || fail "systemctl restart (the drop-in removed)"
+wait_unit 30 active/running "$OLD" || fail "not running after the restart ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "WatchdogUSec=30s again ($(prop WatchdogUSec))" is "$(prop WatchdogUSec)" 30s
+lap "watchdog"
+
 # --- claim 4: a package upgrade (dpkg -i of a higher version) restarts
 # the daemon, the fd store kept, and a connection open across it is
 # exported exactly once in total.  The upgrade is this package with its
@@ -902,7 +977,7 @@ SPANCHECK=$(python3 "$SRC/tests/lab/spancheck.py" "$EVENTS" "$CT_DIR/records" "$
 	once:restart-gap:tcp:7101:4 once:restart-gap:udp:7102:2 \
 	exact:spanning-restart:tcp:7201:4 \
 	"ended:stop-start:tcp:7301:$OP:$OB:$RP:$RB" \
-	exact:upgrade:tcp:7401:2 2>&1) || SPANRC=$?
+	exact:upgrade:tcp:7401:2 once:watchdog:tcp:7501:1 2>&1) || SPANRC=$?
 printf '%s\n' "$SPANCHECK"
 NSPANFAIL=$(grep -c '^FAIL' <<<"$SPANCHECK" || true)
 FAILS=$((FAILS + NSPANFAIL))
