@@ -199,7 +199,7 @@ check "nfflowd check: config OK" grep -q '^config: .* OK' <<<"$OUT"
 FLOWS=$CT_DIR/flows
 mkdir -p "$FLOWS"
 ct_peer_bg unit nfcapd nfcapd -w "$FLOWS" -b "$CT_PEER_IP" -p "$PORT" -t 3600 -I nfflowd-ct
-for p in 7001 7002 7003 7004 7007; do
+for p in 7001 7002 7003 7004 7005 7007; do
 	ct_peer_bg unit "tcp$p" python3 "$SRC/tests/lab/peer.py" tcp-server "$CT_PEER_IP" "$p"
 done
 listening() {	# PROTO(t|u) PORT
@@ -210,7 +210,7 @@ listening() {	# PROTO(t|u) PORT
 	done
 	return 1
 }
-for p in 7001 7002 7003 7004 7007; do
+for p in 7001 7002 7003 7004 7005 7007; do
 	listening t "$p" || die "no TCP server on $CT_PEER_IP:$p"
 done
 listening u "$PORT" || die "nfcapd does not listen on $CT_PEER_IP:$PORT"
@@ -537,11 +537,11 @@ reading() {
 		sed -n 's/.* packets=\([0-9]*\) bytes=\([0-9]*\) .* packets=\([0-9]*\) bytes=\([0-9]*\) .*/\1 \2 \3 \4/p' |
 		head -n 1
 }
-# A counter of the running daemon's --dump-state --json (0 when it does
-# not answer).
+# A counter of the running daemon's --dump-state --json, a dotted key for
+# one inside an object (events.destroy); 0 when it does not answer.
 counter() {
 	ct_exec unit nfflowd -c /etc/nfflowd.conf --dump-state --json 2>/dev/null |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)["counters"]["'"$1"'"])' \
+		python3 -c 'import functools, json, sys; print(functools.reduce(lambda o, k: o[k], sys.argv[1].split("."), json.load(sys.stdin)["counters"]))' "$1" \
 			2>/dev/null || echo 0
 }
 # Wait at most SECS until that counter is at least N.
@@ -916,9 +916,48 @@ ct_bg_wait unit upgrade 10 || fail "upgrade: closed ($(cat "$CT_DIR/unit/upgrade
 check "the connection across the upgrade destroyed (oracle)" ended tcp 7401 1 5
 lap "upgrade (claim 4)"
 
-# --- purge: the configuration and the state go, the system user stays.
-# (Its stop sends the records still pending, the final export of claim 4
-# among them, before the collectors stop.)
+# --- systemctl stop sends the records that wait in a partly filled
+# datagram: with "flush_interval": 60 the records of a connection that
+# conntrack destroyed stay in the daemon (no datagram) until the stop.
+conf 1800 '"flush_interval": 60,'
+OLD=$PID
+ct_exec unit systemctl restart nfflowd || fail "systemctl restart (flush_interval 60)"
+wait_unit 30 active/running "$OLD" || fail "not running with flush_interval 60 ($UNIT_SEEN)"
+PID=$(prop MainPID)
+R0=$(counter records)
+D0=$(counter events.destroy)
+N0=$(datagrams_in)
+ct_exec unit python3 /root/peer.py tcp-client "$CT_PEER_IP" 7005 phase-7005 >/dev/null ||
+	fail "TCP connection to $CT_PEER_IP:7005 from the container"
+gone_from_table() {	# PORT: conntrack destroyed it (at most 15 s)
+	local _
+	for _ in $(seq 1 60); do
+		[ "$(ct_entries "$1")" = 0 ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+check "connection :7005 destroyed by conntrack" gone_from_table 7005
+check "the daemon read its DESTROY (events.destroy $D0 -> $((D0 + 1)))" \
+	counter_reaches events.destroy $((D0 + 1)) 5
+sleep 1.5	# past the default flush_interval of 1 s
+check "... its records wait: none sent (records $R0 -> $(counter records))" is "$(counter records)" "$R0"
+check "... no datagram at the collectors ($N0 -> $(datagrams_in))" is "$(datagrams_in)" "$N0"
+ct_exec unit systemctl stop nfflowd || fail "systemctl stop (flush_interval 60)"
+datagram_came() {	# N0: more datagrams than that outside, within 5 s
+	local _
+	for _ in $(seq 1 50); do
+		[ "$(datagrams_in)" -gt "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "systemctl stop sent it (datagrams outside $N0 -> $(datagrams_in); its records checked below)" \
+	datagram_came "$N0"
+lap "stop flushes (flush_interval 60)"
+
+# --- purge (the daemon stopped): the configuration and the state go, the
+# system user stays.
 if ct_exec unit dpkg --purge nfflowd >"$CT_DIR/dpkg-purge.log" 2>&1; then
 	echo "ok: dpkg --purge nfflowd"
 else
@@ -942,7 +981,7 @@ sed 's/^/  record: /' "$CT_DIR/records"
 records() {	# PATTERN: how many records match the extended regexp
 	tr -d ' ' <"$CT_DIR/records" | grep -cE "$1" || true
 }
-for p in 7001 7002 7003 7007; do
+for p in 7001 7002 7003 7005 7007; do
 	check "a record of the connection to :$p as sent" \
 		test "$(records "^6\|$CT_IP\|[0-9]+\|$CT_PEER_IP\|$p\|")" -ge 1
 	check "a record of the connection to :$p, the reply" \
