@@ -199,7 +199,7 @@ check "nfflowd check: config OK" grep -q '^config: .* OK' <<<"$OUT"
 FLOWS=$CT_DIR/flows
 mkdir -p "$FLOWS"
 ct_peer_bg unit nfcapd nfcapd -w "$FLOWS" -b "$CT_PEER_IP" -p "$PORT" -t 3600 -I nfflowd-ct
-for p in 7001 7002 7003 7004 7005 7007; do
+for p in 7001 7002 7003 7004 7005 7006 7007; do
 	ct_peer_bg unit "tcp$p" python3 "$SRC/tests/lab/peer.py" tcp-server "$CT_PEER_IP" "$p"
 done
 listening() {	# PROTO(t|u) PORT
@@ -210,7 +210,7 @@ listening() {	# PROTO(t|u) PORT
 	done
 	return 1
 }
-for p in 7001 7002 7003 7004 7005 7007; do
+for p in 7001 7002 7003 7004 7005 7006 7007; do
 	listening t "$p" || die "no TCP server on $CT_PEER_IP:$p"
 done
 listening u "$PORT" || die "nfcapd does not listen on $CT_PEER_IP:$PORT"
@@ -956,6 +956,47 @@ check "systemctl stop sent it (datagrams outside $N0 -> $(datagrams_in); its rec
 	datagram_came "$N0"
 lap "stop flushes (flush_interval 60)"
 
+# --- README's minimal configuration under the unit: the three keys only
+# (pidfile and control socket default to the unit's RuntimeDirectory,
+# kernel_setup to true, which the daemon cannot do there and says so).
+ct_exec unit sh -c 'cat >/etc/nfflowd.conf' <<-EOF
+	{ "source": "$CT_IP", "collector": "$CT_PEER_IP", "port": $PORT }
+EOF
+ct_exec unit cat /etc/nfflowd.conf | sed 's/^/  nfflowd.conf: /'
+OLD=$PID
+ct_exec unit systemctl start nfflowd || fail "systemctl start (minimal configuration)"
+wait_unit 30 active/running "$OLD" || fail "minimal configuration: not running ($UNIT_SEEN)"
+PID=$(prop MainPID)
+check "minimal configuration: active/running, main process $PID" \
+	is "$(prop ActiveState)/$(prop SubState)" active/running
+show_lines "$PID" "kernel|ready"
+connection 7006
+check "minimal configuration: a connection's datagram reached the collector" test "$DELIVERED" -gt 0
+# From a root shell, without -c: /etc/nfflowd.conf, the default paths.
+RC=0
+OUT=$(ct_exec unit nfflowd --dump-state 2>&1) || RC=$?
+printf '%s\n' "$OUT" | head -n 5 | sed 's/^/  nfflowd --dump-state: /'
+check "nfflowd --dump-state from a root shell finds it: exit 0 (is: $RC)" is "$RC" 0
+check "... the daemon of the unit (pid $PID)" grep -q "nfflowd pid $PID," <<<"$OUT"
+RC=0
+OUT=$(ct_exec unit nfflowd reload 2>&1) || RC=$?
+printf '%s\n' "$OUT" | sed 's/^/  nfflowd reload: /'
+check "nfflowd reload from a root shell: exit 0 (is: $RC)" is "$RC" 0
+check "... the daemon reloaded (reloads ok/failed: $(reloads))" is "$(reloads)" "1 0"
+check "... the same main process ($(prop MainPID))" is "$(prop MainPID)" "$PID"
+RC=0
+OUT=$(ct_exec unit nfflowd stop 2>&1) || RC=$?
+printf '%s\n' "$OUT" | sed 's/^/  nfflowd stop: /'
+check "nfflowd stop from a root shell: exit 0 (is: $RC)" is "$RC" 0
+check "... the main process $PID is gone" gone "$PID"
+for _ in $(seq 1 50); do
+	[ "$(prop ActiveState)" = inactive ] && break
+	sleep 0.1
+done
+STATE="$(prop ActiveState)/$(prop SubState) $(prop Result)"
+check "... the unit inactive/dead success, not restarted (is: $STATE)" is "$STATE" "inactive/dead success"
+lap "minimal configuration"
+
 # --- purge (the daemon stopped): the configuration and the state go, the
 # system user stays.
 if ct_exec unit dpkg --purge nfflowd >"$CT_DIR/dpkg-purge.log" 2>&1; then
@@ -981,7 +1022,7 @@ sed 's/^/  record: /' "$CT_DIR/records"
 records() {	# PATTERN: how many records match the extended regexp
 	tr -d ' ' <"$CT_DIR/records" | grep -cE "$1" || true
 }
-for p in 7001 7002 7003 7005 7007; do
+for p in 7001 7002 7003 7005 7006 7007; do
 	check "a record of the connection to :$p as sent" \
 		test "$(records "^6\|$CT_IP\|[0-9]+\|$CT_PEER_IP\|$p\|")" -ge 1
 	check "a record of the connection to :$p, the reply" \
