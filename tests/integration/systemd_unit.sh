@@ -6,11 +6,25 @@
 # placeholders of the shipped /etc/nfflowd.conf (source: the container's
 # address, collector: an nfcapd outside it) and checks what systemd makes of
 # the unit:
+#   - the kernel settings in force right after the install: acct,
+#     timestamp and events set to 0, 0, 2 in the container's network
+#     namespace before dpkg -i are 1, 1, 1 after it (the postinst runs
+#     systemd-sysctl on sysctl.d/50-nfflowd.conf);
 #   - the unedited configuration: enabled, and a start is skipped (inactive,
 #     not failed);
 #   - systemctl start: Type=notify, active/running only once the daemon has
 #     said READY=1, a StatusText, the main process runs as user nfflowd with
 #     exactly CAP_NET_ADMIN as effective capabilities;
+#   - the record lines of a connection, with its counters, in the journal
+#     (journalctl -t nfflowd, SYSLOG_FACILITY=22: local6) and in the
+#     /var/log/syslog of the container's rsyslog (Debian's configuration);
+#     the output of `systemctl status nfflowd` and `journalctl -t nfflowd
+#     -n 20` then is printed (for the README);
+#   - the kernel settings switched off again: `nfflowd check` as user
+#     nfflowd exits 1 (acct off, timestamp off), and `systemctl restart`
+#     puts them back to 1 before the daemon starts (the unit's privileged
+#     ExecStartPre=systemd-sysctl: the ExecStartPre=nfflowd check of that
+#     start saw them on, journal);
 #   - a TCP connection made in the container reaches the collector as its
 #     NetFlow v5 records, after the start, after systemctl restart and after
 #     the automatic restart that follows a kill -9 of the main process
@@ -31,25 +45,47 @@
 #      while stopped, `systemctl start`: it is exported from the state file
 #      as ended (journal "ended while no daemon listened", IPFIX
 #      flowEndReason 4), with exactly what was counted until the stop;
+#   - systemctl reload: a good change (flush_interval) exits 0 and the
+#     daemon's reload counter grows; invalid JSON, and a file that parses
+#     but that the daemon refuses (a collector's source the container does
+#     not have), make it exit non-zero: the old configuration keeps running
+#     (same MainPID, still exporting) and the journal says why;
+#   - the watchdog, lowered to 4 s by a test-only drop-in: the main process
+#     stopped (SIGSTOP) just after a WATCHDOG=1 is killed ("Watchdog
+#     timeout") and restarted (NRestarts, a new MainPID, the socket from the
+#     fd store), and a connection that ended while it was stopped is
+#     exported exactly once;
 #   4. dpkg -i of the same package with a higher version while a connection
 #      runs: the daemon is restarted (new MainPID) with the socket from the
-#      fd store, and the connection is exported exactly once in total; then
-#      dpkg --purge removes /etc/nfflowd.conf and /var/lib/nfflowd and keeps
-#      the system user.
-# The network (container.sh): the container's eth0 192.0.2.10 and, outside
-# it, 192.0.2.20 with nfcapd on UDP 2055 (v5) and 4739 (IPFIX, captured by
-# tshark) and the servers the container connects to (tests/lab/peer.py,
+#      fd store, and the connection is exported exactly once in total;
+#   - "flush_interval": 60: the records of a connection conntrack destroyed
+#     wait in a partly filled datagram (none sent) until systemctl stop
+#     sends them;
+#   - README's minimal configuration (source, collector, port only): the
+#     unit starts, a connection is exported, and `nfflowd --dump-state`,
+#     `nfflowd reload` and `nfflowd stop` from a root shell find the daemon
+#     (the default pidfile and socket in the unit's RuntimeDirectory); after
+#     the stop the unit is inactive, not restarted;
+#   - dpkg --purge removes /etc/nfflowd.conf and /var/lib/nfflowd and keeps
+#     the system user.
+# The network (container.sh): the container's eth0 192.0.2.10, in the
+# network namespace nspawn made for it (--private-network: /proc/sys/net
+# writable there, as on a real machine), and, outside it, 192.0.2.20 with
+# nfcapd on UDP 2055 (v5) and 4739 (IPFIX, captured by tshark) and the
+# servers the container connects to (tests/lab/peer.py,
 # tests/lab/spanconn.py), on the host's programs; nothing reaches the
-# host's network.
-# The kernel settings are the package's own (the postinst and the unit
-# apply them; the container's /proc/sys/net is writable); short conntrack
-# timeouts are set from the host, and a small nftables ruleset in the
-# container makes conntrack track its connections.
+# host's network.  Short conntrack timeouts are set from the host, and a
+# small nftables ruleset in the container makes conntrack track its
+# connections.
 #
-# Took 65 s on a 2-core VM with the cached container tree (a first run
-# builds it on the way: mmdebstrap, 23 to 29 s more): the package build
-# 8 s, the boot under 1 s, the automatic restart 6 s (RestartSec=5s), the
-# checks of the unit until 30 s, then claims 1 to 4 about 5, 13, 9 and 6 s.
+# Took 84 to 90 s on a 2-core VM with the cached container tree (a first
+# run builds it on the way: mmdebstrap, 23 to 29 s more): the package
+# build 9 to 13 s, the boot under 1 s, install, start and the record lines
+# in both logs 7 s (STATUS= counts the connection within 5 s), the rest of
+# the checks of the unit until 33 s (the automatic restart 6 s:
+# RestartSec=5s), then claims 1 to 3 about 5, 11 and 8 s, reload 3 s, the
+# watchdog 9 s (4 s to the kill, RestartSec=1s), claim 4 7 s, the stop's
+# flush 3 s and the minimal configuration 3 s.
 #
 #   usage: tests/integration/systemd_unit.sh
 #   NFFLOWD_DEB=FILE installs that .deb instead of building one.
