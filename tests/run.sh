@@ -78,11 +78,17 @@ if subprojects/fetch-sources.sh &&
 	run_build fallback --force-fallback-for=jansson,libevent -Dwerror=true &&
 	no_system_libs fallback; then
 	# Names and --suite together select tests matching both: the unit
-	# suite goes by its names.
+	# suite goes by its names. Then the daemon against the built libraries:
+	# the configuration (jansson) on every path a client and a reload take,
+	# the event loop (libevent) through exports, the control socket,
+	# notifications, a restart with its state file and the metrics.
 	units=$(meson test -C "$out/fallback" --no-rebuild --list --suite unit 2>/dev/null |
 		sed -n 's|^[^ ]*:unit / ||p')
 	# shellcheck disable=SC2086
-	run_suite fallback $units integration_triplet integration_cli || true
+	run_suite fallback $units integration_triplet integration_cli \
+		integration_cli_stderr integration_notify integration_dump_state \
+		integration_reload_collector integration_exact_restart \
+		integration_metrics || true
 else
 	failed_steps=$((failed_steps + 1))
 fi
