@@ -993,8 +993,9 @@ check "systemctl stop sent it (datagrams outside $N0 -> $(datagrams_in); its rec
 lap "stop flushes (flush_interval 60)"
 
 # --- README's minimal configuration under the unit: the three keys only
-# (pidfile and control socket default to the unit's RuntimeDirectory,
-# kernel_setup to true, which the daemon cannot do there and says so).
+# (pidfile and control socket default to the unit's RuntimeDirectory;
+# kernel_setup to true, which finds nothing to do: the unit's ExecStartPre
+# has set the kernel settings).
 ct_exec unit sh -c 'cat >/etc/nfflowd.conf' <<-EOF
 	{ "source": "$CT_IP", "collector": "$CT_PEER_IP", "port": $PORT }
 EOF
