@@ -396,8 +396,12 @@ def parse_tshark(path, port):
             if k == "_ws.malformed" or k.startswith("_ws.malformed."):
                 m["problems"].append("malformed packet")
             elif k == "_ws.expert.severity":
-                m["problems"].append("expert info severity %s: %s" % (
-                    v, m.get("_last_expert", "")))
+                # Chat and comment level (below PI_NOTE, 0x00400000) is no
+                # decoding problem: e.g. the UDP dissector's "Possible
+                # traceroute" for an ephemeral source port in 33435..33464.
+                if int(v) >= 0x00400000:
+                    m["problems"].append("expert info severity %s: %s" % (
+                        v, m.get("_last_expert", "")))
             elif k == "_ws.expert.message":
                 m["_last_expert"] = v
         walk(layers, spot)
