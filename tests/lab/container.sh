@@ -470,20 +470,26 @@ ct_exec_bg() {
 	ct_log "started $label (pid $pid) in $name: $*"
 }
 
+# Wait at most SECS for PID to end (0.1 s steps); true once it has.
+ct_wait_gone() {
+	local pid=$1 limit=$2 deadline _
+	deadline=$((SECONDS + limit))
+	for _ in $(seq 1 $((limit * 10))); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		[ $SECONDS -ge $deadline ] && break
+		sleep 0.1
+	done
+	! kill -0 "$pid" 2>/dev/null
+}
+
 # Wait at most SECS for what ct_exec_bg or ct_peer_bg started as LABEL to
 # end by itself; return its exit status.  Still running then: it is
 # stopped (ct_peer_stop) and 124 returned.
 ct_bg_wait() {
-	local f=$CT_DIR/$1/$2.bgpid limit=$3 pid deadline _ rc=0
+	local f=$CT_DIR/$1/$2.bgpid limit=$3 pid rc=0
 	[ -f "$f" ] || return 0
 	pid=$(cat "$f")
-	deadline=$((SECONDS + limit))
-	for _ in $(seq 1 $((limit * 10))); do
-		kill -0 "$pid" 2>/dev/null || break
-		[ $SECONDS -ge $deadline ] && break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! ct_wait_gone "$pid" "$limit"; then
 		ct_log "$1/$2 (pid $pid) still running after $limit s: stopping it"
 		ct_peer_stop "$1" "$2"
 		return 124
@@ -505,15 +511,9 @@ ct_peer_stop() {
 # Send SIG to PID and wait at most SECS for it to end, then SIGKILL it.
 # Returns the exit status when PID is our child.
 ct_kill_wait() {
-	local pid=$1 sig=$2 limit=$3 what=$4 deadline _ rc=0
+	local pid=$1 sig=$2 limit=$3 what=$4 rc=0
 	kill -s "$sig" "$pid" 2>/dev/null || true
-	deadline=$((SECONDS + limit))
-	for _ in $(seq 1 $((limit * 10))); do
-		kill -0 "$pid" 2>/dev/null || break
-		[ $SECONDS -ge $deadline ] && break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! ct_wait_gone "$pid" "$limit"; then
 		ct_log "$what (pid $pid) ignored SIG$sig for $limit s, killing"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi

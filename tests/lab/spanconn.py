@@ -29,6 +29,8 @@ import sys
 import threading
 import time
 
+from peer import recv_exact
+
 LIFETIME = 600.0   # a server left behind never outlives this
 WAIT_MAX = 120.0   # longest wait for a trigger file
 TIMEOUT = 5.0      # one exchange
@@ -44,16 +46,6 @@ def request(up, down):
     if up < len(head):
         sys.exit("spanconn: UP %d shorter than its header" % up)
     return head + b"u" * (up - len(head))
-
-
-def recv_exact(c, n):
-    got = b""
-    while len(got) < n:
-        chunk = c.recv(n - len(got))
-        if not chunk:
-            return b""
-        got += chunk
-    return got
 
 
 def serve_tcp_conn(c):
