@@ -608,8 +608,14 @@ long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
 		matched++;
 		if (r->exports == 0)
 			continue;	/* nothing was exported of it yet */
-		if ((a = flowtab_active_get(p->tab, e)) == NULL)
+		if ((a = flowtab_active_get(p->tab, e)) == NULL) {
+			/* out of memory: the file is ignored, and so are the
+			 * ended connections gathered so far (unsorted) */
+			free(p->limbo);
+			p->limbo = NULL;
+			p->nlimbo = 0;
 			return -1;
+		}
 		rec_active(r, a);
 		if (p->active_ns != 0) {
 			uint64_t due = r->last_end_ns + p->active_ns;
