@@ -305,8 +305,28 @@ static bool decode_addrs(const struct tuple_attrs *a, uint8_t family,
 	return true;
 }
 
-/* Fills the ports (or ICMP/ICMPv6 id and type/code) of t; false when
- * missing. */
+/* True for the protocols whose conntrack tuple always carries ports
+ * (CTA_PROTO_SRC_PORT and _DST_PORT): the kernel's tracker for each puts
+ * them into every message, so one without them is malformed. */
+static bool port_based(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Fills the ports (or ICMP/ICMPv6 id and type/code) of t; false when a
+ * protocol that must have them lacks them. GRE's tracker sends its keys
+ * as the two ports (PPTP's call ids; 0 for GRE other than version 1); the
+ * generic tracker (ESP, AH, OSPF, ...) sends none. Whatever such a
+ * protocol has is taken, the rest is 0. */
 static bool decode_ports(const struct tuple_attrs *a, uint8_t proto,
 			 struct ct_tuple *t)
 {
@@ -330,10 +350,11 @@ static bool decode_ports(const struct tuple_attrs *a, uint8_t proto,
 				      p[CTA_PROTO_ICMPV6_CODE][0]);
 		return true;
 	}
-	if (!p[CTA_PROTO_SRC_PORT] || !p[CTA_PROTO_DST_PORT])
+	if ((!p[CTA_PROTO_SRC_PORT] || !p[CTA_PROTO_DST_PORT]) &&
+	    port_based(proto))
 		return false;
-	t->sport = get_be16(p[CTA_PROTO_SRC_PORT]);
-	t->dport = get_be16(p[CTA_PROTO_DST_PORT]);
+	t->sport = p[CTA_PROTO_SRC_PORT] ? get_be16(p[CTA_PROTO_SRC_PORT]) : 0;
+	t->dport = p[CTA_PROTO_DST_PORT] ? get_be16(p[CTA_PROTO_DST_PORT]) : 0;
 	return true;
 }
 
@@ -374,8 +395,12 @@ static enum ctmsg_result decode(const struct msg_attrs *m, struct ct_event *ev)
 	if (!onum || !rnum || *onum != *rnum)
 		return CTMSG_MALFORMED;
 	ev->proto = *onum;
-	if (ev->proto != IPPROTO_TCP && ev->proto != IPPROTO_UDP &&
-	    ev->proto != (ev->family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
+	/* Every protocol conntrack tracks is exported, except ICMP in an IPv6
+	 * entry and ICMPv6 in an IPv4 one: the kernel picks the ICMP tracker
+	 * by the protocol number alone, but a collector reads the type and
+	 * code of such a record as those of the family's own ICMP, so they
+	 * would be misread. */
+	if (ev->proto == (ev->family == AF_INET6 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
 		return CTMSG_IGNORED;
 	if (!decode_ports(&m->orig, ev->proto, &ev->orig) ||
 	    !decode_ports(&m->reply, ev->proto, &ev->reply))

@@ -34,7 +34,7 @@ struct ct_event {
 	enum ct_event_type type;
 	uint32_t id;		/* conntrack id (CTA_ID) */
 	uint8_t family;		/* AF_INET or AF_INET6 (nfgen_family) */
-	uint8_t proto;		/* IPPROTO_TCP, _UDP, _ICMP or _ICMPV6 */
+	uint8_t proto;		/* any IPPROTO_*; ports 0 where it has none */
 	uint8_t tcp_state;	/* enum tcp_conntrack, 0 when absent */
 	uint16_t zone;		/* conntrack zone (CTA_ZONE), 0 when absent */
 	bool has_counters;	/* CTA_COUNTERS_ORIG and _REPLY both present */

@@ -650,19 +650,122 @@ static void test_mixed_family(void **state)
 	assert_int_equal(parse_exact(build(&s), &ev), CTMSG_IGNORED);
 }
 
-/* Protocols other than TCP, UDP, ICMP are ignored, even without ports. */
-static void test_gre_ignored(void **state)
+/* A masqueraded connection of protocol proto 192.0.2.2 -> 198.51.100.2
+ * via 203.0.113.1, destroyed with counters; ports as given (the reply's
+ * swapped), sent only when with_ports. */
+static struct spec other_spec(uint8_t proto, uint16_t sport, uint16_t dport,
+			      bool with_ports)
 {
 	struct spec s = tcp_spec();
+
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.flags = 0;
+	s.proto = proto;
+	s.tcp_state = false;
+	s.orig = (struct ct_tuple){ IP(192, 0, 2, 2), IP(198, 51, 100, 2),
+				    sport, dport };
+	s.reply = (struct ct_tuple){ IP(198, 51, 100, 2), IP(203, 0, 113, 1),
+				     dport, sport };
+	s.no_ports = !with_ports;
+	s.counters_orig = s.counters_reply = true;
+	s.op = 3;
+	s.ob = 312;
+	s.rp = 2;
+	s.rb = 208;
+	return s;
+}
+
+/* Parses s, expects CTMSG_OK and checks protocol, tuples and counters;
+ * ports are those of s when sent, else 0. */
+static void check_other(const struct spec *s)
+{
+	struct ct_tuple o = s->orig, r = s->reply;
+	struct ct_event ev;
+
+	if (s->no_ports)
+		o.sport = o.dport = r.sport = r.dport = 0;
+	memset(&ev, 0xa5, sizeof(ev));
+	assert_int_equal(parse_exact(build(s), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_DESTROY);
+	assert_int_equal(ev.family, AF_INET);
+	assert_int_equal(ev.proto, s->proto);
+	assert_int_equal(ev.tcp_state, 0);
+	assert_tuple(&ev.orig, &o);
+	assert_tuple(&ev.reply, &r);
+	assert_true(ev.has_counters);
+	assert_int_equal(ev.orig_packets, 3);
+	assert_int_equal(ev.orig_bytes, 312);
+	assert_int_equal(ev.reply_packets, 2);
+	assert_int_equal(ev.reply_bytes, 208);
+}
+
+/* GRE: version 1 (PPTP) entries carry the call ids as ports, version 0
+ * ones none; either way the entry is exported, keys 0 when absent. */
+static void test_gre(void **state)
+{
+	struct spec s;
+
+	(void)state;
+	s = other_spec(IPPROTO_GRE, 0x2a, 0x1234, true);
+	check_other(&s);
+	s = other_spec(IPPROTO_GRE, 0, 0x1234, true);
+	check_other(&s);
+	s = other_spec(IPPROTO_GRE, 0x2a, 0x1234, false);
+	check_other(&s);
+}
+
+/* Protocols of the generic tracker (ESP, AH, OSPF, anything unknown) have
+ * no ports and get 0; IPv6 ones too. */
+static void test_generic_protocols(void **state)
+{
+	struct spec s;
 	struct ct_event ev;
 
 	(void)state;
-	s.proto = 47;
+	s = other_spec(IPPROTO_ESP, 0, 0, false);
+	check_other(&s);
+	s = other_spec(IPPROTO_AH, 0, 0, false);
+	check_other(&s);
+	s = other_spec(89, 0, 0, false);	/* OSPF */
+	check_other(&s);
+	s = other_spec(253, 0, 0, false);	/* experimental (RFC 3692) */
+	check_other(&s);
+	/* ports of a protocol that needs none are still taken */
+	s = other_spec(89, 7, 9, true);
+	check_other(&s);
+
+	s = tcp6_spec();
+	s.proto = IPPROTO_ESP;
+	s.tcp_state = false;
 	s.no_ports = true;
-	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
-	s.proto = IPPROTO_SCTP;
-	s.no_ports = false;
-	assert_int_equal(parse(build(&s), &ev), CTMSG_IGNORED);
+	assert_int_equal(parse_exact(build(&s), &ev), CTMSG_OK);
+	assert_int_equal(ev.family, AF_INET6);
+	assert_int_equal(ev.proto, IPPROTO_ESP);
+	assert_int_equal(ev.orig.sport, 0);
+	assert_int_equal(ev.orig.dport, 0);
+	assert_int_equal(ev.reply.sport, 0);
+	assert_int_equal(ev.reply.dport, 0);
+	assert_addrs6(&ev, &s);
+}
+
+/* SCTP, DCCP and UDP-Lite have ports like TCP and UDP; without them a
+ * message is malformed. */
+static void test_port_protocols(void **state)
+{
+	static const uint8_t protos[] = {
+		IPPROTO_SCTP, IPPROTO_DCCP, IPPROTO_UDPLITE,
+	};
+	struct spec s;
+	struct ct_event ev;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(protos); i++) {
+		s = other_spec(protos[i], 40000, 5060, true);
+		check_other(&s);
+		s.no_ports = true;
+		assert_int_equal(parse_exact(build(&s), &ev), CTMSG_MALFORMED);
+	}
 }
 
 /* Other netfilter subsystems and other ctnetlink messages are ignored. */
@@ -750,12 +853,15 @@ static void check_every_truncation(struct spec s)
 	assert_true(bad > 0);
 }
 
-/* Every truncation of an IPv4 and of an IPv6 DESTROY message. */
+/* Every truncation of an IPv4 and of an IPv6 DESTROY message, and of an
+ * ESP and a GRE one. */
 static void test_every_truncation(void **state)
 {
 	(void)state;
 	check_every_truncation(tcp_spec());
 	check_every_truncation(tcp6_spec());
+	check_every_truncation(other_spec(IPPROTO_ESP, 0, 0, false));
+	check_every_truncation(other_spec(IPPROTO_GRE, 0x2a, 0x1234, true));
 }
 
 /* A header that claims more than the buffer holds, or less than itself. */
@@ -903,6 +1009,39 @@ static void test_wrong_attribute_length_ipv6(void **state)
 	assert_int_equal(parse_exact(n, &ev), CTMSG_OK);
 }
 
+/* A port-based protocol with one port only is malformed; GRE or a generic
+ * one takes the port it has and 0 for the other. */
+static void test_one_port(void **state)
+{
+	struct spec s;
+	struct ct_event ev;
+	struct nlattr *a;
+	size_t n;
+	static const uint8_t protos[] = { IPPROTO_SCTP, IPPROTO_GRE,
+					  IPPROTO_ESP };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(protos); i++) {
+		s = other_spec(protos[i], 0x2a, 0x1234, true);
+		n = build(&s);
+		/* turn the original's source port into an unused type */
+		a = find_attr(n, CTA_PROTO_SRC_PORT, 6);
+		assert_non_null(a);
+		a->nla_type = CTA_PROTO_MAX + 1;
+		memset(&ev, 0, sizeof(ev));
+		if (protos[i] == IPPROTO_SCTP) {
+			assert_int_equal(parse_exact(n, &ev), CTMSG_MALFORMED);
+			continue;
+		}
+		assert_int_equal(parse_exact(n, &ev), CTMSG_OK);
+		assert_int_equal(ev.orig.sport, 0);
+		assert_int_equal(ev.orig.dport, 0x1234);
+		assert_int_equal(ev.reply.sport, 0x1234);
+		assert_int_equal(ev.reply.dport, 0x2a);
+	}
+}
+
 /* No reply tuple, no orig tuple: malformed. */
 static void test_missing_tuples(void **state)
 {
@@ -929,7 +1068,8 @@ static void test_missing_id(void **state)
 	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
 }
 
-/* No L4 protocol number, or no ports / ICMP fields: malformed. */
+/* No L4 protocol number, or no ports / ICMP fields where the protocol
+ * has them: malformed. */
 static void test_missing_l4(void **state)
 {
 	struct spec s = tcp_spec();
@@ -945,6 +1085,11 @@ static void test_missing_l4(void **state)
 	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
 	s.proto = IPPROTO_ICMP;
 	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+	s.proto = IPPROTO_SCTP;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_MALFORMED);
+	/* a protocol without ports misses nothing */
+	s.proto = IPPROTO_GRE;
+	assert_int_equal(parse(build(&s), &ev), CTMSG_OK);
 }
 
 /* A failed parse leaves *out alone. */
@@ -1178,7 +1323,10 @@ int main(void)
 		cmocka_unit_test(test_ipv6_udp_nat),
 		cmocka_unit_test(test_icmpv6_echo),
 		cmocka_unit_test(test_mixed_family),
-		cmocka_unit_test(test_gre_ignored),
+		cmocka_unit_test(test_gre),
+		cmocka_unit_test(test_generic_protocols),
+		cmocka_unit_test(test_port_protocols),
+		cmocka_unit_test(test_one_port),
 		cmocka_unit_test(test_other_messages_ignored),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_bad_nlmsg_len),
