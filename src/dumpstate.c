@@ -232,23 +232,56 @@ static void print_counters(FILE *out, const json_t *c)
 		"AGE", "STATE");
 }
 
-/* Writes "a:p -> b:q" (or for ICMP "a -> b type/code id N") into out. When
- * left is set the tuple is the reply turned around: as the original
- * direction left the box after NAT (SPEC §3, record 2). */
+/* How an entry's tuple is written, by its protocol's kind. */
+enum tuple_kind {
+	TUPLE_PORTS,	/* TCP, UDP, UDP-Lite, SCTP, DCCP */
+	TUPLE_ICMP,	/* ICMP, ICMPv6: type/code and id */
+	TUPLE_KEYS,	/* GRE: the keys (PPTP call ids) in the port fields */
+	TUPLE_BARE,	/* ESP, AH, any other: addresses only */
+};
+
+/* The tuple kind of a protocol as the state dump names it (statejson.c). */
+static enum tuple_kind tuple_kind(const char *proto)
+{
+	static const char *const ported[] = {
+		"tcp", "udp", "udplite", "sctp", "dccp",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ported) / sizeof(ported[0]); i++)
+		if (strcmp(proto, ported[i]) == 0)
+			return TUPLE_PORTS;
+	if (strcmp(proto, "icmp") == 0 || strcmp(proto, "icmpv6") == 0)
+		return TUPLE_ICMP;
+	return strcmp(proto, "gre") == 0 ? TUPLE_KEYS : TUPLE_BARE;
+}
+
+/* Writes "a:p -> b:q" (for ICMP "a -> b type/code id N", for GRE
+ * "a -> b key K/L", without ports "a -> b") into out. When left is set
+ * the tuple is the reply turned around: as the original direction left the
+ * box after NAT (SPEC §3, record 2). A protocol without ports whose port
+ * fields are not 0 anyway (conntrack sent some) shows them as ports,
+ * rather than hiding a difference. */
 static void tuple_text(char *out, size_t len, const json_t *t,
-		       const json_t *orig, bool icmp, bool left)
+		       const json_t *orig, enum tuple_kind kind, bool left)
 {
 	const char *a = str(t, left ? "dst" : "src");
 	const char *b = str(t, left ? "src" : "dst");
+	uint64_t sp = num(t, left ? "dport" : "sport");
+	uint64_t dp = num(t, left ? "sport" : "dport");
 
-	if (icmp)
+	if (kind == TUPLE_ICMP)
 		snprintf(out, len, "%s -> %s %" PRIu64 "/%" PRIu64 " id %" PRIu64,
 			 a, b, num(orig, "type"), num(orig, "code"),
 			 num(t, "id"));
+	else if (kind != TUPLE_PORTS && sp == 0 && dp == 0)
+		snprintf(out, len, "%s -> %s", a, b);
+	else if (kind == TUPLE_KEYS)
+		snprintf(out, len, "%s -> %s key %" PRIu64 "/%" PRIu64, a, b,
+			 sp, dp);
 	else
-		snprintf(out, len, "%s:%" PRIu64 " -> %s:%" PRIu64, a,
-			 num(t, left ? "dport" : "sport"), b,
-			 num(t, left ? "sport" : "dport"));
+		snprintf(out, len, "%s:%" PRIu64 " -> %s:%" PRIu64, a, sp, b,
+			 dp);
 }
 
 /* Prints one table row for an entry line. */
@@ -258,14 +291,14 @@ static void print_entry(FILE *out, const json_t *e)
 	const json_t *r = json_object_get(e, "reply");
 	const char *proto = str(e, "proto");
 	const char *state = str(e, "state");
-	bool icmp = strcmp(proto, "icmp") == 0 || strcmp(proto, "icmpv6") == 0;
+	enum tuple_kind kind = tuple_kind(proto);
 	char pre[96], post[96], age[32];
 
-	tuple_text(pre, sizeof(pre), o, o, icmp, false);
+	tuple_text(pre, sizeof(pre), o, o, kind, false);
 	if (strcmp(str(e, "nat"), "none") == 0)
 		snprintf(post, sizeof(post), "-");
 	else
-		tuple_text(post, sizeof(post), r, o, icmp, true);
+		tuple_text(post, sizeof(post), r, o, kind, true);
 	duration(age, num(e, "age"));
 	fprintf(out, "%-5s  %-47s  %-47s  %7s  %s\n", proto, pre, post, age,
 		state[0] != '\0' ? state : "-");

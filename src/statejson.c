@@ -23,11 +23,16 @@
  *   none failed; it comes last so that a long one can be shortened.
  *
  * Entry line (one per live entry, "state" only):
- *   {"type":"entry","id":CONNTRACK_ID,"proto":"tcp"|"udp"|"icmp",
+ *   {"type":"entry","id":CONNTRACK_ID,"proto":PROTO,
  *    "orig":TUPLE,"reply":TUPLE,"nat":"snat"|"dnat"|"snat+dnat"|"none",
  *    "age":SECONDS,"state":TCP_STATE,"source":"dump"|"event"}
- *   TUPLE for TCP/UDP: {"src":"A.B.C.D","sport":N,"dst":"A.B.C.D","dport":N}
- *   (IPv6 entries: addresses as RFC 5952 text, proto "icmpv6" for ICMPv6)
+ *   PROTO is "tcp", "udp", "icmp", "icmpv6", "udplite", "sctp", "dccp",
+ *   "gre", "esp" or "ah", any other protocol its number as a string ("89").
+ *   TUPLE for every protocol but ICMP and ICMPv6:
+ *                      {"src":"A.B.C.D","sport":N,"dst":"A.B.C.D","dport":N}
+ *   where the ports of GRE are its keys (PPTP call ids, 0 for GRE without
+ *   them) and those of a protocol without ports (ESP, AH, ...) are 0.
+ *   (IPv6 entries: addresses as RFC 5952 text)
  *   TUPLE for ICMP:    {"src":"A.B.C.D","dst":"A.B.C.D","type":N,"code":N,
  *                       "id":N}
  *   Tuples are conntrack's: "reply" is the reply direction as it arrives,
@@ -35,11 +40,10 @@
  *   reply.dst:reply.dport -> reply.src:reply.sport (SPEC §3, record 2).
  *   TCP_STATE is one of NONE SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT
  *   CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE SYN_SENT2 (enum tcp_conntrack),
- *   UNKNOWN for any other value, "" for UDP and ICMP. It is the state when
- *   nfflowd learned the entry (its NEW event, or the table dump at start):
- *   nfflowd follows NEW and DESTROY events only, not every state change,
- *   so a connection learned from its NEW shows SYN_SENT. A protocol other than
- *   the three is shown as its number in a string ("47") with port fields.
+ *   UNKNOWN for any other value, "" for every other protocol. It is the
+ *   state when nfflowd learned the entry (its NEW event, or the table dump
+ *   at start): nfflowd follows NEW and DESTROY events only, not every state
+ *   change, so a connection learned from its NEW shows SYN_SENT.
  *   "snat": the source (for ICMP also the id) was rewritten; "dnat": the
  *   destination was. "source" tells whether the entry was first seen in a
  *   table dump (a connection older than the daemon or a resync) or by its
@@ -64,7 +68,15 @@
 #define PROTO_ICMPV6 58
 #define TUPLE_JSON_MAX 192
 #define PROTO_TCP 6
-#define PROTO_UDP 17
+
+/* The names /etc/protocols gives the protocols conntrack has a tracker for
+ * (and ESP and AH, which its generic tracker follows on every VPN gateway);
+ * other protocols are shown as their number. */
+static const char *const proto_names[256] = {
+	[1] = "icmp", [6] = "tcp", [17] = "udp", [33] = "dccp", [47] = "gre",
+	[50] = "esp", [51] = "ah", [58] = "icmpv6", [132] = "sctp",
+	[136] = "udplite",
+};
 
 static const char *const tcp_states[] = {
 	"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
@@ -314,26 +326,14 @@ size_t statejson_entry(char *buf, size_t len, const struct flow_entry *e,
 
 	if (buf == NULL || len == 0)
 		return 0;
-	switch (e->proto) {
-	case PROTO_TCP:
-		proto = "tcp";
-		state = e->tcp_state < sizeof(tcp_states) / sizeof(tcp_states[0])
-			? tcp_states[e->tcp_state] : "UNKNOWN";
-		break;
-	case PROTO_UDP:
-		proto = "udp";
-		break;
-	case PROTO_ICMP:
-		proto = "icmp";
-		break;
-	case PROTO_ICMPV6:
-		proto = "icmpv6";
-		break;
-	default:
+	proto = proto_names[e->proto];
+	if (proto == NULL) {
 		snprintf(protobuf, sizeof(protobuf), "%u", (unsigned)e->proto);
 		proto = protobuf;
-		break;
 	}
+	if (e->proto == PROTO_TCP)
+		state = e->tcp_state < sizeof(tcp_states) / sizeof(tcp_states[0])
+			? tcp_states[e->tcp_state] : "UNKNOWN";
 	age = flowtab_age_ms(e, now_boot_ns) / 1000u;
 	tuple_json(orig, &e->orig, a6 ? &a6->orig6 : NULL, icmp);
 	tuple_json(reply, &e->reply, a6 ? &a6->reply6 : NULL, icmp);

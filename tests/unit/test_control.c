@@ -145,6 +145,43 @@ static void add_entry(struct flowtab *t, uint32_t i)
 		_exit(5);
 }
 
+/* Set before start_server: the child adds the entries of add_other_protos
+ * after its nentries ones. */
+static bool child_other_protos;
+
+/* Adds, from id first + 1 on, masqueraded entries of protocols other than
+ * TCP, UDP and ICMP: GRE with keys (PPTP call ids) and without, ESP, SCTP,
+ * and OSPF (89) without NAT. */
+static void add_other_protos(struct flowtab *t, uint32_t first)
+{
+	static const struct {
+		uint8_t proto;
+		uint16_t sport, dport;
+		bool nat;
+	} v[] = {
+		{ 47, 42, 4660, true }, { 47, 0, 0, true }, { 50, 0, 0, true },
+		{ 132, 40000, 5060, true }, { 89, 0, 0, false },
+	};
+	struct ct_event ev;
+	bool created;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = CT_EVENT_NEW;
+		ev.id = first + (uint32_t)i + 1;
+		ev.proto = v[i].proto;
+		ev.orig = (struct ct_tuple){ ip(192, 0, 2, 9),
+			ip(198, 51, 100, 2 + (unsigned)i), v[i].sport,
+			v[i].dport };
+		ev.reply = (struct ct_tuple){ ev.orig.dst,
+			v[i].nat ? ip(203, 0, 113, 1) : ev.orig.src,
+			v[i].dport, v[i].sport };
+		if (flowtab_upsert(t, &ev, NOW - 60 * SEC, 0, &created) == NULL)
+			_exit(5);
+	}
+}
+
 /* The counters the child server reports. */
 static void child_counters(void *arg, struct state_counters *out)
 {
@@ -218,6 +255,8 @@ static void child_main(size_t nentries, bool churn, int ready)
 	child_tab = flowtab_new(0);
 	for (i = 0; i < nentries; i++)
 		add_entry(child_tab, (uint32_t)i);
+	if (child_other_protos)
+		add_other_protos(child_tab, (uint32_t)nentries);
 	churn_next_id = (uint32_t)nentries;
 	c = control_open(base, sock_path, &src, err, sizeof(err));
 	if (c == NULL) {
@@ -410,6 +449,44 @@ static void test_dump_human(void **state)
 		"203.0.113.1 -> 198.51.100.2 8/0 id 2               3m14s  -\n"));
 	assert_non_null(strstr(text, "\n3 live connections\n"));
 	assert_int_equal(text[strlen(text) - 1], '\n');
+	free(text);
+	fclose(out);
+	stop_server(pid);
+}
+
+/* The human table names GRE, ESP and SCTP, shows GRE's keys, SCTP's
+ * ports, and no ports for ESP, keyless GRE and OSPF (a number). */
+static void test_dump_human_other_protos(void **state)
+{
+	static const char *const rows[][3] = {
+		{ "gre", "192.0.2.9 -> 198.51.100.2 key 42/4660",
+		  "203.0.113.1 -> 198.51.100.2 key 42/4660" },
+		{ "gre", "192.0.2.9 -> 198.51.100.3",
+		  "203.0.113.1 -> 198.51.100.3" },
+		{ "esp", "192.0.2.9 -> 198.51.100.4",
+		  "203.0.113.1 -> 198.51.100.4" },
+		{ "sctp", "192.0.2.9:40000 -> 198.51.100.5:5060",
+		  "203.0.113.1:40000 -> 198.51.100.5:5060" },
+		{ "89", "192.0.2.9 -> 198.51.100.6", "-" },
+	};
+	FILE *out = tmpfile();
+	char want[256], *text;
+	pid_t pid;
+	size_t i;
+
+	(void)state;
+	child_other_protos = true;
+	pid = start_server(0, false);
+	child_other_protos = false;
+	assert_int_equal(dumpstate_run(sock_path, false, out), 0);
+	text = slurp(out);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(want, sizeof(want), "\n%-5s  %-47s  %-47s  ",
+			 rows[i][0], rows[i][1], rows[i][2]);
+		if (strstr(text, want) == NULL)
+			fail_msg("no row \"%s\" in:\n%s", want + 1, text);
+	}
+	assert_non_null(strstr(text, "\n5 live connections\n"));
 	free(text);
 	fclose(out);
 	stop_server(pid);
@@ -807,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_length_bound),
 		cmocka_unit_test_teardown(test_dump_human, reap),
+		cmocka_unit_test_teardown(test_dump_human_other_protos, reap),
 		cmocka_unit_test_teardown(test_dump_json_small, reap),
 		cmocka_unit_test_teardown(test_dump_json_empty, reap),
 		cmocka_unit_test_teardown(test_dump_json_100000, reap),

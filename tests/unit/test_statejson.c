@@ -179,11 +179,52 @@ static void test_unknown_state_and_proto(void **state)
 	(void)state;
 	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
 	assert_non_null(strstr(buf, "\"state\":\"UNKNOWN\""));
-	e.proto = 47;
+	e.proto = 89;
 	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
-	assert_non_null(strstr(buf, "\"proto\":\"47\",\"orig\":{\"src\":"
+	assert_non_null(strstr(buf, "\"proto\":\"89\",\"orig\":{\"src\":"
 				    "\"192.0.2.2\",\"sport\":1,"));
 	assert_non_null(strstr(buf, "\"state\":\"\""));
+}
+
+/* The protocols conntrack tracks besides TCP, UDP and ICMP have names;
+ * their tuples have port fields (GRE's keys, 0 for ESP) and no state. */
+static void test_other_proto_names(void **state)
+{
+	static const struct {
+		uint8_t proto;
+		const char *name;
+	} names[] = {
+		{ 33, "dccp" }, { 47, "gre" }, { 50, "esp" }, { 51, "ah" },
+		{ 132, "sctp" }, { 136, "udplite" }, { 0, "0" }, { 255, "255" },
+	};
+	struct flow_entry e = entry(47, 3,
+		(struct ct_tuple){ ip(192, 0, 2, 2), ip(198, 51, 100, 2), 0, 7 },
+		(struct ct_tuple){ ip(198, 51, 100, 2), ip(203, 0, 113, 1), 7, 0 });
+	char buf[512], want[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		e.proto = names[i].proto;
+		assert_true(statejson_entry(buf, sizeof(buf), &e, NULL,
+					    1000 * SEC) > 0);
+		snprintf(want, sizeof(want), "\"proto\":\"%s\",",
+			 names[i].name);
+		assert_non_null(strstr(buf, want));
+		assert_non_null(strstr(buf, "\"state\":\"\""));
+		assert_non_null(strstr(buf, "\"nat\":\"snat\""));
+	}
+	e.proto = 47;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"orig\":{\"src\":\"192.0.2.2\","
+				    "\"sport\":0,\"dst\":\"198.51.100.2\","
+				    "\"dport\":7}"));
+	e.proto = 50;
+	e.orig.dport = e.reply.sport = 0;
+	assert_true(statejson_entry(buf, sizeof(buf), &e, NULL, 1000 * SEC) > 0);
+	assert_non_null(strstr(buf, "\"reply\":{\"src\":\"198.51.100.2\","
+				    "\"sport\":0,\"dst\":\"203.0.113.1\","
+				    "\"dport\":0}"));
 }
 
 /* IPv6 entries take their addresses from the side record. */
@@ -414,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_echo_snat),
 		cmocka_unit_test(test_icmp_untranslated_and_id_change),
 		cmocka_unit_test(test_unknown_state_and_proto),
+		cmocka_unit_test(test_other_proto_names),
 		cmocka_unit_test(test_counters_line),
 		cmocka_unit_test(test_counters_reload_error_escaped),
 		cmocka_unit_test(test_counters_reload_error_unterminated),
