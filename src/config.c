@@ -61,11 +61,15 @@ static const char *const top_keys[] = {
 	"netlink_buffer", "netlink_reliable", "collectors", "active_timeout",
 	"template_refresh_packets", "template_refresh_seconds", "interfaces",
 	"state_file", "checkpoint_interval", "resync_interval", "metrics_file",
+	"observation_domain",
 };
 
 static const char *const collector_keys[] = {
-	"address", "port", "source", "version",
+	"address", "port", "source", "version", "nat_events", "flows",
 };
+
+/* The values of a collector's `nat_events`, by enum nfx_nat_mode. */
+static const char *const nat_modes[] = { "off", "rfc8158", "legacy" };
 
 static const char *const syslog_keys[] = {
 	"enabled", "facility", "priority", "ident", "socket", "backlog",
@@ -697,6 +701,14 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 		c->checkpoint_interval = (uint32_t)x;
 		return 0;
 	}
+	if (strcmp(key, "observation_domain") == 0) {
+		if (get_int(v, key, 1, UINT32_MAX,
+			    "an integer 1..4294967295 (0 is reserved by RFC 7011)",
+			    &x, name, err, errlen) < 0)
+			return -1;
+		c->observation_domain = (uint32_t)x;
+		return 0;
+	}
 	if (strcmp(key, "resync_interval") == 0) {
 		if (get_int(v, key, 1, RESYNC_INTERVAL_MAX,
 			    "an integer 1..3600 (seconds)", &x, name, err,
@@ -756,6 +768,43 @@ static bool is_known(const char *key, const char *const *known, size_t n)
 	return false;
 }
 
+/* Reads a collector's `nat_events` and `flows` (after its version). */
+static int parse_nat(const json_t *nat, const json_t *flows, const char *owner,
+		     struct config_collector *cc, const char *name, char *err,
+		     size_t errlen)
+{
+	char key[KEY_MAX];
+	size_t i;
+
+	cc->nat_events = 0;
+	cc->flows = true;
+	if (nat != NULL) {
+		for (i = 0; i < COUNT(nat_modes); i++)
+			if (json_is_string(nat) &&
+			    strcmp(json_string_value(nat), nat_modes[i]) == 0)
+				break;
+		if (i == COUNT(nat_modes))
+			return fail(err, errlen, name,
+				    "key '%s.nat_events': must be \"off\", \"rfc8158\" or \"legacy\"",
+				    owner);
+		cc->nat_events = (uint8_t)i;
+	}
+	if (flows != NULL) {
+		snprintf(key, sizeof(key), "%s.flows", owner);
+		if (get_bool(flows, key, &cc->flows, name, err, errlen) < 0)
+			return -1;
+	}
+	if (cc->nat_events != 0 && cc->version == 5)
+		return fail(err, errlen, name,
+			    "key '%s.nat_events': NetFlow v5 cannot carry NAT events; use version 9 or 10 (IPFIX)",
+			    owner);
+	if (!cc->flows && cc->nat_events == 0)
+		return fail(err, errlen, name,
+			    "key '%s.flows': false with nat_events off leaves nothing to send",
+			    owner);
+	return 0;
+}
+
 /* Reads entry i of `collectors` into cc; an entry without a source takes
  * the top-level one from c when fam_top is a family (else it is an error). */
 static int parse_entry(const json_t *e, size_t i, const struct config *c,
@@ -763,7 +812,7 @@ static int parse_entry(const json_t *e, size_t i, const struct config *c,
 		       const char *name, char *err, size_t errlen)
 {
 	char owner[40], key[KEY_MAX];
-	const json_t *addr, *port, *src, *ver;
+	const json_t *addr, *port, *src, *ver, *nat, *flows;
 	const char *k;
 	json_t *v;
 	int fam_col, fam_src;
@@ -783,6 +832,8 @@ static int parse_entry(const json_t *e, size_t i, const struct config *c,
 	port = json_object_get(e, "port");
 	src = json_object_get(e, "source");
 	ver = json_object_get(e, "version");
+	nat = json_object_get(e, "nat_events");
+	flows = json_object_get(e, "flows");
 	if (addr == NULL || port == NULL)
 		return fail(err, errlen, name,
 			    "key '%s': missing required key '%s'", owner,
@@ -828,6 +879,8 @@ static int parse_entry(const json_t *e, size_t i, const struct config *c,
 				    owner, x);
 		cc->version = (uint8_t)x;
 	}
+	if (parse_nat(nat, flows, owner, cc, name, err, errlen) < 0)
+		return -1;
 	if (fam_src != fam_col)
 		return fail(err, errlen, name,
 			    "key '%s.address': %s is %s but source %s is %s; both must be of the same family",
@@ -935,6 +988,7 @@ static int parse_object(const json_t *root, struct config *c,
 		first->collector = c->collector;
 		first->port = c->port;
 		first->version = 5;
+		first->flows = true;
 		finish_collector(first);
 		c->ncollectors = 1;
 	}

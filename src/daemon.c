@@ -121,6 +121,11 @@ static void emit_conn(const struct flow_conn *conn, void *arg)
 	struct flow_conn c = *conn;
 	unsigned i;
 
+	if (c.kind != FLOW_KIND_TRAFFIC) {
+		for (i = 0; i < d->nexp; i++)
+			export_conn(d->exps[i], &c);
+		return;
+	}
 	if (d->route)
 		route_fill(d->route, &c);
 	if (!c.has_counters) {
@@ -190,6 +195,7 @@ static void resync_done(long n, const char *err, void *arg)
 	}
 	d->st.resyncs++;
 	d->lost_check_boot_ns = now.boot_ns + LOST_GRACE_NS;
+	(void)pipeline_late_creates(&d->pl, &now);
 	log_rated(&d->resync_rate, LOG_WARNING,
 		  "resynchronised with the kernel table after lost events: %ld connections listed",
 		  n);
@@ -1087,6 +1093,16 @@ static int daemon_open(struct daemon *d)
 		return -1;
 	}
 	restore_state(d);
+	{
+		struct time_pair now;
+		size_t late;
+
+		ctsrc_now(&now);
+		late = pipeline_late_creates(&d->pl, &now);
+		if (late > 0)
+			log_info("sent %zu late NAT create events for connections that began before the start",
+				 late);
+	}
 	log_info("loaded %ld existing connections; exporting from %s to %s port %u%s; netlink buffer %" PRIu32 " bytes, reliable delivery %s",
 		 n, d->cfg.source_str, d->cfg.collector_str, d->cfg.port,
 		 d->cfg.ncollectors > 1 ? " and more collectors" : "",

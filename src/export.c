@@ -2,6 +2,8 @@
  * message with templates when due), sends it full or on a timer. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,10 @@
 #define NS_PER_S 1000000000u
 /* At stop, datagrams still queued get this long in all to leave. */
 #define EXPORT_DRAIN_MS 500
+/* Interface indices named in the options records; names are read again
+ * at most this often. */
+#define IF_MAX 64
+#define IF_REFRESH_NS (10ull * NS_PER_S)
 
 struct queued {
 	uint16_t len;
@@ -49,6 +55,12 @@ struct export {
 	uint8_t version;	/* 5, 9 or 10 */
 	bool untranslated;
 	bool interfaces;
+	bool flows;		/* traffic records (else NAT events only) */
+	uint8_t nat_mode;	/* enum nfx_nat_mode */
+	uint32_t domain;	/* v9 source id / IPFIX observation domain */
+	struct nfx_ifname ifs[IF_MAX];	/* indices the records used */
+	unsigned nifs, if_cursor;
+	uint64_t ifs_read_ns;	/* when their names were read */
 	struct config_collector cc;	/* who we export to */
 	uint32_t sequence;	/* v5, IPFIX: records; v9: datagrams */
 	unsigned pending;	/* records in the open datagram */
@@ -176,6 +188,7 @@ static void emit(struct export *x, size_t len, unsigned records)
 {
 	x->st.datagrams++;
 	x->st.records += records;
+	x->st.octets += len;
 	if (x->q_len > 0)
 		enqueue(x, len, records);	/* keep the order */
 	else if (send_datagram(x, x->buf, len, records) == 0)
@@ -199,20 +212,21 @@ static void flush_v5(struct export *x, const struct time_pair *now)
 	natlog_datagram(x->nlog, &h, x->recs, x->pending);
 }
 
-/* v9: the sequence counts datagrams; IPFIX: data records. Both carry the
- * engine type and id as source id / observation domain. */
+/* v9: the sequence counts datagrams; IPFIX: data records, options data
+ * records among them (RFC 7011 section 3.1). */
 static void flush_nfx(struct export *x, const struct time_pair *now)
 {
 	struct nfx_header h = {
 		.export_secs = (uint32_t)(now->real_ns / NS_PER_S),
 		.sysuptime_ms = record_uptime_ms(now->boot_ns),
 		.sequence = x->sequence,
-		.domain = (uint32_t)x->engine_type << 8 | x->engine_id,
+		.domain = x->domain,
 	};
 	size_t len = nfx_finish(&x->msg, &h);
 
 	memcpy(x->buf, x->msg.buf, len);
-	x->sequence += x->version == NFX_VERSION_V9 ? 1 : x->msg.records;
+	x->sequence += x->version == NFX_VERSION_V9 ? 1 :
+		       x->msg.records + x->msg.opt_records;
 	emit(x, len, x->msg.records);
 }
 
@@ -253,6 +267,70 @@ static bool templates_due(const struct export *x, uint64_t now_boot_ns)
 	return x->tmpl_ns != 0 && now_boot_ns - x->tmpl_boot_ns >= x->tmpl_ns;
 }
 
+/* Reads an interface's name and description (its alias, else its name)
+ * into f; both empty when the index is gone. */
+static void read_ifname(struct nfx_ifname *f)
+{
+	char name[IF_NAMESIZE], path[64];
+	FILE *fp;
+
+	memset(f->name, 0, sizeof(f->name));
+	memset(f->descr, 0, sizeof(f->descr));
+	if (if_indextoname(f->index, name) == NULL)
+		return;
+	memcpy(f->name, name, strnlen(name, sizeof(f->name)));
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifalias", name);
+	if ((fp = fopen(path, "re")) != NULL) {
+		if (fgets(f->descr, sizeof(f->descr), fp) != NULL)
+			f->descr[strcspn(f->descr, "\n")] = 0;
+		fclose(fp);
+	}
+	if (f->descr[0] == 0)
+		memcpy(f->descr, f->name, sizeof(f->name));
+}
+
+/* Remembers an interface index that a record uses (up to IF_MAX). */
+static void note_if(struct export *x, uint32_t index)
+{
+	unsigned i;
+
+	if (index == 0)
+		return;
+	for (i = 0; i < x->nifs; i++)
+		if (x->ifs[i].index == index)
+			return;
+	if (x->nifs == IF_MAX)
+		return;
+	x->ifs[x->nifs].index = index;
+	read_ifname(&x->ifs[x->nifs]);
+	x->nifs++;
+}
+
+/* The options records of a template message: the exporter's totals and
+ * the interface names, as many as fit, going round when they do not all. */
+static void add_options(struct export *x, uint64_t now_boot_ns)
+{
+	struct nfx_options o = {
+		.domain = x->domain,
+		.messages = x->st.datagrams,
+		.records = x->st.records,
+		.octets = x->st.octets,
+	};
+	unsigned i, n;
+
+	if (now_boot_ns - x->ifs_read_ns >= IF_REFRESH_NS) {
+		for (i = 0; i < x->nifs; i++)
+			read_ifname(&x->ifs[i]);
+		x->ifs_read_ns = now_boot_ns;
+	}
+	if (x->if_cursor >= x->nifs)
+		x->if_cursor = 0;
+	o.ifs = x->ifs + x->if_cursor;
+	o.nifs = x->nifs - x->if_cursor;
+	n = nfx_add_options(&x->msg, &o);
+	x->if_cursor += n;
+}
+
 /* Starts the next v9/IPFIX message, with templates when due. */
 static void begin_nfx(struct export *x)
 {
@@ -263,6 +341,7 @@ static void begin_nfx(struct export *x)
 	tmpl = templates_due(x, now.boot_ns);
 	nfx_begin(&x->msg, x->version, x->interfaces, tmpl);
 	if (tmpl) {
+		add_options(x, now.boot_ns);
 		x->st.templates++;
 		x->since_tmpl = 0;
 		x->tmpl_boot_ns = now.boot_ns;
@@ -292,6 +371,8 @@ void export_conn(struct export *x, const struct flow_conn *c)
 	if (x->version == NF5_VERSION) {
 		struct flow_record recs[RECORD_MAX_PER_EVENT];
 
+		if (c->kind != FLOW_KIND_TRAFFIC)
+			return;
 		if (c->ev->family == AF_INET6) {
 			x->st.skipped_ipv6++;
 			return;
@@ -299,13 +380,51 @@ void export_conn(struct export *x, const struct flow_conn *c)
 		n = record_build_conn(c, x->untranslated, recs);
 		for (i = 0; i < n; i++)
 			export_add(x, &recs[i]);
-	} else {
+	} else if (c->kind == FLOW_KIND_TRAFFIC) {
 		struct nfx_rec recs[2];
 
+		if (!x->flows)
+			return;
+		if (x->interfaces) {
+			note_if(x, c->in_if);
+			note_if(x, c->out_if);
+		}
 		n = nfx_rec_build(c, recs);
 		for (i = 0; i < n; i++)
 			add_nfx(x, &recs[i]);
+	} else {
+		struct nfx_rec ev;
+
+		if (nfx_event_build(c, (enum nfx_nat_mode)x->nat_mode, &ev))
+			add_nfx(x, &ev);
 	}
+}
+
+/* The default observation domain: a hash of the machine id (the host
+ * name where there is none), never 0, so that two exporters differ. */
+static uint32_t machine_domain(void)
+{
+	char id[256] = "";
+	uint32_t h = 2166136261u;
+	FILE *fp = fopen("/etc/machine-id", "re");
+	size_t i;
+
+	if (fp != NULL) {
+		if (fgets(id, sizeof(id), fp) == NULL)
+			id[0] = 0;
+		fclose(fp);
+	}
+	if (id[0] == 0 || id[0] == '\n')
+		(void)gethostname(id, sizeof(id) - 1);
+	for (i = 0; id[i] != 0 && id[i] != '\n'; i++)
+		h = (h ^ (uint8_t)id[i]) * 16777619u;
+	return h != 0 ? h : 1;
+}
+
+uint32_t export_domain(const struct config *cfg)
+{
+	return cfg->observation_domain != 0 ? cfg->observation_domain
+					    : machine_domain();
 }
 
 /* A template-only message right away, so that a collector can decode the
@@ -360,6 +479,9 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 	x->version = cc->version;
 	x->untranslated = cfg->untranslated_records;
 	x->interfaces = cfg->interfaces;
+	x->flows = cc->flows;
+	x->nat_mode = cc->nat_events;
+	x->domain = export_domain(cfg);
 	x->cc = *cc;
 	x->tmpl_packets = cfg->template_refresh_packets;
 	x->tmpl_ns = (uint64_t)cfg->template_refresh_seconds * NS_PER_S;

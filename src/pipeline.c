@@ -72,6 +72,10 @@ void pipeline_configure(struct pipeline *p, const struct config *cfg)
 		self_add(p, &self);
 	}
 	p->ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
+	p->nat_events = false;
+	for (i = 0; i < cfg->ncollectors; i++)
+		if (cfg->collectors[i].nat_events != 0)
+			p->nat_events = true;
 	if (p->active_ns != (uint64_t)cfg->active_timeout * NS_PER_S) {
 		p->active_ns = (uint64_t)cfg->active_timeout * NS_PER_S;
 		dq_rebuild(p);
@@ -213,6 +217,32 @@ static void rec_active(const struct statefile_rec *r, struct flow_active *a)
 	a->exports = r->exports;
 }
 
+/* Exports a NAT session event of the connection of ev: a create (start
+ * from start_boot_ns; at now when late) or a delete (at c's end). */
+static void nat_event(struct pipeline *p, const struct ct_event *ev,
+		      enum flow_kind kind, bool late, uint64_t start_boot_ns,
+		      uint64_t end_real_ms, const struct time_pair *now)
+{
+	struct flow_conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.ev = ev;
+	c.kind = kind;
+	c.late = late;
+	c.start_boot_ns = start_boot_ns;
+	c.start_real_ms = record_boot_to_real_ms(now, start_boot_ns);
+	if (kind == FLOW_KIND_NAT_DELETE) {
+		c.event_real_ms = end_real_ms;
+		p->st.nat_deletes++;
+	} else {
+		c.event_real_ms = late ? now->real_ns / NS_PER_MS : c.start_real_ms;
+		p->st.nat_creates++;
+		if (late)
+			p->st.nat_creates_late++;
+	}
+	p->emit(&c, p->emit_arg);
+}
+
 /* Takes the entry out and exports the connection. Without an entry (the
  * connection began before we listened and was not in the dump, or its id
  * was reused) the start is the DESTROY itself unless the kernel stamped it;
@@ -227,12 +257,16 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	struct flow_active sd;
 	const struct statefile_rec *r;
 	uint64_t start = now->boot_ns;
-	bool known = false;
+	bool known = false, began_syn = false, nat_sent = false, nat;
 
 	if (flowtab_remove_conn(p->tab, ev->id, ev, &known, &e, &sd) && known) {
 		start = flowtab_start_ns(&e, now->boot_ns);
+		began_syn = (e.flags & FLOW_F_SYN) != 0;
+		nat_sent = (e.flags & FLOW_F_NAT_SENT) != 0;
 	} else if ((r = limbo_take(p, ev)) != NULL) {
 		known = true;
+		began_syn = (r->flags & FLOW_F_SYN) != 0;
+		nat_sent = (r->flags & FLOW_F_NAT_SENT) != 0;
 		rec_active(r, &sd);
 		start = r->start_ms * NS_PER_MS < now->boot_ns ?
 			r->start_ms * NS_PER_MS : now->boot_ns;
@@ -244,14 +278,29 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	}
 	recent_put(p, ev);
 	record_conn_init(&c, ev, start, now);
+	if (known)
+		record_tcp_flags(ev, began_syn, sd.exports == 0, &c.tcp_flags,
+				 &c.rtcp_flags);
 	if (known && sd.exports > 0 && ev->has_counters)
 		take_remainder(&c, &sd, now);
+	nat = p->nat_events && record_is_nat(ev);
+	if (nat && !nat_sent)
+		nat_event(p, ev, FLOW_KIND_NAT_CREATE, true, c.start_boot_ns, 0,
+			  now);
 	p->st.exports++;
 	if (!ev->has_counters)
 		p->st.exports_no_counters++;
 	if (ev->family == AF_INET6)
 		p->st.ipv6++;
 	p->emit(&c, p->emit_arg);
+	if (nat) {
+		/* the whole connection: from its start, not the last interim */
+		struct flow_conn whole;
+
+		record_conn_init(&whole, ev, start, now);
+		nat_event(p, ev, FLOW_KIND_NAT_DELETE, false,
+			  whole.start_boot_ns, whole.end_real_ms, now);
+	}
 }
 
 /* Every insert and refresh sets FLOW_F_SEEN: a resync (see daemon.c)
@@ -262,6 +311,7 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 	struct flow_entry *e;
 	uint64_t start;
 	uint16_t flags;
+	bool created = false;
 
 	if (is_self(p, ev)) {
 		p->st.self_ignored++;
@@ -274,12 +324,23 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 	start = ev->has_start ? record_real_to_boot(now, ev->start_ns) : now->boot_ns;
 	flags = (uint16_t)((from_dump ? FLOW_F_FROM_DUMP : 0) |
 			   (ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
-	e = flowtab_upsert(p->tab, ev, start, flags, NULL);
+	if (ev->proto == IPPROTO_TCP && (ev->tcp_state == 1 || ev->tcp_state == 2))
+		flags |= FLOW_F_SYN;	/* SYN_SENT, SYN_RECV: a handshake */
+	e = flowtab_upsert(p->tab, ev, start, flags, &created);
 	if (!e) {
 		p->st.table_full++;
 		return;
 	}
 	e->flags |= FLOW_F_SEEN;
+	if (created && p->nat_events && record_is_nat(ev)) {
+		if (from_dump) {
+			e->flags |= FLOW_F_NAT_DUE;
+		} else {
+			e->flags |= FLOW_F_NAT_SENT;
+			nat_event(p, ev, FLOW_KIND_NAT_CREATE, false,
+				  start, 0, now);
+		}
+	}
 	if (e->flags & FLOW_F_ACTIVE) {
 		struct flow_active *a = flowtab_active_get(p->tab, e);
 
@@ -478,6 +539,8 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 	c.ev = ev;
 	c.reason = FLOW_END_ACTIVE;
 	c.has_counters = true;
+	record_tcp_flags(ev, (e->flags & FLOW_F_SYN) != 0, sd->exports == 0,
+			 &c.tcp_flags, &c.rtcp_flags);
 	c.orig_packets = delta(ev->orig_packets, sd->sent_orig_packets);
 	c.orig_bytes = delta(ev->orig_bytes, sd->sent_orig_bytes);
 	c.reply_packets = delta(ev->reply_packets, sd->sent_reply_packets);
@@ -606,6 +669,10 @@ long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
 			continue;
 		}
 		matched++;
+		/* what an earlier run knew: the handshake, the create sent */
+		e->flags |= r->flags & (FLOW_F_SYN | FLOW_F_NAT_SENT);
+		if (e->flags & FLOW_F_NAT_SENT)
+			e->flags &= (uint16_t)~FLOW_F_NAT_DUE;
 		if (r->exports == 0)
 			continue;	/* nothing was exported of it yet */
 		if ((a = flowtab_active_get(p->tab, e)) == NULL) {
@@ -671,6 +738,8 @@ size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now)
 		c.end_real_ms = record_boot_to_real_ms(now, c.end_boot_ns);
 		c.reason = FLOW_END_FORCED;
 		rec_active(r, &sd);
+		record_tcp_flags(&ev, (r->flags & FLOW_F_SYN) != 0,
+				 sd.exports == 0, &c.tcp_flags, &c.rtcp_flags);
 		if (sd.exports > 0 && r->has_seen)
 			take_remainder(&c, &sd, now);
 		p->st.exports++;
@@ -680,6 +749,13 @@ size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now)
 		if (ev.family == AF_INET6)
 			p->st.ipv6++;
 		p->emit(&c, p->emit_arg);
+		if (p->nat_events && record_is_nat(&ev)) {
+			if (!(r->flags & FLOW_F_NAT_SENT))
+				nat_event(p, &ev, FLOW_KIND_NAT_CREATE, true,
+					  c.start_boot_ns, 0, now);
+			nat_event(p, &ev, FLOW_KIND_NAT_DELETE, false,
+				  c.start_boot_ns, c.end_real_ms, now);
+		}
 		done++;
 	}
 	free(p->limbo);
@@ -700,7 +776,8 @@ void pipeline_state_rec(const struct pipeline *p, const struct flow_entry *e,
 	r->proto = e->proto;
 	r->tcp_state = e->tcp_state;
 	r->zone = e->zone;
-	r->flags = e->flags & (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START);
+	r->flags = e->flags & (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START |
+			       FLOW_F_SYN | FLOW_F_NAT_SENT);
 	r->kstart = e->kstart;
 	r->start_ms = flowtab_start_ms(e);
 	r->orig = e->orig;
@@ -718,6 +795,60 @@ void pipeline_state_rec(const struct pipeline *p, const struct flow_entry *e,
 		r->last_end_real_ms = a->last_end_real_ms;
 		r->exports = a->exports;
 	}
+}
+
+/* The event that describes a live entry (tuples, zone, family). */
+static void entry_event(const struct flowtab *t, const struct flow_entry *e,
+			struct ct_event *ev)
+{
+	const struct flow_addr6 *a6 = flowtab_addr6(t, e);
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = CT_EVENT_UPDATE;
+	ev->id = e->id;
+	ev->family = a6 ? AF_INET6 : AF_INET;
+	ev->proto = e->proto;
+	ev->tcp_state = e->tcp_state;
+	ev->zone = e->zone;
+	ev->orig = e->orig;
+	ev->reply = e->reply;
+	if (a6 != NULL) {
+		ev->orig6 = a6->orig6;
+		ev->reply6 = a6->reply6;
+	}
+}
+
+struct late_walk {
+	struct pipeline *p;
+	const struct time_pair *now;
+	size_t n;
+};
+
+static bool late_entry(struct flowtab *t, struct flow_entry *e, void *arg)
+{
+	struct late_walk *w = arg;
+	struct ct_event ev;
+
+	if (!(e->flags & FLOW_F_NAT_DUE))
+		return false;
+	e->flags &= (uint16_t)~FLOW_F_NAT_DUE;
+	if ((e->flags & FLOW_F_NAT_SENT) || !w->p->nat_events)
+		return false;
+	e->flags |= FLOW_F_NAT_SENT;
+	entry_event(t, e, &ev);
+	nat_event(w->p, &ev, FLOW_KIND_NAT_CREATE, true,
+		  flowtab_start_ns(e, w->now->boot_ns), 0, w->now);
+	w->n++;
+	return false;
+}
+
+size_t pipeline_late_creates(struct pipeline *p, const struct time_pair *now)
+{
+	struct late_walk w = { p, now, 0 };
+
+	if (p->nat_events)
+		flowtab_filter(p->tab, late_entry, &w);
+	return w.n;
 }
 
 /* Frees the table. */

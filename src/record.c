@@ -7,6 +7,22 @@
 #define PROTO_ICMP 1
 #define PROTO_TCP 6
 #define PROTO_UDP 17
+#define PROTO_ICMPV6 58
+
+/* enum tcp_conntrack (linux/netfilter/nf_conntrack_tcp.h) and the status
+ * bits of linux/netfilter/nf_conntrack_common.h that the flags rest on. */
+enum {
+	CT_TCP_SYN_SENT = 1,
+	CT_TCP_SYN_RECV = 2,
+	CT_TCP_ESTABLISHED = 3,
+	CT_TCP_FIN_WAIT = 4,
+	CT_TCP_CLOSE_WAIT = 5,
+	CT_TCP_LAST_ACK = 6,
+	CT_TCP_TIME_WAIT = 7,
+	CT_TCP_CLOSE = 8,
+};
+#define IPS_SEEN_REPLY (1u << 1)
+#define IPS_ASSURED (1u << 2)
 
 uint32_t record_uptime_ms(uint64_t boot_ns)
 {
@@ -73,12 +89,101 @@ uint64_t record_boot_to_real_ms(const struct time_pair *now, uint64_t boot_ns)
 	return (now->real_ns - ago) / 1000000u;
 }
 
+enum flow_end record_end_reason(const struct ct_event *ev)
+{
+	if (ev->proto != PROTO_TCP)
+		return FLOW_END_IDLE;
+	switch (ev->tcp_state) {
+	case CT_TCP_FIN_WAIT:
+	case CT_TCP_CLOSE_WAIT:
+	case CT_TCP_LAST_ACK:
+	case CT_TCP_TIME_WAIT:
+	case CT_TCP_CLOSE:
+		return FLOW_END_DETECTED;
+	default:
+		return FLOW_END_IDLE;
+	}
+}
+
+/* The state says what was seen, not who sent it; each bit is put where it
+ * must have come from, or where the README says. */
+void record_tcp_flags(const struct ct_event *ev, bool began_syn, bool first,
+		      uint8_t *orig, uint8_t *reply)
+{
+	unsigned st = ev->tcp_state;
+	bool assured = (ev->status & IPS_ASSURED) != 0;
+	bool replied = (ev->status & IPS_SEEN_REPLY) != 0 ||
+		       (ev->has_counters && ev->reply_packets > 0);
+	bool past_handshake = st >= CT_TCP_ESTABLISHED && st <= CT_TCP_TIME_WAIT;
+	/* a SYN answered by a reset: conntrack closes it, never assured */
+	bool refused = st == CT_TCP_CLOSE && !assured && replied && began_syn;
+	uint8_t o = 0, r = 0;
+
+	*orig = *reply = 0;
+	if (ev->proto != PROTO_TCP || st == 0)
+		return;
+	if (began_syn && first)
+		o |= TCPF_SYN;
+	/* an established entry was reached by the initiator's ACK, or picked
+	 * up mid-stream from one (conntrack picks up only ACK segments) */
+	if (assured || past_handshake)
+		o |= TCPF_ACK;
+	if (began_syn && first && replied &&
+	    (assured || st == CT_TCP_SYN_RECV || past_handshake))
+		r |= TCPF_SYN;	/* the SYN-ACK */
+	/* an answer to a SYN carries ACK; so does every segment of an
+	 * established connection, except a reset from a host that knew none */
+	if (replied && (began_syn || assured || past_handshake))
+		r |= TCPF_ACK;
+	switch (st) {
+	case CT_TCP_LAST_ACK:
+	case CT_TCP_TIME_WAIT:
+		o |= TCPF_FIN;	/* both sides closed */
+		r |= replied ? TCPF_FIN : 0;
+		break;
+	case CT_TCP_FIN_WAIT:
+	case CT_TCP_CLOSE_WAIT:
+		o |= TCPF_FIN;	/* one side closed: which one is not kept */
+		break;
+	case CT_TCP_CLOSE:
+		if (refused)
+			r |= TCPF_RST;
+		else
+			o |= TCPF_RST;
+		break;
+	default:
+		break;
+	}
+	*orig = o;
+	*reply = r;
+}
+
+bool record_is_nat(const struct ct_event *ev)
+{
+	const struct ct_tuple *o = &ev->orig, *r = &ev->reply;
+
+	if (ev->family == AF_INET6) {
+		if (memcmp(ev->reply6.dst, ev->orig6.src, 16) != 0 ||
+		    memcmp(ev->reply6.src, ev->orig6.dst, 16) != 0)
+			return true;
+	} else if (r->dst != o->src || r->src != o->dst) {
+		return true;
+	}
+	if (ev->proto == PROTO_ICMP || ev->proto == PROTO_ICMPV6)
+		return r->sport != o->sport;	/* the ICMP id */
+	return r->dport != o->sport || r->sport != o->dport;
+}
+
 void record_conn_init(struct flow_conn *c, const struct ct_event *ev,
 		      uint64_t start_boot_ns, const struct time_pair *now)
 {
 	memset(c, 0, sizeof(*c));
 	c->ev = ev;
-	c->reason = FLOW_END_DETECTED;
+	c->reason = record_end_reason(ev);
+	/* without its NEW (an unknown entry) a SYN shows only in the state */
+	record_tcp_flags(ev, ev->tcp_state == CT_TCP_SYN_SENT ||
+			 ev->tcp_state == CT_TCP_SYN_RECV, true, &c->tcp_flags,
+			 &c->rtcp_flags);
 	c->has_counters = ev->has_counters;
 	if (ev->has_counters) {
 		c->orig_packets = ev->orig_packets;
@@ -115,8 +220,6 @@ unsigned record_build_conn(const struct flow_conn *c, bool untranslated,
 
 	if (ev->family == AF_INET6)
 		return 0;
-	if (ev->proto != PROTO_TCP && ev->proto != PROTO_UDP && !icmp)
-		return 0;
 	first = record_uptime_ms(c->start_boot_ns);
 	last = record_uptime_ms(c->end_boot_ns);
 	if (c->has_counters) {
@@ -149,10 +252,12 @@ unsigned record_build_conn(const struct flow_conn *c, bool untranslated,
 		out[i].input = (uint16_t)c->in_if;
 		out[i].output = (uint16_t)c->out_if;
 		out[i].nexthop = hop4(c->nexthop);
+		out[i].tcp_flags = c->tcp_flags;
 	}
 	if (!c->has_counters || c->reply_packets != 0) {
 		fill(&out[n], r->src, r->dst, rsport, rdport, rpkts, rbytes,
 		     first, last, ev->proto);
+		out[n].tcp_flags = c->rtcp_flags;
 		out[n].input = (uint16_t)c->out_if;
 		out[n].output = (uint16_t)c->in_if;
 		out[n].nexthop = hop4(c->rnexthop);

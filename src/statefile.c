@@ -94,7 +94,8 @@ static const char tail_magic[] = "NFFLOWDE";
 #define T_RESERVED 20
 
 /* The record flags a file may carry: what outlives the daemon. */
-#define REC_FLAGS (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START)
+#define REC_FLAGS (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START | FLOW_F_SYN | \
+		   FLOW_F_NAT_SENT)
 
 _Static_assert(R_V6_SIZE <= STATEFILE_REC_MAX, "STATEFILE_REC_MAX too small");
 _Static_assert(H_RESERVED <= STATEFILE_HEADER_SIZE, "header overflows");

@@ -51,6 +51,9 @@ struct config_collector {
 	socklen_t addrlen;
 	uint16_t port;				/* host order */
 	uint8_t version;			/* 5, 9 or 10 (IPFIX) */
+	uint8_t nat_events;			/* enum nfx_nat_mode; v9/IPFIX */
+	bool flows;				/* traffic records (false: NAT
+						 * events only) */
 };
 
 struct config {
@@ -74,6 +77,10 @@ struct config {
 	double flush_interval;		/* seconds, > 0 */
 	uint8_t engine_type;
 	uint8_t engine_id;
+	/* v9 source id / IPFIX observation domain; 0 (the default): the
+	 * daemon derives one from the machine id, so that two firewalls
+	 * differ (RFC 7011 reserves 0). */
+	uint32_t observation_domain;
 	bool untranslated_records;
 
 	bool syslog_enabled;

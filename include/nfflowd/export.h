@@ -17,6 +17,7 @@ struct export;
 struct export_stats {
 	uint64_t records;	/* records put into datagrams */
 	uint64_t datagrams;	/* datagrams emitted (sent or not) */
+	uint64_t octets;	/* bytes of those datagrams */
 	uint64_t sent;		/* datagrams the kernel accepted */
 	uint64_t send_errors;	/* datagrams that could not be sent */
 	uint64_t records_lost;	/* records in those datagrams */
@@ -34,8 +35,13 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 			  const struct config_collector *cc,
 			  struct natlog *nlog, char *err, size_t errlen);
 
-/* Builds this collector's records of one export of a connection and
- * appends them; a full datagram is sent at once, a partial one when its
+/* The v9 source id / IPFIX observation domain of cfg: observation_domain,
+ * else one derived from /etc/machine-id (the host name without one). */
+uint32_t export_domain(const struct config *cfg);
+
+/* Builds this collector's records of one export of a connection (traffic
+ * when its `flows` is on; a NAT event under its `nat_events` numbering)
+ * and appends them; a full datagram is sent at once, a partial one when its
  * oldest record has waited flush_interval. */
 void export_conn(struct export *x, const struct flow_conn *c);
 

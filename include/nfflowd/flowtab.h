@@ -31,6 +31,11 @@ struct flow_entry {
 #define FLOW_F_INET6 0x8	/* IPv6: its addresses are in flowtab_addr6 */
 #define FLOW_F_ACTIVE 0x10	/* has an export state (flowtab_active) */
 #define FLOW_F_MARK 0x20	/* scratch mark of one pass (state writer) */
+#define FLOW_F_SYN 0x40		/* began with a SYN (SYN_SENT or SYN_RECV
+				 * when first seen), not picked up mid-stream */
+#define FLOW_F_NAT_SENT 0x80	/* its NAT create event has been sent */
+#define FLOW_F_NAT_DUE 0x100	/* found by a dump: a late create is due
+				 * (pipeline_late_creates) */
 
 /* What only some entries need is kept apart, so that the common IPv4
  * entry stays 36 bytes: the addresses of IPv6 entries ... */

@@ -38,6 +38,9 @@ struct pipeline_stats {
 	uint64_t state_restored;	/* export states taken from a file */
 	uint64_t ended_unseen;		/* exported from a file at start */
 	uint64_t restored_ended;	/* of a file, ended by a queued DESTROY */
+	uint64_t nat_creates;		/* NAT create events (late included) */
+	uint64_t nat_creates_late;	/* of those, not at the NEW event */
+	uint64_t nat_deletes;		/* NAT delete events */
 };
 
 /* DESTROY events remembered to recognise one delivered twice. */
@@ -83,6 +86,7 @@ struct pipeline {
 	struct record_self self[PIPELINE_SELF_MAX];	/* newest first */
 	unsigned nself;
 	uint64_t active_ns;		/* active timeout, 0 = off */
+	bool nat_events;		/* some collector takes NAT events */
 	size_t due_cursor;		/* where the next scan goes on */
 	struct pipeline_due_item *dq;	/* ring of dq_cap, in due order */
 	size_t dq_cap, dq_head, dq_len;
@@ -99,7 +103,11 @@ int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
  * the export flows of earlier configurations stay recognised as ours. */
 void pipeline_configure(struct pipeline *p, const struct config *cfg);
 
-/* Applies one event received at now (from_dump: listed by a table dump). */
+/* Applies one event received at now (from_dump: listed by a table dump).
+ * With NAT events on, a NEW of a translated connection is exported as a
+ * NAT create (kind FLOW_KIND_NAT_CREATE), its DESTROY as a NAT delete
+ * after the traffic export (preceded by a late create when none was
+ * sent); one found by a dump waits for pipeline_late_creates. */
 void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 		    const struct time_pair *now, bool from_dump);
 
@@ -145,6 +153,12 @@ long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
  * FLOW_END_FORCED, counters from the last reading the file had, else
  * none) and forgets them. Returns how many, 0 before the grace is over. */
 size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now);
+
+/* Sends the late NAT create events of the connections a dump found (the
+ * startup dump, after pipeline_restore has marked those whose create an
+ * earlier run sent; a resync dump) and that no create was sent for.
+ * Returns how many. */
+size_t pipeline_late_creates(struct pipeline *p, const struct time_pair *now);
 
 /* The state file's record of a live entry (no reading: has_seen false). */
 void pipeline_state_rec(const struct pipeline *p, const struct flow_entry *e,

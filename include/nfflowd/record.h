@@ -17,8 +17,27 @@ uint32_t record_uptime_ms(uint64_t boot_ns);
  * predates boot or lies in the future. */
 uint64_t record_real_to_boot(const struct time_pair *now, uint64_t real_ns);
 
+/* Why conntrack ended the connection (IPFIX flowEndReason): 3 (end of
+ * flow detected) for TCP closed by FIN or reset, else 1 (idle timeout). */
+enum flow_end record_end_reason(const struct ct_event *ev);
+
+/* TCP flags of one export of a connection, derived from conntrack's TCP
+ * state and status bits in ev (conntrack reports no header flags): for
+ * the original direction and the reply. began_syn: the connection began
+ * with a SYN (its NEW showed SYN_SENT), not picked up mid-stream; first:
+ * no export of it came before (the SYN shows only in the first). Every
+ * bit is one some packet of the connection carried; SYN and ACK only in
+ * the direction that sent them. 0 for other protocols. */
+void record_tcp_flags(const struct ct_event *ev, bool began_syn, bool first,
+		      uint8_t *orig, uint8_t *reply);
+
+/* True when NAT changed the connection: addresses, ports, or the ICMP id
+ * (what NAT session events are sent for). */
+bool record_is_nat(const struct ct_event *ev);
+
 /* Fills c with the whole connection ended by a DESTROY event: its
- * counters, reason FLOW_END_DETECTED, and its interval (start from the
+ * counters, its end reason (record_end_reason), TCP flags as for a
+ * connection seen only now, and its interval (start from the
  * kernel's stamp, else start_boot_ns; end from the kernel's stop stamp,
  * else now; never before the start) on both clocks. Interfaces and next
  * hops are zero. */
@@ -31,8 +50,9 @@ uint64_t record_boot_to_real_ms(const struct time_pair *now, uint64_t boot_ns);
 /* Builds the v5 records (SPEC §3) of one export of a connection: the
  * triplet rule applied to its counters (deltas for an interim export),
  * FIRST/LAST from its interval. Records 1 and 2 carry in_if, out_if and
- * nexthop, record 3 the reverse. Returns 0 for IPv6 (v5 cannot carry it)
- * and for protocols other than TCP, UDP and ICMP. */
+ * nexthop and the original direction's TCP flags, record 3 the reply's.
+ * Any IPv4 protocol (ports 0 where it has none). Returns 0 for IPv6 (v5
+ * cannot carry it). */
 unsigned record_build_conn(const struct flow_conn *c, bool untranslated,
 			   struct flow_record out[RECORD_MAX_PER_EVENT]);
 

@@ -71,11 +71,28 @@ struct ct_query {
 
 /* Why a connection is exported now (values of IPFIX flowEndReason, IE 136). */
 enum flow_end {
+	FLOW_END_IDLE = 1,	/* conntrack timed the entry out: UDP, ICMP,
+				 * other protocols, TCP that never closed */
 	FLOW_END_ACTIVE = 2,	/* interim export: active timeout */
-	FLOW_END_DETECTED = 3,	/* conntrack destroyed the entry */
+	FLOW_END_DETECTED = 3,	/* TCP closed by FIN or reset */
 	FLOW_END_FORCED = 4,	/* ended while no daemon listened: exported
 				 * from the state file at start */
 };
+
+/* What one export of a connection is: traffic (its counters), or a NAT
+ * session event (RFC 8158) of a translated connection. */
+enum flow_kind {
+	FLOW_KIND_TRAFFIC = 0,
+	FLOW_KIND_NAT_CREATE,	/* at NEW; late: found by a dump, or sent
+				 * just before the delete when NEW was lost */
+	FLOW_KIND_NAT_DELETE,	/* at DESTROY */
+};
+
+/* TCP header flags as exported (tcpControlBits, the v5 tcp_flags byte). */
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
 
 /* One export of a connection, handed by the pipeline to every collector:
  * the whole connection at DESTROY, or its counter deltas since the last
@@ -84,6 +101,12 @@ enum flow_end {
 struct flow_conn {
 	const struct ct_event *ev;	/* tuples, family, proto, id */
 	enum flow_end reason;
+	enum flow_kind kind;
+	bool late;			/* NAT create not at the NEW event */
+	/* TCP flags derived from conntrack's state (record_tcp_flags): of
+	 * the original direction and of the reply; 0 for other protocols. */
+	uint8_t tcp_flags, rtcp_flags;
+	uint64_t event_real_ms;		/* NAT event: when, Unix epoch ms */
 	bool has_counters;		/* the deltas below are real */
 	uint64_t orig_packets, orig_bytes;	/* deltas for this export */
 	uint64_t reply_packets, reply_bytes;
