@@ -1285,6 +1285,81 @@ static void test_kernel_ipv6_tcp_new(void **state)
 	assert_int_equal(ev.reply.dport, 1);
 }
 
+/* Checks one direction of a captured IPv4 event. */
+static void assert_kernel_tuple(const struct ct_tuple *t, uint32_t src,
+				uint32_t dst, uint16_t sport, uint16_t dport)
+{
+	const struct ct_tuple want = { src, dst, sport, dport };
+
+	assert_tuple(t, &want);
+}
+
+/* Kernel DESTROY events of 192.0.2.2 -> 198.51.100.2 masqueraded as
+ * 198.51.100.1: GRE version 1 with the PPTP call id 0x1234 (conntrack's
+ * keys 0 and 0x1234, unanswered), GRE version 0 (no keys), ESP (the
+ * generic tracker, no ports) and an SCTP INIT answered by an INIT-ACK. */
+static void test_kernel_gre_esp_sctp_destroy(void **state)
+{
+	const uint32_t lan = IP(192, 0, 2, 2), wan = IP(198, 51, 100, 2);
+	const uint32_t fw = IP(198, 51, 100, 1);
+	struct ct_event ev;
+
+	(void)state;
+	assert_int_equal(parse_exact(load(CAPTURED(
+		"event-gre-pptp-key-destroy-counters-timestamps")), &ev),
+		CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_DESTROY);
+	assert_int_equal(ev.proto, IPPROTO_GRE);
+	assert_kernel_tuple(&ev.orig, lan, wan, 0, 0x1234);
+	assert_kernel_tuple(&ev.reply, wan, fw, 0x1234, 0);
+	assert_true(ev.has_counters && ev.has_start && ev.has_stop);
+	assert_int_equal(ev.orig_packets, 3);
+	assert_int_equal(ev.orig_bytes, 270);
+	assert_int_equal(ev.reply_packets, 0);
+
+	assert_int_equal(parse_exact(load(CAPTURED(
+		"event-gre-v0-destroy-counters-timestamps")), &ev), CTMSG_OK);
+	assert_int_equal(ev.proto, IPPROTO_GRE);
+	assert_kernel_tuple(&ev.orig, lan, wan, 0, 0);
+	assert_kernel_tuple(&ev.reply, wan, fw, 0, 0);
+	assert_int_equal(ev.orig_packets, 3);
+	assert_int_equal(ev.reply_packets, 6);
+
+	assert_int_equal(parse_exact(load(CAPTURED(
+		"event-esp-destroy-counters-timestamps")), &ev), CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_DESTROY);
+	assert_int_equal(ev.proto, IPPROTO_ESP);
+	assert_kernel_tuple(&ev.orig, lan, wan, 0, 0);
+	assert_kernel_tuple(&ev.reply, wan, fw, 0, 0);
+	assert_int_equal(ev.orig_packets, 3);
+	assert_int_equal(ev.orig_bytes, 270);
+	assert_int_equal(ev.reply_packets, 3);
+	assert_int_equal(ev.reply_bytes, 291);
+	assert_true(ev.stop_ns > ev.start_ns);
+
+	assert_int_equal(parse_exact(load(CAPTURED("event-esp-new")), &ev),
+			 CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_NEW);
+	assert_int_equal(ev.proto, IPPROTO_ESP);
+	assert_false(ev.has_counters);
+
+	assert_int_equal(parse_exact(load(CAPTURED(
+		"event-sctp-destroy-counters-timestamps")), &ev), CTMSG_OK);
+	assert_int_equal(ev.proto, IPPROTO_SCTP);
+	assert_kernel_tuple(&ev.orig, lan, wan, 40000, 5060);
+	assert_kernel_tuple(&ev.reply, wan, fw, 5060, 40000);
+	assert_int_equal(ev.tcp_state, 0);
+	assert_int_equal(ev.orig_packets, 1);
+	assert_int_equal(ev.orig_bytes, 52);
+	assert_int_equal(ev.reply_packets, 1);
+	assert_int_equal(ev.reply_bytes, 52);
+
+	assert_int_equal(parse_exact(load(CAPTURED("event-sctp-new")), &ev),
+			 CTMSG_OK);
+	assert_int_equal(ev.type, CT_EVENT_NEW);
+	assert_kernel_tuple(&ev.orig, lan, wan, 40000, 5060);
+}
+
 /* The walk guard: a whole message, and no nlmsg_len of 2^31 or more (which
  * libmnl 1.0.4 accepts as a negative int; found by fuzzing). */
 static void test_walk_guard(void **state)
@@ -1342,6 +1417,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_udp_snat_new),
 		cmocka_unit_test(test_kernel_dump_walk),
 		cmocka_unit_test(test_kernel_ipv6_tcp_new),
+		cmocka_unit_test(test_kernel_gre_esp_sctp_destroy),
 		cmocka_unit_test(test_walk_guard),
 	};
 
