@@ -479,6 +479,9 @@ static void test_stamp_before_boot(void **state)
 	assert_int_equal(out[0].last, 20000);
 }
 
+/* v5 carries any IPv4 protocol, its ports as conntrack gave them (0
+ * where it has none); only IPv6 and events other than DESTROY give no
+ * record. */
 static void test_non_exportable(void **state)
 {
 	struct ct_event ev = snat_event();
@@ -488,8 +491,29 @@ static void test_non_exportable(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(protos); i++) {
 		ev.proto = protos[i];
-		assert_int_equal(record_build(&ev, 0, &NOW, true, out), 0);
+		assert_int_equal(record_build(&ev, 0, &NOW, true, out), 3);
+		check(&out[0], IP(192, 0, 2, 2), IP(198, 51, 100, 2), 40000, 80,
+		      10, 1500, protos[i]);
+		check(&out[1], IP(198, 51, 100, 1), IP(198, 51, 100, 2), 40000,
+		      80, 10, 1500, protos[i]);
+		check(&out[2], IP(198, 51, 100, 2), IP(198, 51, 100, 1), 80,
+		      40000, 8, 9000, protos[i]);
 	}
+	/* a protocol without ports: 0 as decoded, not made up */
+	ev = snat_event();
+	ev.proto = 50;
+	ev.orig.sport = ev.orig.dport = ev.reply.sport = ev.reply.dport = 0;
+	assert_int_equal(record_build(&ev, 0, &NOW, false, out), 3);
+	check(&out[0], IP(192, 0, 2, 2), IP(198, 51, 100, 2), 0, 0, 10, 1500,
+	      50);
+	check(&out[2], IP(198, 51, 100, 2), IP(198, 51, 100, 1), 0, 0, 8, 9000,
+	      50);
+	/* IPv6: v5 cannot carry it, whatever the protocol */
+	ev = snat_event();
+	ev.family = AF_INET6;
+	assert_int_equal(record_build(&ev, 0, &NOW, true, out), 0);
+	ev.proto = 17;
+	assert_int_equal(record_build(&ev, 0, &NOW, true, out), 0);
 	ev = snat_event();
 	ev.type = CT_EVENT_NEW;
 	assert_int_equal(record_build(&ev, 0, &NOW, true, out), 0);
@@ -561,6 +585,254 @@ static void test_self_filter_ipv6(void **state)
 	assert_false(record_is_self(&ev, &self));
 }
 
+/* conntrack's TCP states and status bits the flags rest on. */
+enum {
+	SYN_SENT = 1, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK,
+	TIME_WAIT, CLOSE,
+};
+#define SEEN_REPLY 0x2u
+#define ASSURED 0x4u
+
+/* The masqueraded connection of snat_event in a TCP state with status
+ * bits. */
+static struct ct_event tcp_in(uint8_t st, uint32_t status)
+{
+	struct ct_event ev = snat_event();
+
+	ev.tcp_state = st;
+	ev.status = status;
+	return ev;
+}
+
+/* Asserts the flags of both directions. */
+static void flags_are(const struct ct_event *ev, bool began_syn, bool first,
+		      uint8_t want_orig, uint8_t want_reply)
+{
+	uint8_t o = 0xEE, r = 0xEE;
+
+	record_tcp_flags(ev, began_syn, first, &o, &r);
+	assert_int_equal(o, want_orig);
+	assert_int_equal(r, want_reply);
+}
+
+/* A connection closed by FIN from both sides, that began with a SYN. */
+static void test_tcp_flags_fin_close(void **state)
+{
+	struct ct_event ev = tcp_in(TIME_WAIT, SEEN_REPLY | ASSURED);
+
+	(void)state;
+	flags_are(&ev, true, true, TCPF_SYN | TCPF_ACK | TCPF_FIN,
+		  TCPF_SYN | TCPF_ACK | TCPF_FIN);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_DETECTED);
+	/* the SYNs went out in an earlier export */
+	flags_are(&ev, true, false, TCPF_ACK | TCPF_FIN, TCPF_ACK | TCPF_FIN);
+	ev.tcp_state = LAST_ACK;
+	flags_are(&ev, true, false, TCPF_ACK | TCPF_FIN, TCPF_ACK | TCPF_FIN);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_DETECTED);
+	/* one side closed: the FIN is put on the original direction */
+	ev.tcp_state = FIN_WAIT;
+	flags_are(&ev, true, true, TCPF_SYN | TCPF_ACK | TCPF_FIN,
+		  TCPF_SYN | TCPF_ACK);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_DETECTED);
+	ev.tcp_state = CLOSE_WAIT;
+	flags_are(&ev, true, false, TCPF_ACK | TCPF_FIN, TCPF_ACK);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_DETECTED);
+}
+
+/* A SYN that got no answer. */
+static void test_tcp_flags_unanswered_syn(void **state)
+{
+	struct ct_event ev = tcp_in(SYN_SENT, 0);
+
+	(void)state;
+	ev.reply_packets = 0;
+	ev.reply_bytes = 0;
+	flags_are(&ev, true, true, TCPF_SYN, 0);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_IDLE);
+	/* no counters: the status alone says nothing came back */
+	ev.has_counters = false;
+	flags_are(&ev, true, true, TCPF_SYN, 0);
+	/* reply packets counted show a reply even without SEEN_REPLY */
+	ev.has_counters = true;
+	ev.tcp_state = SYN_RECV;
+	ev.reply_packets = 1;
+	flags_are(&ev, true, true, TCPF_SYN, TCPF_SYN | TCPF_ACK);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_IDLE);
+}
+
+/* A SYN answered by a reset: the reset is the reply's. */
+static void test_tcp_flags_refused(void **state)
+{
+	struct ct_event ev = tcp_in(CLOSE, SEEN_REPLY);
+
+	(void)state;
+	flags_are(&ev, true, true, TCPF_SYN, TCPF_ACK | TCPF_RST);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_DETECTED);
+}
+
+/* An established connection ended by a reset: the RST is put on the
+ * original direction, never on the reply. */
+static void test_tcp_flags_reset_established(void **state)
+{
+	struct ct_event ev = tcp_in(CLOSE, SEEN_REPLY | ASSURED);
+
+	(void)state;
+	flags_are(&ev, true, true, TCPF_SYN | TCPF_ACK | TCPF_RST,
+		  TCPF_SYN | TCPF_ACK);
+	flags_are(&ev, true, false, TCPF_ACK | TCPF_RST, TCPF_ACK);
+	flags_are(&ev, false, true, TCPF_ACK | TCPF_RST, TCPF_ACK);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_DETECTED);
+}
+
+/* Picked up mid-stream: ACK both ways, no SYN even in the first export. */
+static void test_tcp_flags_mid_stream(void **state)
+{
+	struct ct_event ev = tcp_in(ESTABLISHED, SEEN_REPLY | ASSURED);
+
+	(void)state;
+	flags_are(&ev, false, true, TCPF_ACK, TCPF_ACK);
+	flags_are(&ev, false, false, TCPF_ACK, TCPF_ACK);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_IDLE);
+	/* timed out while established after a handshake */
+	flags_are(&ev, true, true, TCPF_SYN | TCPF_ACK, TCPF_SYN | TCPF_ACK);
+	/* no state at all: nothing is known */
+	ev.tcp_state = 0;
+	flags_are(&ev, true, true, 0, 0);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_IDLE);
+}
+
+/* Other protocols have no flags and end by timeout, whatever the state
+ * field holds. */
+static void test_tcp_flags_other_protocols(void **state)
+{
+	static const uint8_t protos[] = { 1, 17, 47, 50, 58, 132 };
+	struct ct_event ev;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(protos); i++) {
+		ev = tcp_in(TIME_WAIT, SEEN_REPLY | ASSURED);
+		ev.proto = protos[i];
+		flags_are(&ev, true, true, 0, 0);
+		assert_int_equal(record_end_reason(&ev), FLOW_END_IDLE);
+	}
+	ev = tcp_in(0, 0);
+	assert_int_equal(record_end_reason(&ev), FLOW_END_IDLE);
+	for (uint8_t st = SYN_SENT; st <= ESTABLISHED; st++) {
+		ev.tcp_state = st;
+		assert_int_equal(record_end_reason(&ev), FLOW_END_IDLE);
+	}
+	for (uint8_t st = FIN_WAIT; st <= CLOSE; st++) {
+		ev.tcp_state = st;
+		assert_int_equal(record_end_reason(&ev), FLOW_END_DETECTED);
+	}
+}
+
+/* A DESTROY without its NEW: the reason from the state, flags as for a
+ * connection seen only now (a SYN only when the state shows one); v5
+ * records 1 and 2 carry the original direction's, record 3 the reply's. */
+static void test_conn_init_flags_and_reason(void **state)
+{
+	struct ct_event ev = tcp_in(TIME_WAIT, SEEN_REPLY | ASSURED);
+	struct flow_record out[RECORD_MAX_PER_EVENT];
+	struct flow_conn c;
+
+	(void)state;
+	record_conn_init(&c, &ev, 0, &NOW);
+	assert_int_equal(c.reason, FLOW_END_DETECTED);
+	assert_int_equal(c.kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(c.tcp_flags, TCPF_ACK | TCPF_FIN);
+	assert_int_equal(c.rtcp_flags, TCPF_ACK | TCPF_FIN);
+	ev.tcp_state = SYN_SENT;
+	ev.status = 0;
+	ev.reply_packets = 0;
+	record_conn_init(&c, &ev, 0, &NOW);
+	assert_int_equal(c.reason, FLOW_END_IDLE);
+	assert_int_equal(c.tcp_flags, TCPF_SYN);
+	assert_int_equal(c.rtcp_flags, 0);
+
+	c.tcp_flags = TCPF_SYN | TCPF_ACK | TCPF_FIN;
+	c.rtcp_flags = TCPF_ACK | TCPF_RST;
+	c.reply_packets = 1;
+	assert_int_equal(record_build_conn(&c, false, out), 3);
+	assert_int_equal(out[0].tcp_flags, TCPF_SYN | TCPF_ACK | TCPF_FIN);
+	assert_int_equal(out[1].tcp_flags, TCPF_SYN | TCPF_ACK | TCPF_FIN);
+	assert_int_equal(out[2].tcp_flags, TCPF_ACK | TCPF_RST);
+}
+
+/* What counts as NAT for the session events. */
+static void test_is_nat(void **state)
+{
+	struct ct_tuple o = { IP(192, 0, 2, 2), IP(203, 0, 113, 7), 33000, 22 };
+	struct ct_tuple r = { IP(203, 0, 113, 7), IP(192, 0, 2, 2), 22, 33000 };
+	struct ct_event ev;
+
+	(void)state;
+	ev = snat_event();
+	assert_true(record_is_nat(&ev));
+	ev = destroy(6, o, r);
+	assert_false(record_is_nat(&ev));
+	/* DNAT: the reply comes from another address */
+	ev.reply.src = IP(10, 0, 0, 7);
+	assert_true(record_is_nat(&ev));
+	/* a port alone */
+	ev = destroy(6, o, r);
+	ev.reply.dport = 1024;
+	assert_true(record_is_nat(&ev));
+	ev = destroy(17, o, r);
+	ev.reply.sport = 2222;
+	assert_true(record_is_nat(&ev));
+
+	/* ICMP: the id is what NAT changes; type and code differ anyway */
+	o = (struct ct_tuple){ IP(192, 0, 2, 2), IP(203, 0, 113, 7), 0x1234,
+			       0x0800 };
+	r = (struct ct_tuple){ IP(203, 0, 113, 7), IP(192, 0, 2, 2), 0x1234,
+			       0x0000 };
+	ev = destroy(1, o, r);
+	assert_false(record_is_nat(&ev));
+	ev.reply.sport = 0x9999;
+	assert_true(record_is_nat(&ev));
+	ev = destroy(1, o, r);
+	ev.reply.dst = IP(198, 51, 100, 1);
+	assert_true(record_is_nat(&ev));
+
+	/* IPv6: the addresses are in orig6/reply6 */
+	{
+		static const uint8_t lan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 2 };
+		static const uint8_t wan[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 2 };
+		static const uint8_t fw[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 };
+		struct ct_tuple o6 = { 0, 0, 40000, 443 };
+		struct ct_tuple r6 = { 0, 0, 443, 40000 };
+
+		ev = destroy(6, o6, r6);
+		ev.family = AF_INET6;
+		memcpy(ev.orig6.src, lan, 16);
+		memcpy(ev.orig6.dst, wan, 16);
+		memcpy(ev.reply6.src, wan, 16);
+		memcpy(ev.reply6.dst, lan, 16);
+		assert_false(record_is_nat(&ev));
+		memcpy(ev.reply6.dst, fw, 16);	/* NPTv6 / masquerade */
+		assert_true(record_is_nat(&ev));
+		memcpy(ev.reply6.dst, lan, 16);
+		memcpy(ev.reply6.src, fw, 16);	/* DNAT */
+		assert_true(record_is_nat(&ev));
+		memcpy(ev.reply6.src, wan, 16);
+		ev.reply.dport = 50000;		/* port only */
+		assert_true(record_is_nat(&ev));
+		/* the IPv4 fields of an IPv6 entry are not looked at */
+		ev.reply.dport = 40000;
+		ev.reply.dst = IP(1, 2, 3, 4);
+		assert_false(record_is_nat(&ev));
+		/* ICMPv6 id */
+		ev.proto = 58;
+		ev.orig.sport = ev.reply.sport = 77;
+		ev.orig.dport = 128 << 8;
+		ev.reply.dport = 129 << 8;
+		assert_false(record_is_nat(&ev));
+		ev.reply.sport = 78;
+		assert_true(record_is_nat(&ev));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +858,14 @@ int main(void)
 		cmocka_unit_test(test_non_exportable),
 		cmocka_unit_test(test_self_filter),
 		cmocka_unit_test(test_self_filter_ipv6),
+		cmocka_unit_test(test_tcp_flags_fin_close),
+		cmocka_unit_test(test_tcp_flags_unanswered_syn),
+		cmocka_unit_test(test_tcp_flags_refused),
+		cmocka_unit_test(test_tcp_flags_reset_established),
+		cmocka_unit_test(test_tcp_flags_mid_stream),
+		cmocka_unit_test(test_tcp_flags_other_protocols),
+		cmocka_unit_test(test_conn_init_flags_and_reason),
+		cmocka_unit_test(test_is_nat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
