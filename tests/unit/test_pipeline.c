@@ -768,6 +768,296 @@ static void test_restore_state(void **state)
 	pipeline_free(&p);
 }
 
+/* A pipeline whose second collector takes NAT events (RFC 8158). */
+static void setup_nat_pl(struct pipeline *p, struct sink *s, unsigned timeout)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	const char *json = "{\"source\": \"198.51.100.1\", \"collector\": \"198.51.100.2\", \"port\": 2055, "
+			   "\"collectors\": [{\"address\": \"198.51.100.3\", \"port\": 4739, "
+			   "\"version\": 10, \"nat_events\": \"rfc8158\"}]}";
+
+	assert_int_equal(config_parse(json, strlen(json), "t", &cfg, err, sizeof(err)), 0);
+	cfg.active_timeout = timeout;
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(pipeline_init(p, 0, collect, s), 0);
+	pipeline_configure(p, &cfg);
+}
+
+/* The same connection without NAT: the reply goes back to the client. */
+static struct ct_event plain(enum ct_event_type type, uint32_t id)
+{
+	struct ct_event ev = conn(type, id);
+
+	ev.reply.dst = ev.orig.src;
+	return ev;
+}
+
+/* A NEW of a masqueraded connection is a NAT create at its start; its
+ * DESTROY the traffic export, then the NAT delete at its end. */
+static void test_nat_create_and_delete(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t1 = { 1000 * SEC, 50 * SEC }, t2 = { 1010 * SEC, 60 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), d = conn(CT_EVENT_DESTROY, 7);
+
+	setup_nat_pl(&p, &s, 0);
+	pipeline_event(&p, &n, &t1, false);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_NAT_CREATE);
+	assert_false(s.c[0].late);
+	assert_int_equal(s.c[0].start_real_ms, 1000000);
+	assert_int_equal(s.c[0].event_real_ms, s.c[0].start_real_ms);
+	assert_int_equal(s.n, 0);
+	assert_true(flowtab_lookup(p.tab, 7)->flags & FLOW_F_NAT_SENT);
+	/* a later UPDATE of it is no second create */
+	n.type = CT_EVENT_UPDATE;
+	pipeline_event(&p, &n, &t1, false);
+	assert_int_equal(s.nc, 1);
+
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[1].orig_packets, 5);
+	assert_int_equal(s.c[2].kind, FLOW_KIND_NAT_DELETE);
+	assert_false(s.c[2].late);
+	assert_int_equal(s.c[2].start_real_ms, 1000000);
+	assert_int_equal(s.c[2].event_real_ms, 1010000);
+	assert_int_equal(s.n, 3);	/* v5 records of the traffic only */
+	assert_int_equal(p.st.nat_creates, 1);
+	assert_int_equal(p.st.nat_creates_late, 0);
+	assert_int_equal(p.st.nat_deletes, 1);
+	assert_int_equal(p.st.exports, 1);
+	pipeline_free(&p);
+}
+
+/* No translation, or no collector that takes events: no events. */
+static void test_nat_events_only_when_translated(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t1 = { 1000 * SEC, 50 * SEC }, t2 = { 1010 * SEC, 60 * SEC };
+	struct ct_event n = plain(CT_EVENT_NEW, 7), d = plain(CT_EVENT_DESTROY, 7);
+	struct ct_event u = plain(CT_EVENT_UPDATE, 8), d8 = plain(CT_EVENT_DESTROY, 9);
+
+	setup_nat_pl(&p, &s, 0);
+	pipeline_event(&p, &n, &t1, false);
+	assert_int_equal(s.nc, 0);
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_TRAFFIC);
+	/* found by a dump, or ended unknown: nothing either */
+	u.orig.sport = d8.orig.sport = 40001;
+	u.reply.dport = d8.reply.dport = 40001;
+	pipeline_event(&p, &u, &t1, true);
+	assert_int_equal(pipeline_late_creates(&p, &t2), 0);
+	pipeline_event(&p, &d8, &t2, false);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(p.st.nat_creates + p.st.nat_deletes, 0);
+	pipeline_free(&p);
+
+	/* a translated connection with NAT events off everywhere */
+	setup_pl(&p, &s);
+	n = conn(CT_EVENT_NEW, 7);
+	d = conn(CT_EVENT_DESTROY, 7);
+	pipeline_event(&p, &n, &t1, false);
+	u = conn(CT_EVENT_UPDATE, 8);
+	pipeline_event(&p, &u, &t1, true);
+	assert_int_equal(pipeline_late_creates(&p, &t2), 0);
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(p.st.nat_creates + p.st.nat_deletes, 0);
+	pipeline_free(&p);
+}
+
+/* A connection found by a dump waits for pipeline_late_creates, which
+ * sends its create once, late, at the call. */
+static void test_nat_late_create_after_dump(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t1 = { 1000 * SEC, 50 * SEC }, t2 = { 1003 * SEC, 53 * SEC };
+	struct time_pair t3 = { 1010 * SEC, 60 * SEC };
+	struct ct_event u = conn(CT_EVENT_UPDATE, 7), d = conn(CT_EVENT_DESTROY, 7);
+
+	setup_nat_pl(&p, &s, 0);
+	pipeline_event(&p, &u, &t1, true);
+	assert_int_equal(s.nc, 0);
+	assert_true(flowtab_lookup(p.tab, 7)->flags & FLOW_F_NAT_DUE);
+	/* listed again by the same dump, or updated: still waiting */
+	pipeline_event(&p, &u, &t1, true);
+	pipeline_event(&p, &u, &t1, false);
+	assert_int_equal(s.nc, 0);
+	assert_int_equal(pipeline_late_creates(&p, &t2), 1);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_NAT_CREATE);
+	assert_true(s.c[0].late);
+	assert_int_equal(s.c[0].start_real_ms, 1000000);
+	assert_int_equal(s.c[0].event_real_ms, 1003000);
+	assert_int_equal(p.st.nat_creates, 1);
+	assert_int_equal(p.st.nat_creates_late, 1);
+	/* once */
+	assert_int_equal(pipeline_late_creates(&p, &t3), 0);
+	assert_int_equal(s.nc, 1);
+	assert_false(flowtab_lookup(p.tab, 7)->flags & FLOW_F_NAT_DUE);
+	/* its DESTROY: traffic and delete, no second create */
+	pipeline_event(&p, &d, &t3, false);
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[2].kind, FLOW_KIND_NAT_DELETE);
+	assert_int_equal(s.c[2].event_real_ms, 1010000);
+	assert_int_equal(p.st.nat_creates, 1);
+	pipeline_free(&p);
+
+	/* a dump entry that ends before the late creates: the create comes
+	 * with the DESTROY, and not again afterwards */
+	setup_nat_pl(&p, &s, 0);
+	pipeline_event(&p, &u, &t1, true);
+	pipeline_event(&p, &d, &t3, false);
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_NAT_CREATE);
+	assert_true(s.c[0].late);
+	assert_int_equal(pipeline_late_creates(&p, &t3), 0);
+	assert_int_equal(s.nc, 3);
+	pipeline_free(&p);
+}
+
+/* A DESTROY of a translated connection never seen before: a late create
+ * (at the DESTROY), the traffic, the delete, in that order. */
+static void test_nat_unknown_destroy(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t = { 1000 * SEC, 70 * SEC };
+	struct ct_event d = conn(CT_EVENT_DESTROY, 9);
+
+	setup_nat_pl(&p, &s, 0);
+	pipeline_event(&p, &d, &t, false);
+	assert_int_equal(p.st.destroy_unknown, 1);
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_NAT_CREATE);
+	assert_true(s.c[0].late);
+	assert_int_equal(s.c[0].event_real_ms, 1000000);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[2].kind, FLOW_KIND_NAT_DELETE);
+	assert_false(s.c[2].late);
+	assert_int_equal(s.c[2].event_real_ms, 1000000);
+	assert_int_equal(p.st.nat_creates_late, 1);
+	assert_int_equal(p.st.nat_deletes, 1);
+	/* delivered twice: exported once, events included */
+	pipeline_event(&p, &d, &t, false);
+	assert_int_equal(s.nc, 3);
+	pipeline_free(&p);
+}
+
+/* The state file's record of a connection whose create an earlier run
+ * sent: no late create for it, live or ended; one without the flag gets
+ * its late create. */
+static void test_nat_restored_create_sent(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1001 * SEC, 51 * SEC };
+	struct ct_event a = conn(CT_EVENT_UPDATE, 7), b = conn(CT_EVENT_UPDATE, 8);
+	struct ct_event d7 = conn(CT_EVENT_DESTROY, 7);
+	struct ct_event d9 = conn(CT_EVENT_DESTROY, 9);
+	struct statefile_rec recs[3];
+	unsigned i;
+
+	setup_nat_pl(&p, &s, 0);
+	b.orig.sport = b.reply.dport = 40001;
+	d9.orig.sport = d9.reply.dport = 40002;
+	memset(recs, 0, sizeof(recs));
+	for (i = 0; i < 3; i++) {
+		recs[i].id = 7 + i;
+		recs[i].family = AF_INET;
+		recs[i].proto = 6;
+		recs[i].orig = i == 0 ? a.orig : i == 1 ? b.orig : d9.orig;
+		recs[i].reply = i == 0 ? a.reply : i == 1 ? b.reply : d9.reply;
+		recs[i].start_ms = 40000;
+		recs[i].flags = FLOW_F_NAT_SENT;
+	}
+	recs[1].flags = 0;	/* 8: the earlier run sent no create */
+	pipeline_event(&p, &a, &t0, true);	/* the startup dump */
+	pipeline_event(&p, &b, &t0, true);
+	assert_int_equal(pipeline_restore(&p, recs, 3, &t0), 2);
+	assert_true(flowtab_lookup(p.tab, 7)->flags & FLOW_F_NAT_SENT);
+	assert_false(flowtab_lookup(p.tab, 7)->flags & FLOW_F_NAT_DUE);
+	assert_int_equal(pipeline_late_creates(&p, &t0), 1);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_NAT_CREATE);
+	assert_true(s.c[0].late);
+	assert_int_equal(p.nlimbo, 1);
+	pipeline_event(&p, &d7, &t1, false);
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[2].kind, FLOW_KIND_NAT_DELETE);
+	/* 9 ended while no daemon listened; its DESTROY was queued */
+	pipeline_event(&p, &d9, &t1, false);
+	assert_int_equal(s.nc, 5);
+	assert_int_equal(s.c[3].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[4].kind, FLOW_KIND_NAT_DELETE);
+	assert_int_equal(p.st.nat_creates, 1);
+	assert_int_equal(p.st.nat_deletes, 2);
+	pipeline_free(&p);
+}
+
+/* The SYN of a connection that began with one goes in its first export
+ * only: after an interim export the final one carries none. */
+static void test_tcp_flags_after_interim(void **state)
+{
+	struct sink s;
+	struct pipeline p = active_pl(&s, 10);
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t1 = { 1011 * SEC, 61 * SEC };
+	struct time_pair t2 = { 1015 * SEC, 65 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), r = reading(7, 2, 120, 1, 500);
+	struct ct_event d = conn(CT_EVENT_DESTROY, 7);
+	struct ct_query q[2];
+
+	n.tcp_state = TCP_SYN_SENT;
+	pipeline_event(&p, &n, &t0, false);
+	assert_true(flowtab_lookup(p.tab, 7)->flags & FLOW_F_SYN);
+	assert_int_equal(pipeline_due(&p, t1.boot_ns, q, 2), 1);
+	r.tcp_state = TCP_ESTABLISHED;
+	r.status = IPS_SEEN_REPLY | IPS_ASSURED;
+	pipeline_interim(&p, &r, &t1);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].tcp_flags, TCPF_SYN | TCPF_ACK);
+	assert_int_equal(s.c[0].rtcp_flags, TCPF_SYN | TCPF_ACK);
+	d.tcp_state = TCP_TIME_WAIT;
+	d.status = IPS_SEEN_REPLY | IPS_ASSURED;
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[1].reason, FLOW_END_DETECTED);
+	assert_int_equal(s.c[1].tcp_flags, TCPF_ACK | TCPF_FIN);
+	assert_int_equal(s.c[1].rtcp_flags, TCPF_ACK | TCPF_FIN);
+	/* v5: records 1 and 2 the original direction's, 3 the reply's */
+	assert_int_equal(s.r[s.n - 3].tcp_flags, TCPF_ACK | TCPF_FIN);
+	assert_int_equal(s.r[s.n - 1].tcp_flags, TCPF_ACK | TCPF_FIN);
+	pipeline_free(&p);
+
+	/* without the interim export the final one shows the handshake */
+	p = active_pl(&s, 10);
+	pipeline_event(&p, &n, &t0, false);
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].tcp_flags, TCPF_SYN | TCPF_ACK | TCPF_FIN);
+	assert_int_equal(s.c[0].rtcp_flags, TCPF_SYN | TCPF_ACK | TCPF_FIN);
+	pipeline_free(&p);
+
+	/* picked up mid-stream: no SYN at all */
+	p = active_pl(&s, 10);
+	n.tcp_state = TCP_ESTABLISHED;
+	pipeline_event(&p, &n, &t0, false);
+	assert_false(flowtab_lookup(p.tab, 7)->flags & FLOW_F_SYN);
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.c[0].tcp_flags, TCPF_ACK | TCPF_FIN);
+	pipeline_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +1081,12 @@ int main(void)
 		cmocka_unit_test(test_destroy_delivered_twice),
 		cmocka_unit_test(test_reading_of_reused_id),
 		cmocka_unit_test(test_restore_state),
+		cmocka_unit_test(test_nat_create_and_delete),
+		cmocka_unit_test(test_nat_events_only_when_translated),
+		cmocka_unit_test(test_nat_late_create_after_dump),
+		cmocka_unit_test(test_nat_unknown_destroy),
+		cmocka_unit_test(test_nat_restored_create_sent),
+		cmocka_unit_test(test_tcp_flags_after_interim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
