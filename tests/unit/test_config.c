@@ -1664,6 +1664,117 @@ static void test_load_paths_broken_collectors(void **state)
 	free(path);
 }
 
+/* One `collectors` entry to 198.51.100.6 with extra members. */
+#define ENTRY(extra) "\"collectors\": [{\"address\": \"198.51.100.6\", " \
+		     "\"port\": 9995" extra "}]"
+
+static void test_collectors_nat_events(void **state)
+{
+	static const char *const modes[] = { "off", "rfc8158", "legacy" };
+	static const int versions[] = { 9, 10 };
+	struct config cfg;
+	char member[300];
+	size_t i, v;
+
+	(void)state;
+	/* absent: off, traffic on; the top-level collector likewise */
+	extra_ok(ENTRY(", \"version\": 10"), &cfg);
+	assert_int_equal(cfg.collectors[0].nat_events, 0);
+	assert_true(cfg.collectors[0].flows);
+	assert_int_equal(cfg.collectors[1].nat_events, 0);
+	assert_true(cfg.collectors[1].flows);
+	for (v = 0; v < 2; v++) {
+		for (i = 0; i < 3; i++) {
+			snprintf(member, sizeof(member),
+				 ENTRY(", \"version\": %d, \"nat_events\": \"%s\""),
+				 versions[v], modes[i]);
+			extra_ok(member, &cfg);
+			/* the numbering of enum nfx_nat_mode */
+			assert_int_equal(cfg.collectors[1].nat_events, i);
+			assert_true(cfg.collectors[1].flows);
+			assert_int_equal(cfg.collectors[1].version, versions[v]);
+		}
+	}
+	/* events only */
+	extra_ok(ENTRY(", \"version\": 9, \"nat_events\": \"legacy\", "
+		       "\"flows\": false"), &cfg);
+	assert_int_equal(cfg.collectors[1].nat_events, 2);
+	assert_false(cfg.collectors[1].flows);
+	extra_ok(ENTRY(", \"version\": 10, \"flows\": true"), &cfg);
+	assert_true(cfg.collectors[1].flows);
+	/* v5 with off is fine: there is nothing to carry */
+	extra_ok(ENTRY(", \"nat_events\": \"off\""), &cfg);
+	assert_int_equal(cfg.collectors[1].version, 5);
+	assert_int_equal(cfg.collectors[1].nat_events, 0);
+}
+
+static void test_collectors_nat_events_bad(void **state)
+{
+	static const char *const bad[] = {
+		"\"RFC8158\"", "\"on\"", "\"\"", "true", "1", "null",
+		"[\"legacy\"]",
+	};
+	char member[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(member, sizeof(member),
+			 ENTRY(", \"version\": 10, \"nat_events\": %s"), bad[i]);
+		extra_err(member,
+			  "key 'collectors[0].nat_events': must be \"off\", \"rfc8158\" or \"legacy\"");
+	}
+	/* v5, by default or by name, cannot carry them */
+	extra_err(ENTRY(", \"nat_events\": \"rfc8158\""),
+		  "key 'collectors[0].nat_events': NetFlow v5 cannot carry NAT events");
+	extra_err(ENTRY(", \"version\": 5, \"nat_events\": \"legacy\""),
+		  "key 'collectors[0].nat_events': NetFlow v5 cannot carry NAT events; use version 9 or 10 (IPFIX)");
+	/* nothing left to send */
+	extra_err(ENTRY(", \"version\": 10, \"flows\": false"),
+		  "key 'collectors[0].flows': false with nat_events off leaves nothing to send");
+	extra_err(ENTRY(", \"version\": 9, \"flows\": false, "
+			"\"nat_events\": \"off\""),
+		  "key 'collectors[0].flows': false with nat_events off");
+	extra_err(ENTRY(", \"version\": 10, \"flows\": \"no\", "
+			"\"nat_events\": \"rfc8158\""),
+		  "key 'collectors[0].flows': must be true or false, not a string");
+	extra_err(ENTRY(", \"version\": 10, \"flows\": 0, "
+			"\"nat_events\": \"rfc8158\""),
+		  "key 'collectors[0].flows': must be true or false, not an integer");
+	/* the entry is named by its place */
+	extra_err("\"collectors\": [{\"address\": \"198.51.100.6\", "
+		  "\"port\": 9995}, {\"address\": \"198.51.100.7\", "
+		  "\"port\": 9995, \"nat_events\": \"legacy\"}]",
+		  "key 'collectors[1].nat_events': NetFlow v5 cannot carry NAT events");
+	/* a top-level nat_events is unknown: it belongs to a collector */
+	extra_err("\"nat_events\": \"rfc8158\"", "unknown key 'nat_events'");
+}
+
+static void test_observation_domain(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	extra_ok("\"ttl\": 60", &cfg);
+	assert_int_equal(cfg.observation_domain, 0);	/* derived later */
+	extra_ok("\"observation_domain\": 1", &cfg);
+	assert_int_equal(cfg.observation_domain, 1);
+	extra_ok("\"observation_domain\": 4294967295", &cfg);
+	assert_int_equal(cfg.observation_domain, 4294967295u);
+	extra_ok("\"observation_domain\": 16909060", &cfg);
+	assert_int_equal(cfg.observation_domain, 0x01020304);
+	extra_err("\"observation_domain\": 0",
+		  "key 'observation_domain': must be an integer 1..4294967295 (0 is reserved by RFC 7011), not 0");
+	extra_err("\"observation_domain\": 4294967296",
+		  "key 'observation_domain': must be an integer 1..4294967295 (0 is reserved by RFC 7011), not 4294967296");
+	extra_err("\"observation_domain\": -1",
+		  "key 'observation_domain': must be an integer 1..4294967295");
+	extra_err("\"observation_domain\": \"7\"",
+		  "key 'observation_domain': must be an integer 1..4294967295 (0 is reserved by RFC 7011), not a string");
+	extra_err("\"observation_domain\": 7.5",
+		  "key 'observation_domain': must be an integer");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1740,6 +1851,9 @@ int main(void)
 		cmocka_unit_test(test_collectors_missing_keys),
 		cmocka_unit_test(test_collectors_bad_values),
 		cmocka_unit_test(test_collectors_version),
+		cmocka_unit_test(test_collectors_nat_events),
+		cmocka_unit_test(test_collectors_nat_events_bad),
+		cmocka_unit_test(test_observation_domain),
 		cmocka_unit_test(test_collectors_family),
 		cmocka_unit_test(test_collectors_duplicate),
 		cmocka_unit_test(test_collectors_too_many),
