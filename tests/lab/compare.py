@@ -14,7 +14,8 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 
-PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
+PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "sctp": 132, "gre": 47,
+          "dccp": 33, "udplite": 136, "esp": 50, "ah": 51}
 CSV_FIELDS = ("unix_secs", "unix_nsecs", "sysuptime", "exaddr", "dpkts",
               "doctets", "first", "last", "srcaddr", "dstaddr", "nexthop",
               "input", "output", "srcport", "dstport", "prot", "tos",
@@ -62,12 +63,25 @@ def parse_ct_tuples(toks):
             side[k] = v
         elif k in ("sport", "dport", "type", "code", "packets", "bytes"):
             side[k] = int(v)
+        elif k in ("srckey", "dstkey"):  # GRE's keys, as ports
+            side["sport" if k == "srckey" else "dport"] = int(v, 16)
     if ctid is None or src_seen < 2:
         return None
     for side in (orig, reply):
-        side.setdefault("packets", 0)
-        side.setdefault("bytes", 0)
+        for k in ("packets", "bytes", "sport", "dport"):
+            side.setdefault(k, 0)  # protocols without ports (ESP): 0
     return int(ctid), orig, reply
+
+
+def ct_l4proto(toks):
+    """The layer 4 protocol number of a conntrack event line: the number
+    that follows its name ("tcp 6", "gre 47", "unknown 50" for a protocol
+    of the generic tracker), None when there is none."""
+    names = set(PROTOS) | {"icmpv6", "unknown"}
+    for name, num in zip(toks, toks[1:]):
+        if name in names and num.isdigit():
+            return int(num)
+    return None
 
 
 def icmp_ports(side):
@@ -81,22 +95,17 @@ def icmp_ports(side):
 def parse_ct_text_line(line):
     """One DESTROY line -> dict with orig/reply tuples and counters."""
     toks = line.split()
-    proto = None
-    for t in toks:
-        if t in PROTOS:
-            proto = t
-            break
-    if proto is None:
+    proto = ct_l4proto(toks)
+    if proto is None or proto == 58:  # ICMPv6: see nfxcheck.py
         return None
     tuples = parse_ct_tuples(toks)
     if tuples is None:
         return None
     ctid, orig, reply = tuples
-    if proto == "icmp":
+    if proto == 1:
         icmp_ports(orig)
         icmp_ports(reply)
-    return {"id": ctid, "proto": PROTOS[proto], "orig": orig,
-            "reply": reply}
+    return {"id": ctid, "proto": proto, "orig": orig, "reply": reply}
 
 
 def parse_ct_xml(path):

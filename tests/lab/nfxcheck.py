@@ -41,7 +41,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  pylint: disable=wrong-import-position
 
-PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+PROTOS = dict(compare.PROTOS, icmpv6=58)
 ICMPS = (1, 58)
 TEMPLATE_IES = {
     256: (8, 12, 7, 11, 225, 226, 227, 228, 4, 32, 1, 2, 152, 153, 61, 239,
@@ -65,16 +65,13 @@ def parse_ct_line(line):
     if ev is None:
         return None
     family = 6 if "ipv6" in toks else 4 if "ipv4" in toks else None
-    proto = next((PROTOS[t] for t in toks if t in PROTOS), None)
+    proto = compare.ct_l4proto(toks)
     if family is None or proto is None:
         return None
     tuples = compare.parse_ct_tuples(toks)
     if tuples is None:
         return None
     ctid, orig, reply = tuples
-    for side in (orig, reply):
-        side.setdefault("sport", 0)
-        side.setdefault("dport", 0)
     return {"event": ev, "id": ctid, "family": family, "proto": proto,
             "orig": orig, "reply": reply}
 
