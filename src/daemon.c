@@ -320,6 +320,9 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->destroy_duplicates = d->pl.st.destroy_duplicates;
 	c->state_restored = d->pl.st.state_restored;
 	c->ended_unseen = d->pl.st.ended_unseen;
+	c->nat_creates = d->pl.st.nat_creates;
+	c->nat_creates_late = d->pl.st.nat_creates_late;
+	c->nat_deletes = d->pl.st.nat_deletes;
 	c->checkpoints = d->st.checkpoints;
 	c->checkpoint_errors = d->st.checkpoint_errors;
 	snprintf(c->reload_error, sizeof(c->reload_error), "%s", d->reload_error);

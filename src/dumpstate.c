@@ -217,6 +217,9 @@ static void print_counters(FILE *out, const json_t *c)
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
 		"state file: restored/ended unseen", num(c, "state_restored"),
 		num(c, "ended_unseen"));
+	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
+		"NAT events create/late create/delete", num(c, "nat_creates"),
+		num(c, "nat_creates_late"), num(c, "nat_deletes"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
 		"state checkpoints written/failed", num(c, "checkpoints"),
 		num(c, "checkpoint_errors"));

@@ -169,6 +169,12 @@ size_t metrics_format(char *buf, size_t len, const struct metrics_input *in)
 	one(&t, "nfflowd_ended_unseen_total", "counter",
 	    "Connections of the state file that ended while no daemon listened, exported at start.",
 	    c->ended_unseen);
+	family(&t, "nfflowd_nat_events_total", "counter",
+	       "NAT session events (RFC 8158), by kind; late creates are among the creates.");
+	put(&t, "nfflowd_nat_events_total{event=\"create\"} %" PRIu64 "\n"
+		"nfflowd_nat_events_total{event=\"create_late\"} %" PRIu64 "\n"
+		"nfflowd_nat_events_total{event=\"delete\"} %" PRIu64 "\n",
+	    c->nat_creates, c->nat_creates_late, c->nat_deletes);
 	one(&t, "nfflowd_checkpoints_total", "counter",
 	    "State files written.", c->checkpoints);
 	one(&t, "nfflowd_checkpoint_errors_total", "counter",

@@ -15,7 +15,8 @@
  *    "interim":N,"queries":N,"ipv6":N,"skipped_ipv6":N,
  *    "syslog":{"sent":N,"queued":N,"dropped":N,"errors":N},
  *    "netlink_drops":N,"destroy_duplicates":N,"ttl_alive":N,
- *    "state_restored":N,"ended_unseen":N,"checkpoints":N,
+ *    "state_restored":N,"ended_unseen":N,"nat_creates":N,
+ *    "nat_creates_late":N,"nat_deletes":N,"checkpoints":N,
  *    "checkpoint_errors":N,"config":TEXT,"reload_error":TEXT}
  *   config is the daemon's configuration file (escaped like reload_error;
  *   a path that does not fit is left out as "").
@@ -267,6 +268,8 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		",\"netlink_drops\":%" PRIu64
 		",\"destroy_duplicates\":%" PRIu64 ",\"ttl_alive\":%" PRIu64
 		",\"state_restored\":%" PRIu64 ",\"ended_unseen\":%" PRIu64
+		",\"nat_creates\":%" PRIu64 ",\"nat_creates_late\":%" PRIu64
+		",\"nat_deletes\":%" PRIu64
 		",\"checkpoints\":%" PRIu64 ",\"checkpoint_errors\":%" PRIu64
 		",\"config\":\"",
 		c->pid, c->uptime_s, c->events_new, c->events_destroy,
@@ -278,6 +281,7 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		c->syslog_sent, c->syslog_queued, c->syslog_dropped,
 		c->syslog_errors, c->netlink_drops, c->destroy_duplicates,
 		c->ttl_alive, c->state_restored, c->ended_unseen,
+		c->nat_creates, c->nat_creates_late, c->nat_deletes,
 		c->checkpoints, c->checkpoint_errors));
 	/* The numbers, the closing quote, brace, newline and NUL must fit. */
 	if (n == 0 || len - n < sizeof(tail)) {

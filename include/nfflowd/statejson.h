@@ -43,6 +43,9 @@ struct state_counters {
 	uint64_t state_restored;	/* export states taken from the file */
 	uint64_t ended_unseen;		/* ended while no daemon listened,
 					 * exported from the state file */
+	uint64_t nat_creates;		/* NAT create events (late included) */
+	uint64_t nat_creates_late;	/* of those, not at the NEW event */
+	uint64_t nat_deletes;		/* NAT delete events */
 	uint64_t checkpoints;		/* state files written */
 	uint64_t checkpoint_errors;
 	/* Why the latest reload failed; "" when it succeeded or none failed.

@@ -279,7 +279,8 @@ static void test_counters_line(void **state)
 		.syslog_errors = 26, .netlink_drops = 27,
 		.destroy_duplicates = 28, .ttl_alive = 29,
 		.state_restored = 30, .ended_unseen = 31, .checkpoints = 32,
-		.checkpoint_errors = 33,
+		.checkpoint_errors = 33, .nat_creates = 34,
+		.nat_creates_late = 35, .nat_deletes = 36,
 		.reload_error = "nfflowd.json: key 'port': must be an integer",
 		.config = "/etc/nfflowd \"a\".conf",
 	};
@@ -295,6 +296,7 @@ static void test_counters_line(void **state)
 		"\"syslog\":{\"sent\":23,\"queued\":24,\"dropped\":25,"
 		"\"errors\":26},\"netlink_drops\":27,\"destroy_duplicates\":28,"
 		"\"ttl_alive\":29,\"state_restored\":30,\"ended_unseen\":31,"
+		"\"nat_creates\":34,\"nat_creates_late\":35,\"nat_deletes\":36,"
 		"\"checkpoints\":32,\"checkpoint_errors\":33,"
 		"\"config\":\"/etc/nfflowd \\\"a\\\".conf\","
 		"\"reload_error\":\"nfflowd.json: key 'port': must be an integer\"}\n";
@@ -317,7 +319,8 @@ static void test_counters_line(void **state)
 	"\"ipv6\":0,\"skipped_ipv6\":0," \
 	"\"syslog\":{\"sent\":0,\"queued\":0,\"dropped\":0,\"errors\":0}," \
 	"\"netlink_drops\":0,\"destroy_duplicates\":0,\"ttl_alive\":0," \
-	"\"state_restored\":0,\"ended_unseen\":0,\"checkpoints\":0," \
+	"\"state_restored\":0,\"ended_unseen\":0,\"nat_creates\":0," \
+	"\"nat_creates_late\":0,\"nat_deletes\":0,\"checkpoints\":0," \
 	"\"checkpoint_errors\":0,\"config\":\"\",\"reload_error\":"
 
 /* Formats c with reason as its reload_error into len bytes and checks the
