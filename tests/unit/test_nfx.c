@@ -17,18 +17,18 @@ static const struct nfx_header hdr = {
 	.domain = 0x01020304,
 };
 
-/* v9 message with the template FlowSet only (no interfaces). */
+/* v9 message with the templates only (no interfaces): the template
+ * FlowSet (traffic and NAT events, IPv4 and IPv6), then one options
+ * template per FlowSet (RFC 3954 section 6.1), each padded to 4 bytes. */
 static const uint8_t v9_templates[] = {
 	0x00, 0x09,			/* version 9 */
-	0x00, 0x02,			/* count: 2 template records */
+	0x00, 0x07,			/* count: 4 templates + 3 options templates */
 	0x00, 0x38, 0xD0, 0xC0,		/* sysUptime 3723456 */
 	0x65, 0x53, 0xF1, 0x06,		/* unix secs 1700000006 */
 	0x00, 0x00, 0x00, 0x07,		/* sequence 7 */
 	0x01, 0x02, 0x03, 0x04,		/* source id */
-	0x00, 0x00,			/* FlowSet id 0: templates */
-	0x00, 0x94,			/* length 148 */
-	/* template 256: IPv4 */
-	0x01, 0x00, 0x00, 0x11,		/* id 256, 17 fields */
+	0x00, 0x00, 0x01, 0x14,		/* FlowSet id 0: templates, length 276 */
+	0x01, 0x04, 0x00, 0x13,		/* template 260: IPv4, 19 fields */
 	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
 	0x00, 0x0C, 0x00, 0x04,		/* destinationIPv4Address */
 	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
@@ -39,6 +39,7 @@ static const uint8_t v9_templates[] = {
 	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x20, 0x00, 0x02,		/* icmpTypeCodeIPv4 */
+	0x00, 0x06, 0x00, 0x01,		/* tcpControlBits */
 	0x00, 0x01, 0x00, 0x08,		/* octetDeltaCount */
 	0x00, 0x02, 0x00, 0x08,		/* packetDeltaCount */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
@@ -46,8 +47,8 @@ static const uint8_t v9_templates[] = {
 	0x00, 0x3D, 0x00, 0x01,		/* flowDirection */
 	0x00, 0xEF, 0x00, 0x01,		/* biflowDirection */
 	0x00, 0x88, 0x00, 0x01,		/* flowEndReason */
-	/* template 257: IPv6 */
-	0x01, 0x01, 0x00, 0x11,		/* id 257, 17 fields */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
+	0x01, 0x05, 0x00, 0x13,		/* template 261: IPv6, 19 fields */
 	0x00, 0x1B, 0x00, 0x10,		/* sourceIPv6Address */
 	0x00, 0x1C, 0x00, 0x10,		/* destinationIPv6Address */
 	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
@@ -58,6 +59,7 @@ static const uint8_t v9_templates[] = {
 	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x8B, 0x00, 0x02,		/* icmpTypeCodeIPv6 */
+	0x00, 0x06, 0x00, 0x01,		/* tcpControlBits */
 	0x00, 0x01, 0x00, 0x08,		/* octetDeltaCount */
 	0x00, 0x02, 0x00, 0x08,		/* packetDeltaCount */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
@@ -65,19 +67,68 @@ static const uint8_t v9_templates[] = {
 	0x00, 0x3D, 0x00, 0x01,		/* flowDirection */
 	0x00, 0xEF, 0x00, 0x01,		/* biflowDirection */
 	0x00, 0x88, 0x00, 0x01,		/* flowEndReason */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
+	0x01, 0x08, 0x00, 0x0D,		/* template 264: NAT44 events, 13 fields */
+	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
+	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
+	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
+	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
+	0x00, 0x0C, 0x00, 0x04,		/* destinationIPv4Address */
+	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
+	0x00, 0x0B, 0x00, 0x02,		/* destinationTransportPort */
+	0x00, 0xE1, 0x00, 0x04,		/* postNATSourceIPv4Address */
+	0x00, 0xE2, 0x00, 0x04,		/* postNATDestinationIPv4Address */
+	0x00, 0xE3, 0x00, 0x02,		/* postNAPTSourceTransportPort */
+	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
+	0x01, 0x09, 0x00, 0x0D,		/* template 265: IPv6 NAT events, 13 fields */
+	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
+	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
+	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
+	0x00, 0x1B, 0x00, 0x10,		/* sourceIPv6Address */
+	0x00, 0x1C, 0x00, 0x10,		/* destinationIPv6Address */
+	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
+	0x00, 0x0B, 0x00, 0x02,		/* destinationTransportPort */
+	0x01, 0x19, 0x00, 0x10,		/* postNATSourceIPv6Address */
+	0x01, 0x1A, 0x00, 0x10,		/* postNATDestinationIPv6Address */
+	0x00, 0xE3, 0x00, 0x02,		/* postNAPTSourceTransportPort */
+	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
+	0x00, 0x01, 0x00, 0x1C,		/* FlowSet id 1: options template, length 28 */
+	0x01, 0x0A, 0x00, 0x04, 0x00, 0x0C,	/* template 266, sampling */
+	0x00, 0x01, 0x00, 0x04,		/* scope: System */
+	0x00, 0x22, 0x00, 0x04,		/* samplingInterval */
+	0x01, 0x31, 0x00, 0x04,		/* samplingPacketInterval */
+	0x01, 0x32, 0x00, 0x04,		/* samplingPacketSpace */
+	0x00, 0x00,			/* padding */
+	0x00, 0x01, 0x00, 0x18,		/* FlowSet id 1: options template, length 24 */
+	0x01, 0x0B, 0x00, 0x04, 0x00, 0x08,	/* template 267, interface names */
+	0x00, 0x02, 0x00, 0x04,		/* scope: Interface */
+	0x00, 0x52, 0x00, 0x10,		/* interfaceName */
+	0x00, 0x53, 0x00, 0x20,		/* interfaceDescription */
+	0x00, 0x00,			/* padding */
+	0x00, 0x01, 0x00, 0x1C,		/* FlowSet id 1: options template, length 28 */
+	0x01, 0x0C, 0x00, 0x04, 0x00, 0x0C,	/* template 268, exporter statistics */
+	0x00, 0x01, 0x00, 0x04,		/* scope: System */
+	0x00, 0x29, 0x00, 0x08,		/* exportedMessageTotalCount */
+	0x00, 0x2A, 0x00, 0x08,		/* exportedFlowRecordTotalCount */
+	0x00, 0x28, 0x00, 0x08,		/* exportedOctetTotalCount */
+	0x00, 0x00,			/* padding */
 };
 
-/* IPFIX message with the template set only (with interfaces). */
+/* IPFIX message with the templates only (with interfaces): the template
+ * set, then one options template set (id 3) holding all three, each with
+ * one scope field. */
 static const uint8_t ipfix_templates_if[] = {
 	0x00, 0x0A,			/* version 10 */
-	0x00, 0xBC,			/* length 188 */
+	0x01, 0x80,			/* length 384 */
 	0x65, 0x53, 0xF1, 0x06,		/* export time 1700000006 */
 	0x00, 0x00, 0x00, 0x07,		/* sequence 7 */
 	0x01, 0x02, 0x03, 0x04,		/* observation domain */
-	0x00, 0x02,			/* set id 2: templates */
-	0x00, 0xAC,			/* length 172 */
-	/* template 258: IPv4 with interfaces */
-	0x01, 0x02, 0x00, 0x14,		/* id 258, 20 fields */
+	0x00, 0x02, 0x01, 0x2C,		/* set id 2: templates, length 300 */
+	0x01, 0x06, 0x00, 0x16,		/* template 262: IPv4 with interfaces, 22 fields */
 	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
 	0x00, 0x0C, 0x00, 0x04,		/* destinationIPv4Address */
 	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
@@ -88,6 +139,7 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x20, 0x00, 0x02,		/* icmpTypeCodeIPv4 */
+	0x00, 0x06, 0x00, 0x01,		/* tcpControlBits */
 	0x00, 0x01, 0x00, 0x08,		/* octetDeltaCount */
 	0x00, 0x02, 0x00, 0x08,		/* packetDeltaCount */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
@@ -95,11 +147,11 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0x3D, 0x00, 0x01,		/* flowDirection */
 	0x00, 0xEF, 0x00, 0x01,		/* biflowDirection */
 	0x00, 0x88, 0x00, 0x01,		/* flowEndReason */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
 	0x00, 0x0A, 0x00, 0x04,		/* ingressInterface */
 	0x00, 0x0E, 0x00, 0x04,		/* egressInterface */
 	0x00, 0x0F, 0x00, 0x04,		/* ipNextHopIPv4Address */
-	/* template 259: IPv6 with interfaces */
-	0x01, 0x03, 0x00, 0x14,		/* id 259, 20 fields */
+	0x01, 0x07, 0x00, 0x16,		/* template 263: IPv6 with interfaces, 22 fields */
 	0x00, 0x1B, 0x00, 0x10,		/* sourceIPv6Address */
 	0x00, 0x1C, 0x00, 0x10,		/* destinationIPv6Address */
 	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
@@ -110,6 +162,7 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x8B, 0x00, 0x02,		/* icmpTypeCodeIPv6 */
+	0x00, 0x06, 0x00, 0x01,		/* tcpControlBits */
 	0x00, 0x01, 0x00, 0x08,		/* octetDeltaCount */
 	0x00, 0x02, 0x00, 0x08,		/* packetDeltaCount */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
@@ -117,9 +170,54 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0x3D, 0x00, 0x01,		/* flowDirection */
 	0x00, 0xEF, 0x00, 0x01,		/* biflowDirection */
 	0x00, 0x88, 0x00, 0x01,		/* flowEndReason */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
 	0x00, 0x0A, 0x00, 0x04,		/* ingressInterface */
 	0x00, 0x0E, 0x00, 0x04,		/* egressInterface */
 	0x00, 0x3E, 0x00, 0x10,		/* ipNextHopIPv6Address */
+	0x01, 0x08, 0x00, 0x0D,		/* template 264: NAT44 events, 13 fields */
+	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
+	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
+	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
+	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
+	0x00, 0x0C, 0x00, 0x04,		/* destinationIPv4Address */
+	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
+	0x00, 0x0B, 0x00, 0x02,		/* destinationTransportPort */
+	0x00, 0xE1, 0x00, 0x04,		/* postNATSourceIPv4Address */
+	0x00, 0xE2, 0x00, 0x04,		/* postNATDestinationIPv4Address */
+	0x00, 0xE3, 0x00, 0x02,		/* postNAPTSourceTransportPort */
+	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
+	0x01, 0x09, 0x00, 0x0D,		/* template 265: IPv6 NAT events, 13 fields */
+	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
+	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
+	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
+	0x00, 0x1B, 0x00, 0x10,		/* sourceIPv6Address */
+	0x00, 0x1C, 0x00, 0x10,		/* destinationIPv6Address */
+	0x00, 0x07, 0x00, 0x02,		/* sourceTransportPort */
+	0x00, 0x0B, 0x00, 0x02,		/* destinationTransportPort */
+	0x01, 0x19, 0x00, 0x10,		/* postNATSourceIPv6Address */
+	0x01, 0x1A, 0x00, 0x10,		/* postNATDestinationIPv6Address */
+	0x00, 0xE3, 0x00, 0x02,		/* postNAPTSourceTransportPort */
+	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
+	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
+	0x00, 0x03, 0x00, 0x44,		/* set id 3: options templates, length 68 */
+	0x01, 0x0A, 0x00, 0x04, 0x00, 0x01,	/* template 266, sampling */
+	0x00, 0x95, 0x00, 0x04,		/* observationDomainId (scope) */
+	0x00, 0x22, 0x00, 0x04,		/* samplingInterval */
+	0x01, 0x31, 0x00, 0x04,		/* samplingPacketInterval */
+	0x01, 0x32, 0x00, 0x04,		/* samplingPacketSpace */
+	0x01, 0x0B, 0x00, 0x03, 0x00, 0x01,	/* template 267, interface names */
+	0x00, 0x0A, 0x00, 0x04,		/* ingressInterface (scope) */
+	0x00, 0x52, 0x00, 0x10,		/* interfaceName */
+	0x00, 0x53, 0x00, 0x20,		/* interfaceDescription */
+	0x01, 0x0C, 0x00, 0x04, 0x00, 0x01,	/* template 268, exporter statistics */
+	0x00, 0x95, 0x00, 0x04,		/* observationDomainId (scope) */
+	0x00, 0x29, 0x00, 0x08,		/* exportedMessageTotalCount */
+	0x00, 0x2A, 0x00, 0x08,		/* exportedFlowRecordTotalCount */
+	0x00, 0x28, 0x00, 0x08,		/* exportedOctetTotalCount */
+	0x00, 0x00,			/* padding */
 };
 
 /* v9 message, no templates, no interfaces: an IPv4 record then an IPv6
@@ -131,8 +229,8 @@ static const uint8_t v9_data[] = {
 	0x65, 0x53, 0xF1, 0x06,		/* unix secs */
 	0x00, 0x00, 0x00, 0x07,		/* sequence */
 	0x01, 0x02, 0x03, 0x04,		/* source id */
-	0x01, 0x00,			/* FlowSet 256 */
-	0x00, 0x44,			/* length 68 = 4 + 62 + 2 */
+	0x01, 0x04,			/* FlowSet 260 */
+	0x00, 0x48,			/* length 72 = 4 + 67 + 1 */
 	/* TCP SNAT 192.0.2.10:40000 -> 198.51.100.20:443 as 203.0.113.1:61000 */
 	0xC0, 0x00, 0x02, 0x0A,		/* src 192.0.2.10 */
 	0xC6, 0x33, 0x64, 0x14,		/* dst 198.51.100.20 */
@@ -144,6 +242,7 @@ static const uint8_t v9_data[] = {
 	0x01, 0xBB,			/* post-NAT dport 443 */
 	0x06,				/* protocol TCP */
 	0x00, 0x00,			/* icmp type/code */
+	0x13,				/* tcp flags SYN|ACK|FIN */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0xDC,	/* octets 1500 */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0A,	/* packets 10 */
 	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,	/* start 1700000000123 */
@@ -151,9 +250,10 @@ static const uint8_t v9_data[] = {
 	0x00,				/* flowDirection ingress */
 	0x01,				/* biflowDirection initiator */
 	0x03,				/* flowEndReason end detected */
-	0x00, 0x00,			/* padding */
-	0x01, 0x01,			/* FlowSet 257 */
-	0x00, 0x74,			/* length 116 = 4 + 110 + 2 */
+	0x00, 0x00, 0x00, 0x05,		/* ingressVRFID: zone 5 */
+	0x00,				/* padding */
+	0x01, 0x05,			/* FlowSet 261 */
+	0x00, 0x78,			/* length 120 = 4 + 115 + 1 */
 	/* UDP DNAT [2001:db8::10]:50000 -> [2001:db8:1::20]:53 to
 	 * [2001:db8:ffff::1]:5353 */
 	0x20, 0x01, 0x0D, 0xB8, 0x00, 0x00, 0x00, 0x00,	/* src 2001:db8::10 */
@@ -170,6 +270,7 @@ static const uint8_t v9_data[] = {
 	0x14, 0xE9,			/* post-NAT dport 5353 */
 	0x11,				/* protocol UDP */
 	0x00, 0x00,			/* icmp type/code */
+	0x00,				/* tcp flags */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0xDC,	/* octets 1500 */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0A,	/* packets 10 */
 	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,	/* start */
@@ -177,19 +278,20 @@ static const uint8_t v9_data[] = {
 	0x00,				/* flowDirection */
 	0x01,				/* biflowDirection */
 	0x03,				/* flowEndReason */
-	0x00, 0x00,			/* padding */
+	0x00, 0x00, 0xFF, 0xFF,		/* ingressVRFID: zone 65535 */
+	0x00,				/* padding */
 };
 
 /* IPFIX message, no templates, with interfaces: the reply of the TCP SNAT
  * connection, then an ICMPv6 echo request. */
 static const uint8_t ipfix_data_if[] = {
 	0x00, 0x0A,			/* version 10 */
-	0x00, 0xEC,			/* length 236 */
+	0x00, 0xF4,			/* length 244 */
 	0x65, 0x53, 0xF1, 0x06,		/* export time */
 	0x00, 0x00, 0x00, 0x07,		/* sequence */
 	0x01, 0x02, 0x03, 0x04,		/* observation domain */
-	0x01, 0x02,			/* set 258 */
-	0x00, 0x50,			/* length 80 = 4 + 74 + 2 */
+	0x01, 0x06,			/* set 262 */
+	0x00, 0x54,			/* length 84 = 4 + 79 + 1 */
 	0xC6, 0x33, 0x64, 0x14,		/* src 198.51.100.20 */
 	0xCB, 0x00, 0x71, 0x01,		/* dst 203.0.113.1 */
 	0x01, 0xBB,			/* sport 443 */
@@ -200,19 +302,21 @@ static const uint8_t ipfix_data_if[] = {
 	0x9C, 0x40,			/* post-NAT dport 40000 */
 	0x06,				/* protocol TCP */
 	0x00, 0x00,			/* icmp type/code */
+	0x12,				/* tcp flags SYN|ACK */
 	0x00, 0x00, 0x00, 0x01, 0x23, 0x45, 0x67, 0x89,	/* octets */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,	/* packets 65536 */
 	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,	/* start */
 	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x7D, 0x50,	/* end */
-	0x01,				/* flowDirection egress */
+	0x00,				/* flowDirection ingress (the reply too) */
 	0x02,				/* biflowDirection reverseInitiator */
 	0x02,				/* flowEndReason active timeout */
+	0x00, 0x00, 0x00, 0x05,		/* ingressVRFID: zone 5 */
 	0x00, 0x00, 0x00, 0x07,		/* ingressInterface 7 */
 	0x00, 0x00, 0x00, 0x03,		/* egressInterface 3 */
 	0xC0, 0x00, 0x02, 0x01,		/* next hop 192.0.2.1 */
-	0x00, 0x00,			/* padding */
-	0x01, 0x03,			/* set 259 */
-	0x00, 0x8C,			/* length 140 = 4 + 134 + 2 */
+	0x00,				/* padding */
+	0x01, 0x07,			/* set 263 */
+	0x00, 0x90,			/* length 144 = 4 + 139 + 1 */
 	0x20, 0x01, 0x0D, 0xB8, 0x00, 0x00, 0x00, 0x00,	/* src 2001:db8::10 */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
 	0x20, 0x01, 0x0D, 0xB8, 0x00, 0x01, 0x00, 0x00,	/* dst 2001:db8:1::20 */
@@ -227,6 +331,7 @@ static const uint8_t ipfix_data_if[] = {
 	0x00, 0x00,			/* post-NAT dport */
 	0x3A,				/* protocol ICMPv6 */
 	0x80, 0x00,			/* echo request, code 0 */
+	0x00,				/* tcp flags */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0xDC,	/* octets 1500 */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0A,	/* packets 10 */
 	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,	/* start */
@@ -234,11 +339,12 @@ static const uint8_t ipfix_data_if[] = {
 	0x00,				/* flowDirection */
 	0x01,				/* biflowDirection */
 	0x03,				/* flowEndReason */
+	0x00, 0x00, 0x00, 0x00,		/* ingressVRFID: zone 0 */
 	0x00, 0x00, 0x00, 0x03,		/* ingressInterface 3 */
 	0x00, 0x00, 0x00, 0x07,		/* egressInterface 7 */
 	0x20, 0x01, 0x0D, 0xB8, 0x00, 0x01, 0x00, 0x00,	/* next hop */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,	/* 2001:db8:1::1 */
-	0x00, 0x00,			/* padding */
+	0x00,				/* padding */
 };
 
 static const uint8_t a6_client[16] = {
@@ -284,7 +390,13 @@ static void rec_snat_orig(struct nfx_rec *r)
 	r->dport = 443;
 	r->xsport = 61000;
 	r->xdport = 443;
+	r->tcp_flags = 0x13;	/* SYN|ACK|FIN */
+	r->zone = 5;
 }
+
+/* Offsets within the hand-built template messages. */
+#define V9_TSET_LEN 276		/* template FlowSet of v9_templates */
+#define IPFIX_TSET_LEN 300	/* template set of ipfix_templates_if */
 
 static void test_template_set_v9(void **state)
 {
@@ -297,7 +409,8 @@ static void test_template_set_v9(void **state)
 	assert_int_equal(n, sizeof(v9_templates));
 	assert_memory_equal(m.buf, v9_templates, n);
 	assert_int_equal(m.records, 0);
-	assert_int_equal(m.count, 2);
+	assert_int_equal(m.opt_records, 0);
+	assert_int_equal(m.count, 7);
 }
 
 static void test_template_set_ipfix_if(void **state)
@@ -310,31 +423,95 @@ static void test_template_set_ipfix_if(void **state)
 	n = nfx_finish(&m, &hdr);
 	assert_int_equal(n, sizeof(ipfix_templates_if));
 	assert_memory_equal(m.buf, ipfix_templates_if, n);
+	assert_int_equal(m.records, 0);
 }
 
 /* The other two variants: the same template records under the other
- * header (checked against the hand-built ones above). */
+ * header (checked against the hand-built ones above), and the options
+ * templates of their version. */
 static void test_template_set_cross(void **state)
 {
-	struct nfx_msg m;
+	struct nfx_msg m, ref;
 	size_t n;
 
 	(void)state;
 	nfx_begin(&m, NFX_VERSION_IPFIX, false, true);
 	n = nfx_finish(&m, &hdr);
-	assert_int_equal(n, 16 + 148);
-	assert_int_equal(m.buf[3], 164);		/* IPFIX length */
+	nfx_begin(&ref, NFX_VERSION_IPFIX, true, true);
+	assert_int_equal(n, 16 + V9_TSET_LEN + 68);
+	assert_int_equal(m.buf[2] << 8 | m.buf[3], n);	/* IPFIX length */
 	assert_int_equal(m.buf[16], 0);
 	assert_int_equal(m.buf[17], 2);			/* set id 2 */
-	assert_memory_equal(m.buf + 18, v9_templates + 22, 148 - 2);
+	assert_memory_equal(m.buf + 18, v9_templates + 22, V9_TSET_LEN - 2);
+	/* the options set does not depend on the interfaces */
+	assert_memory_equal(m.buf + 16 + V9_TSET_LEN,
+			    ipfix_templates_if + 16 + IPFIX_TSET_LEN, 68);
 
 	nfx_begin(&m, NFX_VERSION_V9, true, true);
 	n = nfx_finish(&m, &hdr);
-	assert_int_equal(n, 20 + 172);
-	assert_int_equal(m.buf[3], 2);			/* count */
+	assert_int_equal(n, 20 + IPFIX_TSET_LEN + 80);
+	assert_int_equal(m.buf[3], 7);			/* count */
 	assert_int_equal(m.buf[20], 0);
 	assert_int_equal(m.buf[21], 0);			/* FlowSet id 0 */
-	assert_memory_equal(m.buf + 22, ipfix_templates_if + 18, 172 - 2);
+	assert_memory_equal(m.buf + 22, ipfix_templates_if + 18,
+			    IPFIX_TSET_LEN - 2);
+	assert_memory_equal(m.buf + 20 + IPFIX_TSET_LEN,
+			    v9_templates + 20 + V9_TSET_LEN, 80);
+}
+
+/* Walks the sets after the template set: v9 has one options template in
+ * each FlowSet of id 1, with a 4-byte scope (system or interface); IPFIX
+ * one set of id 3 with all three, each with one scope field. */
+static void test_options_template_sets(void **state)
+{
+	static const uint16_t ids[3] = { 266, 267, 268 };
+	static const uint16_t v9_scope[3] = { 1, 2, 1 };
+	static const uint16_t ipfix_scope[3] = { 149, 10, 149 };
+	struct nfx_msg m;
+	size_t n, off, set_len;
+	unsigned ifs, i;
+
+	(void)state;
+	for (ifs = 0; ifs < 2; ifs++) {
+		nfx_begin(&m, NFX_VERSION_V9, ifs, true);
+		n = nfx_finish(&m, &hdr);
+		off = 20 + (m.buf[22] << 8 | m.buf[23]);
+		for (i = 0; i < 3; i++) {
+			const uint8_t *p = m.buf + off;
+			unsigned scope_len = p[6] << 8 | p[7];
+			unsigned opt_len = p[8] << 8 | p[9];
+
+			assert_int_equal(p[0] << 8 | p[1], 1);	/* options */
+			set_len = p[2] << 8 | p[3];
+			assert_int_equal(set_len % 4, 0);
+			assert_int_equal(p[4] << 8 | p[5], ids[i]);
+			assert_int_equal(scope_len, 4);
+			assert_int_equal(p[10] << 8 | p[11], v9_scope[i]);
+			assert_int_equal(p[12] << 8 | p[13], 4);
+			/* one template: the rest is padding */
+			assert_true(set_len - (10 + scope_len + opt_len) < 4);
+			off += set_len;
+		}
+		assert_int_equal(off, n);
+
+		nfx_begin(&m, NFX_VERSION_IPFIX, ifs, true);
+		n = nfx_finish(&m, &hdr);
+		off = 16 + (m.buf[18] << 8 | m.buf[19]);
+		assert_int_equal(m.buf[off] << 8 | m.buf[off + 1], 3);
+		set_len = m.buf[off + 2] << 8 | m.buf[off + 3];
+		assert_int_equal(off + set_len, n);
+		off += 4;
+		for (i = 0; i < 3; i++) {
+			const uint8_t *p = m.buf + off;
+			unsigned count = p[2] << 8 | p[3];
+
+			assert_int_equal(p[0] << 8 | p[1], ids[i]);
+			assert_int_equal(p[4] << 8 | p[5], 1);	/* scope count */
+			assert_int_equal(p[6] << 8 | p[7], ipfix_scope[i]);
+			off += 6 + 4 * count;
+		}
+		assert_true(n - off < 4);
+	}
 }
 
 static void test_data_v9(void **state)
@@ -356,6 +533,7 @@ static void test_data_v9(void **state)
 	r.dport = 53;
 	r.xsport = 50000;
 	r.xdport = 5353;
+	r.zone = 65535;
 	/* interfaces are off: these must not appear */
 	r.in_if = 9;
 	r.out_if = 9;
@@ -389,6 +567,8 @@ static void test_data_ipfix_if(void **state)
 	r.xdport = 40000;
 	r.octets = 0x123456789ull;
 	r.packets = 65536;
+	r.tcp_flags = 0x12;	/* SYN|ACK */
+	r.zone = 5;
 	r.in_if = 7;
 	r.out_if = 3;
 	set4(r.nexthop, 192, 0, 2, 1);
@@ -425,20 +605,23 @@ static void test_sets_count_sequence(void **state)
 	assert_true(nfx_add(&m, &r));
 	h.sequence = 0xA1B2C3D4;
 	n = nfx_finish(&m, &h);
-	/* 20 header + 148 templates + 4 + 3 * 62 = 358, padded to 360 */
-	assert_int_equal(n, 360);
+	/* 20 header + 376 templates + 4 + 3 * 67 = 581, padded to 584 */
+	assert_int_equal(n, 584);
 	assert_int_equal(m.buf[2], 0);
-	assert_int_equal(m.buf[3], 5);			/* 2 templates + 3 */
+	assert_int_equal(m.buf[3], 10);		/* 7 templates + 3 */
 	assert_int_equal(m.buf[12], 0xA1);
 	assert_int_equal(m.buf[15], 0xD4);
-	assert_int_equal(m.buf[168], 0x01);
-	assert_int_equal(m.buf[169], 0x00);		/* set 256 */
-	assert_int_equal(m.buf[170] << 8 | m.buf[171], 192);
-	assert_memory_equal(m.buf + 172, v9_data + 24, 62);
-	assert_memory_equal(m.buf + 172 + 62, v9_data + 24, 62);
-	assert_memory_equal(m.buf + 172 + 124, v9_data + 24, 62);
-	assert_int_equal(m.buf[358], 0);
-	assert_int_equal(m.buf[359], 0);
+	assert_memory_equal(m.buf, v9_templates + 0, 2);
+	assert_memory_equal(m.buf + 20, v9_templates + 20,
+			    sizeof(v9_templates) - 20);
+	assert_int_equal(m.buf[376] << 8 | m.buf[377], 260);	/* set 260 */
+	assert_int_equal(m.buf[378] << 8 | m.buf[379], 208);
+	assert_memory_equal(m.buf + 380, v9_data + 24, 67);
+	assert_memory_equal(m.buf + 380 + 67, v9_data + 24, 67);
+	assert_memory_equal(m.buf + 380 + 134, v9_data + 24, 67);
+	assert_int_equal(m.buf[581], 0);
+	assert_int_equal(m.buf[582], 0);
+	assert_int_equal(m.buf[583], 0);
 
 	/* IPFIX: v4, v6, v4 makes three sets; the header length is the total */
 	nfx_begin(&m, NFX_VERSION_IPFIX, false, false);
@@ -449,17 +632,17 @@ static void test_sets_count_sequence(void **state)
 	assert_true(nfx_add(&m, &r));
 	h.sequence = 41;
 	n = nfx_finish(&m, &h);
-	/* 16 + 68 + 116 + 68 */
-	assert_int_equal(n, 268);
+	/* 16 + 72 + 120 + 72 */
+	assert_int_equal(n, 280);
 	assert_int_equal(m.records, 3);
-	assert_int_equal(m.buf[2] << 8 | m.buf[3], 268);
+	assert_int_equal(m.buf[2] << 8 | m.buf[3], 280);
 	assert_int_equal(m.buf[11], 41);
-	assert_int_equal(m.buf[16] << 8 | m.buf[17], 256);
-	assert_int_equal(m.buf[18] << 8 | m.buf[19], 68);
-	assert_int_equal(m.buf[84] << 8 | m.buf[85], 257);
-	assert_int_equal(m.buf[86] << 8 | m.buf[87], 116);
-	assert_int_equal(m.buf[200] << 8 | m.buf[201], 256);
-	assert_int_equal(m.buf[202] << 8 | m.buf[203], 68);
+	assert_int_equal(m.buf[16] << 8 | m.buf[17], 260);
+	assert_int_equal(m.buf[18] << 8 | m.buf[19], 72);
+	assert_int_equal(m.buf[88] << 8 | m.buf[89], 261);
+	assert_int_equal(m.buf[90] << 8 | m.buf[91], 120);
+	assert_int_equal(m.buf[208] << 8 | m.buf[209], 260);
+	assert_int_equal(m.buf[210] << 8 | m.buf[211], 72);
 }
 
 /* An empty message is just the header. */
@@ -489,8 +672,8 @@ static bool add_checked(struct nfx_msg *m, const struct nfx_rec *r)
 	return ok;
 }
 
-/* v9 without templates: 20 + (4 + 15 * 62 + 2) + (4 + 4 * 110) = 1400
- * exactly (the padding between the sets included); then nothing fits. */
+/* v9 without templates: 20 + (4 + 17 * 67 + 1) + (4 + 2 * 115 + 2) = 1400
+ * exactly once padded; then nothing fits. */
 static void test_fill_exactly(void **state)
 {
 	struct nfx_msg m;
@@ -502,26 +685,27 @@ static void test_fill_exactly(void **state)
 	r6 = r4;
 	r6.family = AF_INET6;
 	nfx_begin(&m, NFX_VERSION_V9, false, false);
-	for (i = 0; i < 15; i++)
+	for (i = 0; i < 17; i++)
 		assert_true(add_checked(&m, &r4));
-	assert_int_equal(m.len, 954);
-	for (i = 0; i < 4; i++)
+	assert_int_equal(m.len, 1163);
+	for (i = 0; i < 2; i++)
 		assert_true(add_checked(&m, &r6));
-	assert_int_equal(m.len, NFX_MAX_DATAGRAM);
+	assert_int_equal(m.len, 1398);	/* the last set's padding to come */
 	assert_false(add_checked(&m, &r6));
 	assert_false(add_checked(&m, &r4));
 	assert_int_equal(nfx_finish(&m, &hdr), NFX_MAX_DATAGRAM);
 	assert_int_equal(m.buf[3], 19);
-	assert_int_equal(m.buf[22] << 8 | m.buf[23], 936);	/* 4+930+2 */
-	assert_int_equal(m.buf[954], 0);
-	assert_int_equal(m.buf[955], 0);
-	assert_int_equal(m.buf[956] << 8 | m.buf[957], 257);
-	assert_int_equal(m.buf[958] << 8 | m.buf[959], 444);
+	assert_int_equal(m.buf[22] << 8 | m.buf[23], 1144);	/* 4+1139+1 */
+	assert_int_equal(m.buf[1163], 0);
+	assert_int_equal(m.buf[1164] << 8 | m.buf[1165], 261);
+	assert_int_equal(m.buf[1166] << 8 | m.buf[1167], 236);	/* 4+230+2 */
+	assert_int_equal(m.buf[1398], 0);
+	assert_int_equal(m.buf[1399], 0);
 }
 
-/* v9 with interfaces: 20 + (4 + 3 * 74 + 2) + 4 + 8 * 134 = 1324 leaves
- * 76 bytes; a 74-byte IPv4 record would fit there but not with the new
- * set header it needs. */
+/* v9 with interfaces: 20 + (4 + 4 * 79) + 4 + 7 * 139 = 1317; the IPv6 set
+ * is then padded to 1320, where a 79-byte IPv4 record would still fit
+ * (1399, padded to 1400) but not with the new set header it needs. */
 static void test_set_header_counted(void **state)
 {
 	struct nfx_msg m;
@@ -533,14 +717,14 @@ static void test_set_header_counted(void **state)
 	r6 = r4;
 	r6.family = AF_INET6;
 	nfx_begin(&m, NFX_VERSION_V9, true, false);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		assert_true(add_checked(&m, &r4));
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 7; i++)
 		assert_true(add_checked(&m, &r6));
-	assert_int_equal(m.len, 1324);
+	assert_int_equal(m.len, 1317);
 	assert_false(add_checked(&m, &r4));
 	assert_false(add_checked(&m, &r6));
-	assert_int_equal(nfx_finish(&m, &hdr), 1324);
+	assert_int_equal(nfx_finish(&m, &hdr), 1320);
 	assert_int_equal(m.records, 11);
 	assert_int_equal(m.buf[3], 11);
 }
@@ -848,11 +1032,27 @@ static void test_build_other_proto(void **state)
 	struct nfx_rec out[2];
 
 	(void)state;
+	/* any protocol is exported, its ports as decoded (none for GRE) */
 	conn4(47, IP4(192, 0, 2, 10), IP4(198, 51, 100, 20), 0, 0,
-	      IP4(198, 51, 100, 20), IP4(192, 0, 2, 10), 0, 0);
-	assert_int_equal(nfx_rec_build(&conn, out), 0);
+	      IP4(198, 51, 100, 20), IP4(203, 0, 113, 1), 0, 0);
+	assert_int_equal(nfx_rec_build(&conn, out), 2);
+	assert_int_equal(out[0].proto, 47);
+	assert_addr4(out[0].xsrc, 203, 0, 113, 1);
+	assert_int_equal(out[0].sport, 0);
+	assert_int_equal(out[0].icmp_type_code, 0);
+	assert_int_equal(out[1].proto, 47);
+	assert_int_equal(out[1].packets, 4);
 	conn4(IPPROTO_SCTP, IP4(192, 0, 2, 10), IP4(198, 51, 100, 20), 1, 2,
 	      IP4(198, 51, 100, 20), IP4(192, 0, 2, 10), 2, 1);
+	assert_int_equal(nfx_rec_build(&conn, out), 2);
+	assert_int_equal(out[0].sport, 1);
+	assert_int_equal(out[0].dport, 2);
+	assert_int_equal(out[1].sport, 2);
+	assert_int_equal(out[1].xdport, 1);
+	/* a NAT event is not traffic */
+	conn.kind = FLOW_KIND_NAT_CREATE;
+	assert_int_equal(nfx_rec_build(&conn, out), 0);
+	conn.kind = FLOW_KIND_NAT_DELETE;
 	assert_int_equal(nfx_rec_build(&conn, out), 0);
 }
 
@@ -867,11 +1067,17 @@ static void test_build_then_encode(void **state)
 	      443, IP4(198, 51, 100, 20), IP4(203, 0, 113, 1), 443, 61000);
 	conn.orig_packets = 10;
 	conn.orig_bytes = 1500;
+	conn.tcp_flags = 0x13;
+	conn.rtcp_flags = 0x12;
+	ev.zone = 5;
 	assert_int_equal(nfx_rec_build(&conn, out), 2);
+	assert_int_equal(out[0].tcp_flags, 0x13);
+	assert_int_equal(out[1].tcp_flags, 0x12);
+	assert_int_equal(out[1].zone, 5);
 	nfx_begin(&m, NFX_VERSION_V9, false, false);
 	assert_true(nfx_add(&m, &out[0]));
 	nfx_finish(&m, &hdr);
-	assert_memory_equal(m.buf + 24, v9_data + 24, 62);
+	assert_memory_equal(m.buf + 24, v9_data + 24, 67);
 }
 
 int main(void)
@@ -880,6 +1086,7 @@ int main(void)
 		cmocka_unit_test(test_template_set_v9),
 		cmocka_unit_test(test_template_set_ipfix_if),
 		cmocka_unit_test(test_template_set_cross),
+		cmocka_unit_test(test_options_template_sets),
 		cmocka_unit_test(test_data_v9),
 		cmocka_unit_test(test_data_ipfix_if),
 		cmocka_unit_test(test_sets_count_sequence),
