@@ -7,6 +7,7 @@
  * and allocations/event.
  *
  * usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s | -k | -S SOCKET] [-t SECONDS]
+ *               [-x v5|ipfix|ipfix-nat|nat-only]
  *   -n  events to time (default 4000000; NEW and DESTROY count one each)
  *   -w  connections alive at any time, i.e. the live table size (65536)
  *   -c  connections per replayed cycle (default max(262144, 4 * LIVE))
@@ -17,6 +18,9 @@
  *       lines, as rsyslog's imptcp path= input reads them), counted
  *   -S  syslog on, to the syslog daemon listening on SOCKET instead
  *   -t  stop after this many seconds even if fewer events were timed (60)
+ *   -x  the exporter: NetFlow v5 (default), IPFIX, IPFIX with NAT session
+ *       events (RFC 8158 numbering), or NAT events alone ("flows": false);
+ *       the bytes sent per ended connection are printed (bytes_per_conn)
  *
  * Each event goes through pipeline_event(), the daemon's own per-event
  * code; the walk over a received buffer mirrors ctsrc.c (walk_buf,
@@ -471,7 +475,7 @@ static void unlink_own_path(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s | -k | -S SOCKET] [-t SECONDS]\n");
+	fprintf(stderr, "usage: replay [-n EVENTS] [-w LIVE] [-c PAIRS] [-s | -k | -S SOCKET] [-t SECONDS] [-x v5|ipfix|ipfix-nat|nat-only]\n");
 	exit(2);
 }
 
@@ -481,10 +485,10 @@ int main(int argc, char **argv)
 	uint32_t live = 65536, pairs = 0;
 	bool use_syslog = false, use_stream = false;
 	struct sink udp = { .fd = -1 }, logsink = { .fd = -1 };
-	const char *log_path = NULL;
+	const char *log_path = NULL, *xmode = "v5", *xjson;
 	int own_log = 0, opt;
 	uint16_t port;
-	char json[512], err[CONFIG_ERR_MAX];
+	char json[768], err[CONFIG_ERR_MAX];
 	struct config cfg;
 	struct natlog *nlog;
 	const struct natlog_stats *ns;
@@ -493,10 +497,10 @@ int main(int argc, char **argv)
 	struct pipe_ctx p = { 0 };
 	struct time_pair now;
 	const struct export_stats *xs;
-	uint64_t rec0, sent0, dropped0, sink0;
+	uint64_t rec0, sent0, dropped0, sink0, oct0;
 	uint64_t t0, c0, a0, t1, c1, a1, done, warm;
 
-	while ((opt = getopt(argc, argv, "n:w:c:skS:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:c:skS:t:x:")) != -1) {
 		switch (opt) {
 		case 'n': want = strtoull(optarg, NULL, 10); break;
 		case 'w': live = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -505,10 +509,21 @@ int main(int argc, char **argv)
 		case 'k': use_syslog = use_stream = true; break;
 		case 'S': use_syslog = true; log_path = optarg; break;
 		case 't': limit_s = strtoull(optarg, NULL, 10); break;
+		case 'x': xmode = optarg; break;
 		default: usage();
 		}
 	}
 	if (want == 0 || live == 0 || live > (1u << 24) || limit_s == 0)
+		usage();
+	if (strcmp(xmode, "v5") == 0)
+		xjson = NULL;
+	else if (strcmp(xmode, "ipfix") == 0)
+		xjson = "\"nat_events\": \"off\", \"flows\": true";
+	else if (strcmp(xmode, "ipfix-nat") == 0)
+		xjson = "\"nat_events\": \"rfc8158\", \"flows\": true";
+	else if (strcmp(xmode, "nat-only") == 0)
+		xjson = "\"nat_events\": \"rfc8158\", \"flows\": false";
+	else
 		usage();
 	/* A cycle long enough that most ids are not hot in the cache. */
 	if (pairs == 0)
@@ -531,12 +546,22 @@ int main(int argc, char **argv)
 		own_log = 1;
 		log_path = own_path;
 	}
-	snprintf(json, sizeof(json),
-		 "{\"source\": \"127.0.0.1\", \"collector\": \"127.0.0.1\", "
-		 "\"port\": %u, \"syslog\": {\"enabled\": %s, \"ident\": \"nfflowd-bench\", "
-		 "\"socket\": \"%s\"}}",
-		 port, use_syslog ? "true" : "false",
-		 log_path != NULL ? log_path : "/dev/log");
+	if (xjson == NULL)
+		snprintf(json, sizeof(json),
+			 "{\"source\": \"127.0.0.1\", \"collector\": \"127.0.0.1\", "
+			 "\"port\": %u, \"syslog\": {\"enabled\": %s, \"ident\": \"nfflowd-bench\", "
+			 "\"socket\": \"%s\"}}",
+			 port, use_syslog ? "true" : "false",
+			 log_path != NULL ? log_path : "/dev/log");
+	else
+		snprintf(json, sizeof(json),
+			 "{\"source\": \"127.0.0.1\", \"collectors\": [{\"address\": "
+			 "\"127.0.0.1\", \"port\": %u, \"version\": 10, %s}], "
+			 "\"observation_domain\": 1, "
+			 "\"syslog\": {\"enabled\": %s, \"ident\": \"nfflowd-bench\", "
+			 "\"socket\": \"%s\"}}",
+			 port, xjson, use_syslog ? "true" : "false",
+			 log_path != NULL ? log_path : "/dev/log");
 	if (config_parse(json, strlen(json), "bench", &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -585,6 +610,7 @@ int main(int argc, char **argv)
 	if (use_syslog)
 		syslog_settle(base, nlog, own_log ? &logsink : NULL);
 	rec0 = export_stats(p.exp)->records;
+	oct0 = export_stats(p.exp)->octets;
 	ns = natlog_stats(nlog);
 	sent0 = ns->sent;
 	dropped0 = ns->dropped;
@@ -603,6 +629,10 @@ int main(int argc, char **argv)
 	sink_settle(&udp, xs->sent);
 	if (use_syslog)
 		syslog_settle(base, nlog, own_log ? &logsink : NULL);
+	printf("export=%s bytes=%" PRIu64 " bytes_per_conn=%.1f nat_events=%" PRIu64 " ",
+	       xmode, xs->octets - oct0,
+	       p.ev_destroy ? (double)(xs->octets - oct0) / (double)p.ev_destroy : 0.0,
+	       p.pl.st.nat_creates + p.pl.st.nat_deletes);
 	printf("mode=%s events=%" PRIu64 " warmup_events=%" PRIu64
 	       " live=%zu wall_s=%.3f cpu_s=%.3f events_per_s=%.0f"
 	       " ns_per_event=%.1f cpu_ns_per_event=%.1f"

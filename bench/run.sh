@@ -5,18 +5,23 @@
 # end-to-end comparison with conntrack -E, ulogd2 and softflowd, and the
 # same end to end with the syslog copy sent to a private rsyslogd (datagram
 # socket with the kernel's queue and with systemd's 512, stream socket),
-# and the cost of a checkpoint of the state file.
+# and the cost of a checkpoint of the state file, and what each export
+# protocol (v5, IPFIX, IPFIX with NAT session events, NAT events alone)
+# costs in throughput and in bytes on the wire per connection.
 #   usage: bench/run.sh            (root; installs what it needs with apt-get)
 #          bench/run.sh checkpoint (only the checkpoint benchmark: prints its
 #                                   section of RESULTS.md, writes no file)
+#          bench/run.sh exports    (only the export protocols: prints its
+#                                   section and puts it in place of the one
+#                                   RESULTS.md has, the rest untouched)
 # BENCH_BUILD (default /tmp/nfflowd-bench-build) is the release build dir;
 # CKPT_SIZES (default "250000 1000000") the table sizes of the checkpoint
 # benchmark, CKPT_RUNS (default 5) its runs per size.
 set -euo pipefail
 ONLY=${1:-}
 case $ONLY in
-''|checkpoint) ;;
-*) echo "usage: bench/run.sh [checkpoint]" >&2; exit 2 ;;
+''|checkpoint|exports) ;;
+*) echo "usage: bench/run.sh [checkpoint|exports]" >&2; exit 2 ;;
 esac
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$BENCH_DIR/.." && pwd)
@@ -50,6 +55,8 @@ if [ ! -d "$BUILD" ]; then
 fi
 if [ "$ONLY" = checkpoint ]; then
 	TARGETS=(bench/checkpoint)
+elif [ "$ONLY" = exports ]; then
+	TARGETS=(bench/replay)
 else
 	TARGETS=(nfflowd bench/replay bench/memory bench/ctfill bench/checkpoint)
 fi
@@ -149,6 +156,54 @@ replay_median() {	# name, command...
 	printf -v "${name}_ALL" '%s' "${eps[*]}"
 }
 
+# The export protocols: the replay (syslog off) once per exporter, 3 runs
+# each; sets X_v5, X_ipfix, X_ipfix_nat, X_nat_only (median runs).
+EXPORT_MODES="v5 ipfix ipfix-nat nat-only"
+exports_run() {
+	local m
+	EX_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+	for m in $EXPORT_MODES; do
+		echo "== replay, exporter $m (3 runs of 2,000,000 events)" >&2
+		replay_median "X_${m//-/_}" "$BUILD/bench/replay" -n 2000000 -x "$m"
+	done
+}
+
+# The section of RESULTS.md on the export protocols.
+exports_section() {
+	local m r v b base
+	echo "## 5. Export protocols and NAT session events (bench/replay -x)"
+	echo
+	echo "The replay of section 1 (syslog off, 65,536 live connections, 90% of them masqueraded) with each exporter: NetFlow v5 (records 1-3 of SPEC §3), IPFIX (one record per direction, with the NAT translation in it), IPFIX with NAT session events (\`\"nat_events\": \"rfc8158\"\`: a create at NEW and a delete at DESTROY of every translated connection, beside the traffic records), and NAT events alone (\`\"flows\": false\`, for NAT logging). Bytes are those of the UDP datagrams the exporter sent (headers of the NetFlow/IPFIX message included, UDP/IP not), templates and options records included, divided by the connections that ended (DESTROY events). Load average before the runs: $EX_LOAD. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at nfflowd ${REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}, command \`bench/run.sh exports\` (or the full run)."
+	echo
+	echo "| exporter | events/s (median of 3) | ns/event | records (traffic + events) | datagrams | NAT events | bytes per connection | events/s, all runs |"
+	echo "|---|---|---|---|---|---|---|---|"
+	for m in $EXPORT_MODES; do
+		v="X_${m//-/_}"
+		r=${!v}
+		b="${v}_ALL"
+		echo "| $m | $(kv "$r" events_per_s) | $(kv "$r" ns_per_event) | $(kv "$r" records) | $(kv "$r" datagrams) | $(kv "$r" nat_events) | $(kv "$r" bytes_per_conn) | ${!b} |"
+	done
+	echo
+	base=$(kv "$X_ipfix" events_per_s)
+	echo "With NAT events on, IPFIX throughput is $(awk -v a="$(kv "$X_ipfix_nat" events_per_s)" -v b="$base" 'BEGIN { printf "%.2f", a / b }') times that without them ($(kv "$X_ipfix_nat" bytes_per_conn) against $(kv "$X_ipfix" bytes_per_conn) bytes per connection); NAT events alone take $(kv "$X_nat_only" bytes_per_conn) bytes per connection (a create and a delete of 46 bytes each for IPv4, plus the share of message headers, templates and options records), $(awk -v a="$(kv "$X_nat_only" bytes_per_conn)" -v b="$(kv "$X_v5" bytes_per_conn)" 'BEGIN { printf "%.2f", a / b }') times what NetFlow v5's records take."
+}
+
+if [ "$ONLY" = exports ]; then
+	exports_run
+	SECTION=$(exports_section)
+	printf '%s\n' "$SECTION"
+	# put in place of the section RESULTS.md has (or at its end)
+	awk -v sec="$SECTION" '
+		/^## 5\. / { print sec; print ""; skip = 1; done = 1; next }
+		skip && /^## / { skip = 0 }
+		!skip { print }
+		END { if (!done) { print ""; print sec } }' "$OUT" >"$OUT.new" &&
+		mv "$OUT.new" "$OUT"
+	echo "== section 5 of $OUT replaced" >&2
+	rm -f "$LOG"
+	exit 0
+fi
+
 echo "== replay, syslog off (3 runs of 4,000,000 events)" >&2
 replay_median R1 "$BUILD/bench/replay" -n 4000000
 MED=$(kv "$R1" events_per_s)
@@ -212,6 +267,7 @@ AC=$(NFFLOWD="$BUILD/nfflowd" CTSTORM="$BUILD/bench/ctfill" \
 echo "$AC" >&2
 
 checkpoint_run
+exports_run
 
 # The end-to-end run is repeated (E2E_RUNS, default 3): CPU seconds on a
 # shared 2-CPU machine vary by tens of percent from run to run. The table
@@ -445,6 +501,8 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	echo "The storm's 200,000 lines come faster than rsyslogd writes them, so they wait in nfflowd's backlog (and, on a stream, in the connection); what does not fit is dropped, counted (the dropped column) and reported in nfflowd's log."
 	echo
 	checkpoint_section
+	echo
+	exports_section
 } >"$OUT"
 rm -f "$LOG"
 echo "== wrote $OUT" >&2
