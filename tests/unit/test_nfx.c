@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <cmocka.h>
@@ -1080,6 +1081,339 @@ static void test_build_then_encode(void **state)
 	assert_memory_equal(m.buf + 24, v9_data + 24, 67);
 }
 
+/* A NAT event of the connection in conn (conn4): create or delete. */
+static void as_event(enum flow_kind kind)
+{
+	conn.kind = kind;
+	conn.event_real_ms = 1700000005456ull;
+}
+
+/* natEvent under each numbering, and the record's fields. */
+static void test_event_build(void **state)
+{
+	struct nfx_rec r;
+
+	(void)state;
+	conn4(IPPROTO_TCP, IP4(192, 0, 2, 10), IP4(198, 51, 100, 20), 40000,
+	      443, IP4(198, 51, 100, 20), IP4(203, 0, 113, 1), 443, 61000);
+	ev.zone = 3;
+	as_event(FLOW_KIND_NAT_CREATE);
+	memset(&r, 0xAB, sizeof(r));
+	assert_true(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	assert_int_equal(r.kind, NFX_KIND_NAT);
+	assert_int_equal(r.nat_event, 4);	/* NAT44 session create */
+	assert_int_equal(r.family, AF_INET);
+	assert_int_equal(r.proto, IPPROTO_TCP);
+	assert_addr4(r.src, 192, 0, 2, 10);
+	assert_addr4(r.dst, 198, 51, 100, 20);
+	assert_addr4(r.xsrc, 203, 0, 113, 1);
+	assert_addr4(r.xdst, 198, 51, 100, 20);
+	assert_int_equal(r.sport, 40000);
+	assert_int_equal(r.dport, 443);
+	assert_int_equal(r.xsport, 61000);
+	assert_int_equal(r.xdport, 443);
+	assert_int_equal(r.zone, 3);
+	assert_int_equal(r.start_ms, 1700000000123ull);
+	assert_int_equal(r.event_ms, 1700000005456ull);
+	assert_int_equal(r.packets, 0);
+	assert_int_equal(r.octets, 0);
+	assert_int_equal(r.tcp_flags, 0);
+	assert_int_equal(r.icmp_type_code, 0);
+	assert_true(nfx_event_build(&conn, NFX_NAT_LEGACY, &r));
+	assert_int_equal(r.nat_event, 1);
+	as_event(FLOW_KIND_NAT_DELETE);
+	assert_true(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	assert_int_equal(r.nat_event, 5);	/* NAT44 session delete */
+	assert_true(nfx_event_build(&conn, NFX_NAT_LEGACY, &r));
+	assert_int_equal(r.nat_event, 2);
+	/* off, or traffic: no event */
+	assert_false(nfx_event_build(&conn, NFX_NAT_OFF, &r));
+	conn.kind = FLOW_KIND_TRAFFIC;
+	assert_false(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	assert_false(nfx_event_build(&conn, NFX_NAT_LEGACY, &r));
+
+	/* IPv6: RFC 8158 has no NAT66 value; 1 and 2 under both */
+	conn4(IPPROTO_TCP, 0, 0, 50000, 53, 0, 0, 5353, 50000);
+	ev.family = AF_INET6;
+	memcpy(ev.orig6.src, a6_client, 16);
+	memcpy(ev.orig6.dst, a6_server, 16);
+	memcpy(ev.reply6.src, a6_nat, 16);
+	memcpy(ev.reply6.dst, a6_client, 16);
+	as_event(FLOW_KIND_NAT_CREATE);
+	assert_true(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	assert_int_equal(r.nat_event, 1);
+	assert_int_equal(r.family, AF_INET6);
+	assert_memory_equal(r.src, a6_client, 16);
+	assert_memory_equal(r.xdst, a6_nat, 16);
+	assert_int_equal(r.xdport, 5353);
+	assert_true(nfx_event_build(&conn, NFX_NAT_LEGACY, &r));
+	assert_int_equal(r.nat_event, 1);
+	as_event(FLOW_KIND_NAT_DELETE);
+	assert_true(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	assert_int_equal(r.nat_event, 2);
+	assert_true(nfx_event_build(&conn, NFX_NAT_LEGACY, &r));
+	assert_int_equal(r.nat_event, 2);
+}
+
+/* ICMP: the id NAT translated takes the place of the source ports. */
+static void test_event_build_icmp(void **state)
+{
+	struct nfx_rec r;
+
+	(void)state;
+	conn4(IPPROTO_ICMP, IP4(192, 0, 2, 10), IP4(198, 51, 100, 20),
+	      0x1234, 8 << 8, IP4(198, 51, 100, 20), IP4(203, 0, 113, 1),
+	      0x5678, 0 << 8);
+	as_event(FLOW_KIND_NAT_CREATE);
+	assert_true(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	assert_int_equal(r.nat_event, 4);
+	assert_int_equal(r.sport, 0x1234);
+	assert_int_equal(r.xsport, 0x5678);
+	assert_int_equal(r.dport, 0);
+	assert_int_equal(r.xdport, 0);
+	assert_int_equal(r.icmp_type_code, 0);
+	assert_addr4(r.xsrc, 203, 0, 113, 1);
+
+	conn4(IPPROTO_ICMPV6, 0, 0, 0x4321, 128 << 8, 0, 0, 0x8765,
+	      129 << 8);
+	ev.family = AF_INET6;
+	memcpy(ev.orig6.src, a6_client, 16);
+	memcpy(ev.orig6.dst, a6_server, 16);
+	memcpy(ev.reply6.src, a6_server, 16);
+	memcpy(ev.reply6.dst, a6_nat, 16);
+	as_event(FLOW_KIND_NAT_DELETE);
+	assert_true(nfx_event_build(&conn, NFX_NAT_LEGACY, &r));
+	assert_int_equal(r.nat_event, 2);
+	assert_int_equal(r.sport, 0x4321);
+	assert_int_equal(r.xsport, 0x8765);
+	assert_int_equal(r.dport, 0);
+	assert_int_equal(r.xdport, 0);
+	assert_memory_equal(r.xsrc, a6_nat, 16);
+}
+
+/* An IPFIX message with one NAT44 event, written by hand. */
+static const uint8_t ipfix_nat4[] = {
+	0x00, 0x0A,			/* version 10 */
+	0x00, 0x44,			/* length 68 */
+	0x65, 0x53, 0xF1, 0x06,		/* export time */
+	0x00, 0x00, 0x00, 0x07,		/* sequence */
+	0x01, 0x02, 0x03, 0x04,		/* observation domain */
+	0x01, 0x08,			/* set 264 */
+	0x00, 0x34,			/* length 52 = 4 + 46 + 2 */
+	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x7D, 0x50,	/* observed 1700000005456 */
+	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,	/* start 1700000000123 */
+	0x05,				/* natEvent: NAT44 session delete */
+	0x06,				/* protocol TCP */
+	0xC0, 0x00, 0x02, 0x0A,		/* src 192.0.2.10 */
+	0xC6, 0x33, 0x64, 0x14,		/* dst 198.51.100.20 */
+	0x9C, 0x40,			/* sport 40000 */
+	0x01, 0xBB,			/* dport 443 */
+	0xCB, 0x00, 0x71, 0x01,		/* post-NAT src 203.0.113.1 */
+	0xC6, 0x33, 0x64, 0x14,		/* post-NAT dst 198.51.100.20 */
+	0xEE, 0x48,			/* post-NAT sport 61000 */
+	0x01, 0xBB,			/* post-NAT dport 443 */
+	0x00, 0x00, 0x00, 0x03,		/* ingressVRFID: zone 3 */
+	0x00, 0x00,			/* padding */
+};
+
+static void test_event_encode(void **state)
+{
+	struct nfx_msg m;
+	struct nfx_rec r;
+	size_t n;
+
+	(void)state;
+	conn4(IPPROTO_TCP, IP4(192, 0, 2, 10), IP4(198, 51, 100, 20), 40000,
+	      443, IP4(198, 51, 100, 20), IP4(203, 0, 113, 1), 443, 61000);
+	ev.zone = 3;
+	as_event(FLOW_KIND_NAT_DELETE);
+	assert_true(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	/* the same template with or without interfaces */
+	nfx_begin(&m, NFX_VERSION_IPFIX, true, false);
+	assert_true(nfx_add(&m, &r));
+	n = nfx_finish(&m, &hdr);
+	assert_int_equal(n, sizeof(ipfix_nat4));
+	assert_memory_equal(m.buf, ipfix_nat4, n);
+	assert_int_equal(m.records, 1);
+	nfx_begin(&m, NFX_VERSION_V9, false, false);
+	assert_true(nfx_add(&m, &r));
+	assert_true(nfx_add(&m, &r));	/* one set for both */
+	n = nfx_finish(&m, &hdr);
+	assert_int_equal(n, 20 + 4 + 2 * 46);
+	assert_int_equal(m.buf[3], 2);
+	assert_memory_equal(m.buf + 20, ipfix_nat4 + 16, 2);	/* set 264 */
+	assert_int_equal(m.buf[22] << 8 | m.buf[23], 96);
+	assert_memory_equal(m.buf + 24, ipfix_nat4 + 20, 46);
+	assert_memory_equal(m.buf + 24 + 46, ipfix_nat4 + 20, 46);
+
+	/* IPv6: set 265 of 94-byte records; a traffic record after it opens
+	 * its own set */
+	conn4(IPPROTO_TCP, 0, 0, 50000, 53, 0, 0, 5353, 50000);
+	ev.family = AF_INET6;
+	memcpy(ev.orig6.src, a6_client, 16);
+	memcpy(ev.orig6.dst, a6_server, 16);
+	memcpy(ev.reply6.src, a6_nat, 16);
+	memcpy(ev.reply6.dst, a6_client, 16);
+	as_event(FLOW_KIND_NAT_CREATE);
+	assert_true(nfx_event_build(&conn, NFX_NAT_RFC8158, &r));
+	nfx_begin(&m, NFX_VERSION_IPFIX, false, false);
+	assert_true(nfx_add(&m, &r));
+	rec_snat_orig(&r);
+	assert_true(nfx_add(&m, &r));
+	n = nfx_finish(&m, &hdr);
+	assert_int_equal(n, 16 + 100 + 72);
+	assert_int_equal(m.buf[16] << 8 | m.buf[17], 265);
+	assert_int_equal(m.buf[18] << 8 | m.buf[19], 100);	/* 4 + 94 + 2 */
+	assert_int_equal(m.buf[20 + 16], 0x01);		/* natEvent */
+	assert_int_equal(m.buf[20 + 17], IPPROTO_TCP);
+	assert_memory_equal(m.buf + 20 + 18, a6_client, 16);
+	assert_memory_equal(m.buf + 20 + 18 + 32 + 4 + 16, a6_nat, 16);
+	assert_int_equal(m.buf[116] << 8 | m.buf[117], 260);
+	assert_int_equal(m.records, 2);
+}
+
+/* The options data of one message, written by hand (after the template
+ * sets): sampling, statistics, two interface names. */
+static const uint8_t options_data[] = {
+	0x01, 0x0A, 0x00, 0x14,		/* set 266, length 20 */
+	0x0A, 0x0B, 0x0C, 0x0D,		/* observation domain */
+	0x00, 0x00, 0x00, 0x01,		/* samplingInterval 1 */
+	0x00, 0x00, 0x00, 0x01,		/* samplingPacketInterval 1 */
+	0x00, 0x00, 0x00, 0x00,		/* samplingPacketSpace 0 */
+	0x01, 0x0C, 0x00, 0x20,		/* set 268, length 32 */
+	0x0A, 0x0B, 0x0C, 0x0D,		/* observation domain */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8,	/* messages 1000 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x13, 0x88,	/* records 5000 */
+	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,	/* octets */
+	0x01, 0x0B, 0x00, 0x6C,		/* set 267, length 108 = 4 + 2 * 52 */
+	0x00, 0x00, 0x00, 0x03,		/* ifIndex 3 */
+	'e', 't', 'h', '0', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	'u', 'p', 'l', 'i', 'n', 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0x00, 0x00, 0x00, 0x07,		/* ifIndex 7 */
+	/* a name of the whole 16 bytes: no terminator */
+	'w', 'a', 'n', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a',
+	'b', 'c',
+	/* a description cut at 32 bytes */
+	'a', ' ', 'd', 'e', 's', 'c', 'r', 'i', 'p', 't', 'i', 'o', 'n', ' ',
+	't', 'h', 'a', 't', ' ', 'd', 'o', 'e', 's', ' ', 'n', 'o', 't', ' ',
+	'f', 'i', 't', ' ',
+};
+
+static const struct nfx_ifname two_ifs[] = {
+	{ 3, "eth0", "uplink" },
+	{ 7, { 'w', 'a', 'n', '0', '1', '2', '3', '4', '5', '6', '7', '8',
+	       '9', 'a', 'b', 'c' },
+	  { 'a', ' ', 'd', 'e', 's', 'c', 'r', 'i', 'p', 't', 'i', 'o', 'n',
+	    ' ', 't', 'h', 'a', 't', ' ', 'd', 'o', 'e', 's', ' ', 'n', 'o',
+	    't', ' ', 'f', 'i', 't', ' ' } },
+};
+
+static void test_add_options(void **state)
+{
+	struct nfx_options o = {
+		.domain = 0x0A0B0C0D, .messages = 1000, .records = 5000,
+		.octets = 0x1122334455667788ull, .ifs = two_ifs, .nifs = 2,
+	};
+	struct nfx_msg m;
+	size_t n;
+
+	(void)state;
+	nfx_begin(&m, NFX_VERSION_V9, false, true);
+	assert_int_equal(nfx_add_options(&m, &o), 2);
+	n = nfx_finish(&m, &hdr);
+	assert_int_equal(n, sizeof(v9_templates) + sizeof(options_data));
+	assert_memory_equal(m.buf + 20, v9_templates + 20,
+			    sizeof(v9_templates) - 20);
+	assert_memory_equal(m.buf + sizeof(v9_templates), options_data,
+			    sizeof(options_data));
+	assert_int_equal(m.opt_records, 4);
+	assert_int_equal(m.records, 0);
+	assert_int_equal(m.count, 7 + 4);
+	assert_int_equal(m.buf[3], 11);
+
+	nfx_begin(&m, NFX_VERSION_IPFIX, true, true);
+	assert_int_equal(nfx_add_options(&m, &o), 2);
+	n = nfx_finish(&m, &hdr);
+	assert_int_equal(n, sizeof(ipfix_templates_if) + sizeof(options_data));
+	assert_int_equal(m.buf[2] << 8 | m.buf[3], n);
+	assert_memory_equal(m.buf + 4, ipfix_templates_if + 4,
+			    sizeof(ipfix_templates_if) - 4);
+	assert_memory_equal(m.buf + sizeof(ipfix_templates_if), options_data,
+			    sizeof(options_data));
+	assert_int_equal(m.opt_records, 4);
+	assert_int_equal(m.records, 0);
+
+	/* no interfaces: sampling and statistics only */
+	o.nifs = 0;
+	nfx_begin(&m, NFX_VERSION_V9, false, true);
+	assert_int_equal(nfx_add_options(&m, &o), 0);
+	assert_int_equal(m.opt_records, 2);
+	n = nfx_finish(&m, &hdr);
+	assert_int_equal(n, sizeof(v9_templates) + 52);
+	assert_memory_equal(m.buf + sizeof(v9_templates), options_data, 52);
+}
+
+/* More interfaces than fit: as many as fit go in, the count says how
+ * many, and the message stays within the limit; records after them are
+ * refused or fit, never overflow. */
+static void test_add_options_full(void **state)
+{
+	static const uint8_t versions[] = { NFX_VERSION_V9, NFX_VERSION_IPFIX };
+	struct nfx_ifname ifs[40];
+	struct nfx_options o = { .domain = 1, .ifs = ifs, .nifs = 40 };
+	struct nfx_msg m;
+	struct nfx_rec r;
+	unsigned v, withif, got, i;
+	size_t start, n;
+
+	(void)state;
+	memset(ifs, 0, sizeof(ifs));
+	for (i = 0; i < 40; i++) {
+		ifs[i].index = i + 1;
+		snprintf(ifs[i].name, sizeof(ifs[i].name), "if%u", i + 1);
+	}
+	for (v = 0; v < 2; v++)
+	for (withif = 0; withif < 2; withif++) {
+		nfx_begin(&m, versions[v], withif, true);
+		start = m.len;
+		got = nfx_add_options(&m, &o);
+		/* sampling 20, statistics 32, a set header, 52 per name */
+		assert_int_equal(got, (NFX_MAX_DATAGRAM - start - 56) / 52);
+		assert_true(got < 40);
+		assert_int_equal(m.opt_records, 2 + got);
+		assert_int_equal(m.len, start + 56 + 52 * got);
+		assert_true(m.len + 52 > NFX_MAX_DATAGRAM);
+		/* the names went in from the first, in order */
+		assert_int_equal(m.buf[start + 56 + 3], 1);
+		assert_int_equal(m.buf[start + 56 + 52 * (got - 1) + 3], got);
+		/* the rest, from where it stopped, in another message */
+		rec_snat_orig(&r);
+		while (nfx_add(&m, &r))
+			;
+		r.kind = NFX_KIND_NAT;
+		while (nfx_add(&m, &r))
+			;
+		n = nfx_finish(&m, &hdr);
+		assert_true(n <= NFX_MAX_DATAGRAM);
+		assert_int_equal(n % 4, 0);
+		if (versions[v] == NFX_VERSION_V9)
+			assert_int_equal(m.buf[2] << 8 | m.buf[3],
+					 7 + m.opt_records + m.records);
+		else
+			assert_int_equal(m.buf[2] << 8 | m.buf[3], n);
+
+		o.ifs = ifs + got;
+		o.nifs = 40 - got;
+		nfx_begin(&m, versions[v], withif, true);
+		assert_int_equal(nfx_add_options(&m, &o), o.nifs < got ? o.nifs : got);
+		assert_int_equal(m.buf[m.len - 52 * (o.nifs < got ? o.nifs : got) + 3],
+				 got + 1);
+		o.ifs = ifs;
+		o.nifs = 40;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1103,6 +1437,11 @@ int main(void)
 		cmocka_unit_test(test_build_tcp6),
 		cmocka_unit_test(test_build_other_proto),
 		cmocka_unit_test(test_build_then_encode),
+		cmocka_unit_test(test_event_build),
+		cmocka_unit_test(test_event_build_icmp),
+		cmocka_unit_test(test_event_encode),
+		cmocka_unit_test(test_add_options),
+		cmocka_unit_test(test_add_options_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
