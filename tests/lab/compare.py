@@ -380,9 +380,18 @@ def cmd_triplet(args):
         for k in ("nexthop",):
             if r[k] != "0.0.0.0":
                 errors.append("stdout %s=%s, expected 0.0.0.0" % (k, r[k]))
-        for k in ("input", "output", "tos", "tcp_flags"):
+        for k in ("input", "output", "tos"):
             if r[k] != 0:
                 errors.append("stdout %s=%s, expected 0" % (k, r[k]))
+        # TCP flags are derived from conntrack's state (tcp_flags.sh
+        # checks them against the packets): some of FIN, SYN, RST, ACK
+        # for TCP, none for other protocols.
+        if r["prot"] == 6 and (r["tcp_flags"] == 0 or r["tcp_flags"] & ~0x17):
+            errors.append("stdout tcp_flags=%#x for TCP, expected a non-empty "
+                          "subset of FIN|SYN|RST|ACK" % r["tcp_flags"])
+        if r["prot"] != 6 and r["tcp_flags"] != 0:
+            errors.append("stdout tcp_flags=%#x for protocol %d, expected 0"
+                          % (r["tcp_flags"], r["prot"]))
     return report(errors)
 
 
