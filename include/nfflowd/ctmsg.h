@@ -11,8 +11,8 @@ struct nlmsghdr;
 struct nf_conntrack;
 
 enum ctmsg_result {
-	CTMSG_OK = 0,		/* *out holds an IPv4 TCP/UDP/ICMP or IPv6
-				 * TCP/UDP/ICMPv6 event */
+	CTMSG_OK = 0,		/* *out holds an event of any protocol
+				 * (ICMP only over IPv4, ICMPv6 over IPv6) */
 	CTMSG_IGNORED,		/* well-formed, but not something we export */
 	CTMSG_MALFORMED,	/* truncated, bad lengths, missing tuple/id */
 };
