@@ -31,7 +31,11 @@
 #   - each direction's flags are those the rules give for the states
 #     conntrack reported (NEW, UPDATE, DESTROY events).
 # A report prints each connection's records, wire flags and rule flags.
-#   usage: NFFLOWD=build/nfflowd tests/integration/tcp_flags.sh
+# With the argument "active" the daemon runs with "active_timeout": 1 and
+# one connection chats for 3.5 s instead (long, port 83): each direction
+# is exported several times, SYN only in the first export, and every
+# export's flags are held to the same checks (the rules on the last one).
+#   usage: NFFLOWD=build/nfflowd tests/integration/tcp_flags.sh [active]
 . "$(dirname "$0")/common.sh"
 lab_require nfcapd nfdump conntrack nft ss tshark
 
@@ -40,6 +44,14 @@ P10=2057
 EXPORT_FLOW="src=$LAB_FW_WAN_IP dst=$LAB_WAN_IP "
 FLAGCHECK=$NFFLOWD_SRCDIR/tests/lab/flagcheck.py
 FLAGPEER=$NFFLOWD_SRCDIR/tests/lab/flagpeer.py
+MODE=${1:-}
+case $MODE in
+"" | active) ;;
+*)
+	echo "usage: tcp_flags.sh [active]" >&2
+	exit 2
+	;;
+esac
 
 # Run flagpeer.py in lan against wan: flagpeer CMD PORT [ARGS...]
 flagpeer() {
@@ -59,6 +71,45 @@ capture_start() {
 		sleep 0.1
 	done
 	sleep 0.3
+}
+
+# The five connections of the default mode, one after the other.
+traffic() {
+	lab_log "fin: a request and its answer, FIN from both sides"
+	check "fin: the client got its answer" \
+		lab_peer lan tcp-client "$LAB_WAN_IP" 80 flags
+	lab_log "rst: one chat round, then SO_LINGER 0"
+	check "rst: the client reset its connection" flagpeer rst-client 81
+	lab_log "syn: a SYN wan drops"
+	check "syn: nothing answered the SYN" flagpeer syn-client 82 1.5
+	lab_log "refused: a SYN to a closed port"
+	check "refused: the connection was refused" flagpeer refused-client 84
+
+	lab_log "pickup: chat, delete the entry while idle, chat again"
+	lab_bg pickup lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" chat-client \
+		"$LAB_WAN_IP" 83 1 0.2 100 200 "$LAB_DIR/pickup.go" 300
+	local paused=0 _
+	for _ in $(seq 1 100); do
+		if grep -q paused "$LAB_DIR/pickup.out" 2>/dev/null; then
+			paused=1
+			break
+		fi
+		sleep 0.1
+	done
+	check "pickup: the chat client paused after its rounds" test $paused = 1
+	# Nothing is in flight now (the client waits for the trigger, the
+	# server for a request): delete the entry; the next request creates a
+	# new one.
+	sleep 0.3
+	lab_ns fw conntrack -D -p tcp -s "$LAB_LAN_IP" -d "$LAB_WAN_IP" --dport 83 \
+		>"$LAB_DIR/delete.out" 2>&1 || true
+	check "pickup: conntrack -D deleted the live entry" \
+		grep -q "1 flow entries have been deleted" "$LAB_DIR/delete.out"
+	sleep 0.5
+	touch "$LAB_DIR/pickup.go"
+	check "pickup: the chat client ended cleanly after the pickup" \
+		lab_wait_exit pickup 15
+	it_show "$LAB_DIR/pickup.out" 5
 }
 
 lab_up
@@ -87,44 +138,26 @@ lab_wait_port wan t 83
 
 it_collectors_start v5:$P5 ipfix:$P10
 # Every event with the TCP state (the tuple oracle above has NEW and
-# DESTROY only; DESTROY events carry no state).
+# DESTROY only).
 lab_bg ctevents fw conntrack -E -o extended,id,timestamp
 capture_start 120
-lab_daemon_config "$(it_collectors_json $P10:10)"
+if [ "$MODE" = active ]; then
+	lab_daemon_config "\"active_timeout\": 1, $(it_collectors_json $P10:10)"
+else
+	lab_daemon_config "$(it_collectors_json $P10:10)"
+fi
 lab_daemon_start
 
-lab_log "fin: a request and its answer, FIN from both sides"
-check "fin: the client got its answer" lab_peer lan tcp-client "$LAB_WAN_IP" 80 flags
-lab_log "rst: one chat round, then SO_LINGER 0"
-check "rst: the client reset its connection" flagpeer rst-client 81
-lab_log "syn: a SYN wan drops"
-check "syn: nothing answered the SYN" flagpeer syn-client 82 1.5
-lab_log "refused: a SYN to a closed port"
-check "refused: the connection was refused" flagpeer refused-client 84
-
-lab_log "pickup: chat, delete the entry while idle, chat again"
-lab_bg pickup lan "$LAB_PY" "$LAB_SRC_DIR/peer.py" chat-client \
-	"$LAB_WAN_IP" 83 1 0.2 100 200 "$LAB_DIR/pickup.go" 300
-paused=0
-for _ in $(seq 1 100); do
-	if grep -q paused "$LAB_DIR/pickup.out" 2>/dev/null; then
-		paused=1
-		break
-	fi
-	sleep 0.1
-done
-check "pickup: the chat client paused after its rounds" test $paused = 1
-# Nothing is in flight now (the client waits for the trigger, the server
-# for a request): delete the entry; the next request creates a new one.
-sleep 0.3
-lab_ns fw conntrack -D -p tcp -s "$LAB_LAN_IP" -d "$LAB_WAN_IP" --dport 83 \
-	>"$LAB_DIR/delete.out" 2>&1 || true
-check "pickup: conntrack -D deleted the live entry" \
-	grep -q "1 flow entries have been deleted" "$LAB_DIR/delete.out"
-sleep 0.5
-touch "$LAB_DIR/pickup.go"
-check "pickup: the chat client ended cleanly after the pickup" lab_wait_exit pickup 15
-it_show "$LAB_DIR/pickup.out" 5
+if [ "$MODE" = active ]; then
+	lab_log "long: chat for 3.5 s, exported every second"
+	check "long: the chat client ended cleanly" lab_peer lan chat-client \
+		"$LAB_WAN_IP" 83 3.5 0.2 100 200
+	SCENARIOS=(--interim --scenario long:83:1)
+else
+	traffic
+	SCENARIOS=(--scenario fin:80:1 --scenario rst:81:1 --scenario syn:82:1
+		--scenario pickup:83:2 --scenario refused:84:1)
+fi
 
 lab_log "waiting for conntrack to destroy every connection"
 lab_ct_drain 20 "$EXPORT_FLOW" || fail "conntrack kept entries for 20 s"
@@ -147,11 +180,9 @@ tshark -r "$LAB_DIR/tcp.pcapng" -T fields -E separator='|' \
 	fail "tshark could not read the capture"
 
 "$LAB_PY" "$FLAGCHECK" \
-	--ct-text "$LAB_DIR/oracle-text.out" --ct-events "$LAB_DIR/ctevents.out" --packets "$LAB_DIR/packets.txt" \
-	--csv "$LAB_DIR/nfflowd.out" --v5 "$LAB_DIR/v5.flg" \
-	--ipfix "$LAB_DIR/ipfix.flg" \
-	--scenario fin:80:1 --scenario rst:81:1 --scenario syn:82:1 \
-	--scenario pickup:83:2 --scenario refused:84:1 ||
+	--ct-text "$LAB_DIR/oracle-text.out" --ct-events "$LAB_DIR/ctevents.out" \
+	--packets "$LAB_DIR/packets.txt" --csv "$LAB_DIR/nfflowd.out" \
+	--v5 "$LAB_DIR/v5.flg" --ipfix "$LAB_DIR/ipfix.flg" "${SCENARIOS[@]}" ||
 	fail "flagcheck.py found the flags above wrong"
 
 if [ "$FAILS" != 0 ]; then

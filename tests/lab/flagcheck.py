@@ -300,40 +300,40 @@ def read_csv(path):
     return [(compare.csv_key(r), r["tcp_flags"]) for r in recs]
 
 
-def take(pool, key):
-    """Remove and return the flags of one record with this key, or None."""
-    lst = pool.get(key)
-    if not lst:
-        return None
-    return lst.pop(0)
-
-
-def pool_of(recs):
-    """TCP records grouped by key, in file order."""
+def pool_of(recs, interim):
+    """TCP records grouped by key (without the counters when interim
+    exports split them), in file order."""
     pool = collections.defaultdict(list)
     for key, flags in recs:
         if key[4] == 6:
-            pool[key].append(flags)
+            pool[key[:5] if interim else key].append((flags, key[5]))
     return pool
 
 
-def assign_records(conns, outputs):
+def assign_records(conns, outputs, interim=False):
     """Fill c["recs"][output][n] (n = 1, 2, 3; IPFIX 1 and 3) with the
-    flags of each record; return the records no connection took."""
-    pools = {name: pool_of(recs) for name, recs in outputs.items()}
+    flags of the connection's records n in export order: the one record
+    with the connection's counters, or with interim every record of its
+    tuple.  Return the records no connection took."""
+    pools = {name: pool_of(recs, interim) for name, recs in outputs.items()}
     for c in sorted(conns, key=lambda c: c["new_time"] or 0):
-        c["recs"] = {}
+        c["recs"], c["pkts"] = {}, {}
         for name, pool in pools.items():
-            got = {}
+            got, pkts = {}, {}
             for n, key in compare.expected_records(c):
                 if name == "ipfix" and n == 2:
                     continue
-                got[n] = take(pool, key)
+                lst = pool.get(key[:5] if interim else key, [])
+                mine = list(lst) if interim else lst[:1]
+                del lst[:len(mine)]
+                got[n] = [f for f, _ in mine]
+                pkts[n] = [k for _, k in mine]
             c["recs"][name] = got
+            c["pkts"][name] = pkts
     left = []
     for name, pool in pools.items():
         for key, lst in pool.items():
-            for flags in lst:
+            for flags, _ in lst:
                 left.append((name, key, flags))
     return left
 
@@ -369,58 +369,83 @@ def direction_of(n):
     return "orig" if n in (1, 2) else "reply"
 
 
-def check_conn(ck, c, label):
-    """Every check of one connection."""
-    o, r = c["orig"], c["reply"]
-    has_reply = r["packets"] > 0
+def fseq(lst):
+    """A list of flags (one per export) as text."""
+    return " ".join(fstr(f) for f in lst) if lst else "none"
+
+
+def check_conn(ck, c, label, interim=False):
+    """Every check of one connection; with interim, the connection's
+    records of each kind are its exports in order."""
+    has_reply = c["reply"]["packets"] > 0
     union = c["wire"]["orig"] | c["wire"]["reply"]
     every = 0
     for out, recs in c["recs"].items():
-        for n, f in sorted(recs.items()):
+        for n, lst in sorted(recs.items()):
             what = "%s: %s record %d (%s)" % (label, out, n, direction_of(n))
-            ck.check(f is not None, what + " is there")
-            if f is None:
-                continue
-            every |= f
+            if interim:
+                ck.check(len(lst) >= 2, "%s: exported %d times (interim "
+                         "exports, then the end)" % (what, len(lst)))
+            else:
+                ck.check(len(lst) == 1, "%s is there (%d)" % (what, len(lst)))
             d = direction_of(n)
-            ck.check(f != 0, "%s has flags (got %s)" % (what, fstr(f)))
-            extra = f & (SYN | ACK) & ~c["wire"][d]
-            ck.check(extra == 0, "%s: SYN/ACK %s within the %s packets' %s%s"
-                     % (what, bits(f & (SYN | ACK)), d, bits(c["wire"][d]),
-                        "" if not extra else " (extra: %s)" % bits(extra)))
+            for i, f in enumerate(lst):
+                one = what if len(lst) == 1 else "%s export %d" % (what, i + 1)
+                every |= f
+                if c["pkts"][out][n][i] > 0:
+                    ck.check(f != 0, "%s has flags (got %s)" % (one, fstr(f)))
+                extra = f & (SYN | ACK) & ~c["wire"][d]
+                ck.check(extra == 0,
+                         "%s: SYN/ACK %s within the %s packets' %s%s" % (
+                             one, bits(f & (SYN | ACK)), d,
+                             bits(c["wire"][d]),
+                             "" if not extra else " (extra: %s)" %
+                             bits(extra)))
     extra = every & ~union
     ck.check(extra == 0, "%s: all records' flags %s within all packets' %s%s"
              % (label, bits(every), bits(union),
                 "" if not extra else " (extra: %s)" % bits(extra)))
-    # Agreement between the records of one direction.
+    # Agreement between the records of one direction, export by export.
     for d, nums in (("orig", (1, 2)), ("reply", (3,))):
         seen = {}
         for out, recs in c["recs"].items():
             for n in nums:
-                if recs.get(n) is not None:
-                    seen["%s %d" % (out, n)] = recs[n]
+                if recs.get(n):
+                    seen["%s %d" % (out, n)] = tuple(recs[n])
         ck.check(len(set(seen.values())) <= 1,
                  "%s: the %s records agree (%s)" % (
-                     label, d, ", ".join("%s %s" % (k, fstr(v))
+                     label, d, ", ".join("%s %s" % (k, fseq(v))
                                          for k, v in sorted(seen.items()))))
-    # The rules.
+    # The rules, on the CSV lines (the other outputs agree with them).
     want_o, want_r = rule_flags(c)
-    got_o = c["recs"].get("csv", {}).get(1)
-    got_r = c["recs"].get("csv", {}).get(3)
-    for d, want, got in (("orig", want_o, got_o), ("reply", want_r, got_r)):
-        if want is None and got is None:
+    csv = c["recs"].get("csv", {})
+    for d, want, lst in (("orig", want_o, csv.get(1, [])),
+                         ("reply", want_r, csv.get(3, []))):
+        if want is None and not lst:
             continue
+        if interim:
+            # The SYN in the first export only; the last export has the
+            # rest of what the final state gives.
+            syn = [bool(f & SYN) for f in lst]
+            want_syn = [bool(want & SYN)] + [False] * (len(lst) - 1)
+            ck.check(syn == want_syn, "%s: %s SYN only in the first export "
+                     "(%s; rules: %s)" % (label, d, fseq(lst),
+                                          "SYN first" if want & SYN else
+                                          "no SYN"))
+            want &= ~SYN
+            lst = lst[-1:]
+            d += " last export"
+        got = lst[0] if len(lst) == 1 else None
         diff = "" if got is None or want is None else (
             " (missing %s, extra %s)" % (bits(want & ~got), bits(got & ~want)))
         ck.check(got == want, "%s: %s flags %s are the rules' %s%s" % (
-            label, d, fstr(got), fstr(want), "" if got == want else diff))
+            label, d, fseq(lst), fstr(want), "" if got == want else diff))
     # Presence of the reply records follows the reply's packets.
     for out, recs in c["recs"].items():
         if not has_reply:
-            ck.check(recs.get(3) is None,
+            ck.check(not recs.get(3),
                      "%s: no %s reply record (the reply carried no packet)"
                      % (label, out))
-    del o
 
 
 def check_wire(ck, name, conns):
@@ -501,14 +526,17 @@ def report(label, c):
                 if out == "ipfix" and n == 2:
                     continue
                 if n in c["recs"].get(out, {}):
-                    recs.append("%s#%d %s" % (out, n,
-                                              fstr(c["recs"][out][n])))
+                    recs.append("%s#%d %s" % (out, n, " ".join(
+                        "%s/%dp" % (fstr(f), k) for f, k in
+                        zip(c["recs"][out][n], c["pkts"][out][n])) or
+                        "none"))
         lines.append("  %-5s %3d pkts (lan %d, wan %d captured)  wire %s  "
                      "rules %s" % (d, side["packets"],
                                    c["wire_pkts"][(d, "fw-lan")],
                                    c["wire_pkts"][(d, "fw-wan")],
                                    fstr(c["wire"][d]), fstr(want)))
-        lines.append("        records: %s" % ("; ".join(recs) or "none"))
+        lines.append("        records (flags/packets): %s" % (
+            "; ".join(recs) or "none"))
     return "\n".join(lines)
 
 
@@ -523,6 +551,9 @@ def main():
     ap.add_argument("--ipfix", required=True)
     ap.add_argument("--scenario", action="append", default=[],
                     help="NAME:DPORT:COUNT")
+    ap.add_argument("--interim", action="store_true",
+                    help="the connections have interim exports (active "
+                    "timeout): match records by tuple, not counters")
     args = ap.parse_args()
     scenarios = []
     for s in args.scenario:
@@ -540,7 +571,7 @@ def main():
         ck.check(not bad, "nfdump's %s lines all parse%s" % (
             name, "" if not bad else ": %r" % bad[:3]))
         outputs[name] = recs
-    left = assign_records(conns, outputs)
+    left = assign_records(conns, outputs, args.interim)
     labelled = label_conns(conns, scenarios, ck)
 
     print("===== connections: records' flags, the wire's, the rules' =====")
@@ -561,10 +592,10 @@ def main():
             print("  %.6f %s %s:%d -> %s:%d %s" % (p[:6] + (fstr(p[6]),)))
 
     for label, c in labelled:
-        check_conn(ck, c, label)
+        check_conn(ck, c, label, args.interim)
     ck.check(not left, "every TCP record belongs to a connection%s" % (
         "" if not left else ": " + "; ".join(
-            "%s %s %s" % (n, compare.fmt_key(k), fstr(f))
+            "%s %s %s" % (n, compare.fmt_key((k + (0, 0))[:7]), fstr(f))
             for n, k, f in left[:6])))
     print("===== checks =====")
     for line in ck.lines:
