@@ -856,6 +856,12 @@ static void reload(struct daemon *d)
 	d->cfg = nc;
 	natlog_configure(d->nlog, &d->cfg);
 	pipeline_configure(&d->pl, &d->cfg);
+	{
+		struct time_pair now;
+
+		ctsrc_now(&now);
+		(void)pipeline_late_creates(&d->pl, &now);
+	}
 	setup_route(d);
 	setup_query(d);
 	if (d->cfg.kernel_setup)

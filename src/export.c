@@ -310,11 +310,15 @@ static void note_if(struct export *x, uint32_t index)
  * the interface names, as many as fit, going round when they do not all. */
 static void add_options(struct export *x, uint64_t now_boot_ns)
 {
+	/* room for the data record that made the message: the largest (an
+	 * IPv6 record with interfaces, 139 bytes) with its set header and
+	 * padding */
 	struct nfx_options o = {
 		.domain = x->domain,
 		.messages = x->st.datagrams,
 		.records = x->st.records,
 		.octets = x->st.octets,
+		.keep_free = 160,
 	};
 	unsigned i, n;
 
@@ -355,6 +359,8 @@ static void add_nfx(struct export *x, const struct nfx_rec *r)
 	if (x->pending == 0)
 		begin_nfx(x);
 	if (!nfx_add(&x->msg, r)) {
+		if (x->pending == 0)
+			x->pending = 1;	/* templates without data still go */
 		export_flush(x);
 		begin_nfx(x);
 		if (!nfx_add(&x->msg, r))

@@ -490,9 +490,13 @@ unsigned nfx_add_options(struct nfx_msg *m, const struct nfx_options *opt)
 	m->opt_records++;
 	for (i = 0; i < opt->nifs; i++) {
 		const struct nfx_ifname *f = &opt->ifs[i];
+		size_t rlen = 4 + NFX_IFNAME_LEN + NFX_IFDESCR_LEN;
 
-		p = reserve(m, NFX_TEMPLATE_OPT_IFNAME,
-			    4 + NFX_IFNAME_LEN + NFX_IFDESCR_LEN);
+		/* a set header and padding at most, beside the record */
+		if (m->len + SET_HEADER_LEN + rlen + 3 + opt->keep_free >
+		    NFX_MAX_DATAGRAM)
+			break;
+		p = reserve(m, NFX_TEMPLATE_OPT_IFNAME, rlen);
 		if (p == NULL)
 			break;
 		be_put32(p, f->index);

@@ -66,6 +66,7 @@ void pipeline_configure(struct pipeline *p, const struct config *cfg)
 {
 	struct record_self self;
 	unsigned i = cfg->ncollectors;
+	bool had_nat = p->nat_events;
 
 	while (i-- > 0) {
 		self_of(&self, &cfg->collectors[i]);
@@ -76,6 +77,10 @@ void pipeline_configure(struct pipeline *p, const struct config *cfg)
 	for (i = 0; i < cfg->ncollectors; i++)
 		if (cfg->collectors[i].nat_events != 0)
 			p->nat_events = true;
+	/* NAT events switched on: the connections alive now get a late
+	 * create at the next pipeline_late_creates */
+	if (p->nat_events && !had_nat && p->tab != NULL)
+		flowtab_set_flag(p->tab, FLOW_F_NAT_DUE);
 	if (p->active_ns != (uint64_t)cfg->active_timeout * NS_PER_S) {
 		p->active_ns = (uint64_t)cfg->active_timeout * NS_PER_S;
 		dq_rebuild(p);
@@ -834,8 +839,10 @@ static bool late_entry(struct flowtab *t, struct flow_entry *e, void *arg)
 	e->flags &= (uint16_t)~FLOW_F_NAT_DUE;
 	if ((e->flags & FLOW_F_NAT_SENT) || !w->p->nat_events)
 		return false;
-	e->flags |= FLOW_F_NAT_SENT;
 	entry_event(t, e, &ev);
+	if (!record_is_nat(&ev))
+		return false;
+	e->flags |= FLOW_F_NAT_SENT;
 	nat_event(w->p, &ev, FLOW_KIND_NAT_CREATE, true,
 		  flowtab_start_ns(e, w->now->boot_ns), 0, w->now);
 	w->n++;

@@ -115,6 +115,8 @@ struct nfx_options {
 	uint64_t messages, records, octets;	/* exported so far */
 	const struct nfx_ifname *ifs;
 	unsigned nifs;
+	size_t keep_free;	/* bytes the interface records leave free (for
+				 * the data record that follows) */
 };
 
 /* A message being filled. */
@@ -138,8 +140,9 @@ void nfx_begin(struct nfx_msg *m, uint8_t version, bool interfaces,
 	       bool templates);
 
 /* Appends the options data records (after nfx_begin with templates):
- * sampling, exporter statistics, then as many interface names as fit,
- * starting at opt->ifs[0]. Returns how many interface records went in. */
+ * sampling, exporter statistics, then as many interface names as fit with
+ * opt->keep_free bytes to spare, starting at opt->ifs[0]. Returns how
+ * many interface records went in. */
 unsigned nfx_add_options(struct nfx_msg *m, const struct nfx_options *opt);
 
 /* Appends one data record. Returns false when it does not fit (the
