@@ -1425,3 +1425,17 @@ const char *config_version_name(uint8_t version)
 {
 	return version == 5 ? "NetFlow v5" : version == 9 ? "NetFlow v9" : "IPFIX";
 }
+
+const char *config_collector_desc(const struct config_collector *cc,
+				  char *buf, size_t len)
+{
+	if (cc->nat_events == 0)
+		snprintf(buf, len, "%s", config_version_name(cc->version));
+	else
+		snprintf(buf, len, "%s, NAT events (%s numbering)%s",
+			 config_version_name(cc->version),
+			 nat_modes[cc->nat_events < COUNT(nat_modes) ?
+				   cc->nat_events : 0],
+			 cc->flows ? "" : " only, no traffic records");
+	return buf;
+}

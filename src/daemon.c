@@ -1118,10 +1118,11 @@ static int daemon_open(struct daemon *d)
 		 ctsrc_rcvbuf(d->src), d->cfg.netlink_reliable ? "on" : "off");
 	for (i = 0; i < d->cfg.ncollectors; i++) {
 		const struct config_collector *cc = &d->cfg.collectors[i];
+		char desc[96];
 
 		log_info("collector %u: %s port %u from %s, %s", i + 1,
 			 cc->collector_str, cc->port, cc->source_str,
-			 config_version_name(cc->version));
+			 config_collector_desc(cc, desc, sizeof(desc)));
 	}
 
 	if (add_signal(d, &d->ev_term, SIGTERM, on_stop) < 0 ||

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "nfflowd/config.h"
 #include "nfflowd/daemon.h"
 #include "nfflowd/dumpstate.h"
+#include "nfflowd/export.h"
 #include "nfflowd/install.h"
 #include "nfflowd/kernel.h"
 #include "nfflowd/log.h"
@@ -519,9 +521,19 @@ static int cmd_check(const struct opts *o)
 		for (i = 0; cfg.ncollectors > 1 && i < cfg.ncollectors; i++) {
 			const struct config_collector *c = &cfg.collectors[i];
 
+			char desc[96];
+
 			printf("collector %u: %s port %u from %s, %s\n", i + 1,
 			       c->collector_str, c->port, c->source_str,
-			       config_version_name(c->version));
+			       config_collector_desc(c, desc, sizeof(desc)));
+		}
+		for (i = 0; i < cfg.ncollectors; i++) {
+			if (cfg.collectors[i].version == 5)
+				continue;
+			printf("observation domain: %" PRIu32 "%s\n",
+			       export_domain(&cfg), cfg.observation_domain ? "" :
+			       " (derived from the machine id)");
+			break;
 		}
 	} else {
 		report_failure("config: %s\n", err);

@@ -137,6 +137,11 @@ int config_load_paths(const char *path, struct config *cfg);
 /* "NetFlow v5", "NetFlow v9" or "IPFIX", for messages. */
 const char *config_version_name(uint8_t version);
 
+/* What a collector gets, for messages: "IPFIX", or "IPFIX, NAT events
+ * (rfc8158 numbering) only, no traffic records". Returns buf. */
+const char *config_collector_desc(const struct config_collector *cc,
+				  char *buf, size_t len);
+
 /* Names for the syslog facility/priority values, for messages. */
 const char *config_facility_name(int facility);
 const char *config_priority_name(int priority);
