@@ -195,7 +195,6 @@ static void resync_done(long n, const char *err, void *arg)
 	}
 	d->st.resyncs++;
 	d->lost_check_boot_ns = now.boot_ns + LOST_GRACE_NS;
-	(void)pipeline_late_creates(&d->pl, &now);
 	log_rated(&d->resync_rate, LOG_WARNING,
 		  "resynchronised with the kernel table after lost events: %ld connections listed",
 		  n);

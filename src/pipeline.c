@@ -18,6 +18,7 @@ int pipeline_init(struct pipeline *p, size_t max_entries, pipeline_emit_fn emit,
 	p->recent = calloc(PIPELINE_RECENT, sizeof(*p->recent));
 	p->emit = emit;
 	p->emit_arg = emit_arg;
+	p->defer_late = true;
 	return p->tab && p->recent ? 0 : -1;
 }
 
@@ -122,6 +123,18 @@ static void take_remainder(struct flow_conn *c, const struct flow_active *sd,
 		if (c->end_real_ms < c->start_real_ms)
 			c->end_real_ms = c->start_real_ms;
 	}
+}
+
+/* A record's flags describe the packets it counts: a direction that
+ * carried none since the last export shows none. */
+static void flags_of_counted(struct flow_conn *c)
+{
+	if (!c->has_counters)
+		return;
+	if (c->orig_packets == 0)
+		c->tcp_flags = 0;
+	if (c->reply_packets == 0)
+		c->rtcp_flags = 0;
 }
 
 /* What tells one connection from a later one under the same id: its
@@ -288,6 +301,7 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 				 &c.rtcp_flags);
 	if (known && sd.exports > 0 && ev->has_counters)
 		take_remainder(&c, &sd, now);
+	flags_of_counted(&c);
 	nat = p->nat_events && record_is_nat(ev);
 	if (nat && !nat_sent)
 		nat_event(p, ev, FLOW_KIND_NAT_CREATE, true, c.start_boot_ns, 0,
@@ -338,11 +352,11 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 	}
 	e->flags |= FLOW_F_SEEN;
 	if (created && p->nat_events && record_is_nat(ev)) {
-		if (from_dump) {
+		if (from_dump && p->defer_late) {
 			e->flags |= FLOW_F_NAT_DUE;
 		} else {
 			e->flags |= FLOW_F_NAT_SENT;
-			nat_event(p, ev, FLOW_KIND_NAT_CREATE, false,
+			nat_event(p, ev, FLOW_KIND_NAT_CREATE, from_dump,
 				  start, 0, now);
 		}
 	}
@@ -552,6 +566,7 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 	c.reply_bytes = delta(ev->reply_bytes, sd->sent_reply_bytes);
 	if (c.orig_packets == 0 && c.reply_packets == 0)
 		return;	/* idle since the last export: nothing to say */
+	flags_of_counted(&c);
 	c.start_boot_ns = sd->last_end_ns != 0 ? sd->last_end_ns
 					       : flowtab_start_ns(e, now->boot_ns);
 	c.end_boot_ns = now->boot_ns;
@@ -747,6 +762,7 @@ size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now)
 				 sd.exports == 0, &c.tcp_flags, &c.rtcp_flags);
 		if (sd.exports > 0 && r->has_seen)
 			take_remainder(&c, &sd, now);
+		flags_of_counted(&c);
 		p->st.exports++;
 		p->st.ended_unseen++;
 		if (!c.has_counters)
@@ -853,6 +869,7 @@ size_t pipeline_late_creates(struct pipeline *p, const struct time_pair *now)
 {
 	struct late_walk w = { p, now, 0 };
 
+	p->defer_late = false;
 	if (p->nat_events)
 		flowtab_filter(p->tab, late_entry, &w);
 	return w.n;

@@ -87,6 +87,9 @@ struct pipeline {
 	unsigned nself;
 	uint64_t active_ns;		/* active timeout, 0 = off */
 	bool nat_events;		/* some collector takes NAT events */
+	bool defer_late;		/* creates of dumped connections wait
+					 * for pipeline_late_creates (until its
+					 * first call: the startup dump) */
 	size_t due_cursor;		/* where the next scan goes on */
 	struct pipeline_due_item *dq;	/* ring of dq_cap, in due order */
 	size_t dq_cap, dq_head, dq_len;
@@ -154,10 +157,12 @@ long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
  * none) and forgets them. Returns how many, 0 before the grace is over. */
 size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now);
 
-/* Sends the late NAT create events of the connections a dump found (the
- * startup dump, after pipeline_restore has marked those whose create an
- * earlier run sent; a resync dump) and that no create was sent for.
- * Returns how many. */
+/* Sends the late NAT create events of the connections a dump found and
+ * that no create was sent for: the startup dump's, after pipeline_restore
+ * has marked those whose create an earlier run sent (until this is first
+ * called, dumped connections wait for it; later dumps, a resync's, send
+ * theirs at once), or every connection's when a reload switched NAT
+ * events on. Returns how many. */
 size_t pipeline_late_creates(struct pipeline *p, const struct time_pair *now);
 
 /* The state file's record of a live entry (no reading: has_seen false). */
