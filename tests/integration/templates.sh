@@ -86,11 +86,25 @@ done
 seq9=$(awk '{ printf "%s ", $2 }' "$LAB_DIR/msg-$P9")
 check "v9 sequence counts every message, across the reloads ($seq9)" \
 	[ "$seq9" = "0 1 2 3 4 5 6 7 8 9 10 " ]
-# IPFIX counts data records: 2 per TCP connection, none in template-only
-# messages: 0 0 2 4 4 6 6 8 10 12 14.
+# IPFIX counts data records, options data records among them (RFC 7011
+# section 3.1): 2 per TCP connection, and every template message carries 2
+# options data records (sampling, exporter totals; no interface names
+# without `interfaces`): T+2 a+2 b+2 T+2 c+2 T+2 d+2 e+2 f:T+2+2 g+2 h.
 seq10=$(awk '{ printf "%s ", $2 }' "$LAB_DIR/msg-$P10")
-check "IPFIX sequence counts data records, across the reloads ($seq10)" \
-	[ "$seq10" = "0 0 2 4 4 6 6 8 10 12 14 " ]
+check "IPFIX sequence counts data records, options data records too, across the reloads ($seq10)" \
+	[ "$seq10" = "0 2 4 6 8 10 12 14 16 20 22 " ]
+# The same rule message by message from what tshark decoded (each IPFIX
+# sequence is the previous one plus the previous message's data and
+# options data records; v9 counts every record in the header), with the
+# templates, options templates and options data of every template message.
+for p in $P9 $P10; do
+	tshark -r "$LAB_DIR/wire.pcapng" -d "udp.port==$p,cflow" -Y "udp.dstport==$p" \
+		-T json 2>/dev/null >"$LAB_DIR/wire-$p.json"
+	check "port $p: sequence, counts, options templates and data of every message" \
+		it_nfx nfx --ct-text /dev/null --version $((p == P9 ? 9 : 10)) --port "$p" \
+		--label "port $p" --source "$LAB_FW_WAN_IP" --collector "$LAB_WAN_IP" \
+		--ports $P9 $P10 --tshark-json "$LAB_DIR/wire-$p.json" --after-ms 0
+done
 
 if [ "$FAILS" != 0 ]; then
 	it_show "$LAB_DIR/nfflowd.err"

@@ -5,15 +5,33 @@ families), what nfcapd stored (`nfdump -o raw`, `-o json`) and what went over
 the wire (`tshark -T json`).
 
 The expected v9/IPFIX records of one destroyed connection with original
-tuple O and reply tuple R (one record per direction):
+tuple O and reply tuple R (one record per direction, template 260 for
+IPv4, 261 for IPv6; 262/263 with interfaces):
   original: O.src:O.sport -> O.dst:O.dport, post-NAT R.dst:R.dport ->
             R.src:R.sport, O's counters, flowDirection 0, biflowDirection 1
   reply (only when R carried packets): R.src:R.sport -> R.dst:R.dport,
             post-NAT O.dst:O.dport -> O.src:O.sport, R's counters,
-            flowDirection 1, biflowDirection 2
-  flowEndReason 3 (end of flow) at DESTROY, 2 for an active-timeout export.
+            flowDirection 0 (both directions are observed entering the
+            firewall), biflowDirection 2
+  flowEndReason 3 (end of flow detected) at the DESTROY of a TCP
+  connection closed by FIN or RST (conntrack's final state FIN_WAIT,
+  CLOSE_WAIT, LAST_ACK, TIME_WAIT or CLOSE), 1 (idle timeout) for every
+  other DESTROY, 2 for an active-timeout export;
+  tcpControlBits (IE 6) by the derivation rules of tcp_rule_flags() from
+  the states conntrack reported (0 for other protocols); ingressVRFID
+  (IE 234) the conntrack zone (0 without a zone= token).
 For ICMP/ICMPv6 the ports are not compared; the type/code is (each
 direction its own).
+
+Every template message carries the traffic templates, the NAT event
+templates 264/265 and the options templates 266 (sampling), 267 (interface
+names) and 268 (exporter totals), followed by their options data records:
+sampling interval 1, packet interval 1, space 0; the exporter's totals of
+messages, data records and octets sent before the message.  The v9 header
+count covers every record (templates, options templates, data, options
+data); the IPFIX sequence counts every data record sent before, options
+data records included (RFC 7011 section 3.1).  `nat` checks the NAT
+session events (RFC 8158) against the oracle's NEW and DESTROY events.
 
 What nfdump 1.7.1 (NSEL-NEL1.7.1) shows of these, found by experiment:
 `-o raw`, `-o json`, `-o nsel` and `-o nel` show the post-NAT ("xlt")
@@ -43,13 +61,34 @@ import compare  # noqa: E402  pylint: disable=wrong-import-position
 
 PROTOS = dict(compare.PROTOS, icmpv6=58)
 ICMPS = (1, 58)
+# Field types of each template, in order, written out here independently
+# of the encoder (include/nfflowd/nfx.h).
+T_V4, T_V6, T_V4_IF, T_V6_IF, T_NAT4, T_NAT6 = 260, 261, 262, 263, 264, 265
+T_SAMPLING, T_IFNAME, T_STATS = 266, 267, 268
+_V4 = (8, 12, 7, 11, 225, 226, 227, 228, 4, 32, 6, 1, 2, 152, 153, 61, 239,
+       136, 234)
+_V6 = (27, 28, 7, 11, 281, 282, 227, 228, 4, 139, 6, 1, 2, 152, 153, 61,
+       239, 136, 234)
+_NAT4 = (323, 152, 230, 4, 8, 12, 7, 11, 225, 226, 227, 228, 234)
+_NAT6 = (323, 152, 230, 4, 27, 28, 7, 11, 281, 282, 227, 228, 234)
 TEMPLATE_IES = {
-    256: (8, 12, 7, 11, 225, 226, 227, 228, 4, 32, 1, 2, 152, 153, 61, 239,
-          136),
-    257: (27, 28, 7, 11, 281, 282, 227, 228, 4, 139, 1, 2, 152, 153, 61,
-          239, 136),
+    T_V4: _V4, T_V6: _V6, T_V4_IF: _V4 + (10, 14, 15),
+    T_V6_IF: _V6 + (10, 14, 62), T_NAT4: _NAT4, T_NAT6: _NAT6,
 }
-END_ACTIVE, END_FLOW = 2, 3
+# Options templates: scope (v9 scope type, IPFIX IE) and the other fields.
+OPTION_TEMPLATES = {
+    T_SAMPLING: ((1, 149), (34, 305, 306)),
+    T_IFNAME: ((2, 10), (82, 83)),
+    T_STATS: ((1, 149), (41, 42, 40)),
+}
+END_IDLE, END_ACTIVE, END_FLOW, END_FORCED = 1, 2, 3, 4
+# conntrack's TCP states (the text the event lines print).
+TCP_FIN_STATES = ("FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT")
+TCP_ACK_STATES = ("ESTABLISHED",) + TCP_FIN_STATES
+TCP_CLOSED_STATES = TCP_FIN_STATES + ("CLOSE",)
+TCP_STATES = ("NONE", "SYN_SENT", "SYN_RECV", "SYN_SENT2", "CLOSE") + \
+    TCP_ACK_STATES
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 
 # ------------------------------------------------------------------ oracle
@@ -72,18 +111,36 @@ def parse_ct_line(line):
     if tuples is None:
         return None
     ctid, orig, reply = tuples
+    # The ICMP ids ("id=" within each tuple; the last "id=" is conntrack's),
+    # the TCP state, the status flags and the zone.
+    ids, side = [], -1
+    for t in toks:
+        if t.startswith("src="):
+            side += 1
+        elif t.startswith("id=") and side >= 0:
+            ids.append((side, int(t[3:])))
+    for s, v in ids[:-1]:
+        (orig if s == 0 else reply).setdefault("icmp_id", v)
+    zone = next((int(t[5:]) for t in toks if t.startswith("zone=")), 0)
     return {"event": ev, "id": ctid, "family": family, "proto": proto,
-            "orig": orig, "reply": reply}
+            "orig": orig, "reply": reply,
+            "state": next((t for t in toks if t in TCP_STATES), None),
+            "assured": "[ASSURED]" in toks,
+            "unreplied": "[UNREPLIED]" in toks, "zone": zone}
 
 
 def load_oracle(text_path, xml_path):
-    """Destroyed connections of both families with their kernel times."""
-    conns = {}
+    """Destroyed connections of both families with their kernel times (and
+    "new_state", the TCP state of their NEW event, None without one)."""
+    conns, new_states = {}, {}
     with open(text_path, encoding="utf-8", errors="replace") as f:
         for line in f:
             c = parse_ct_line(line)
             if c is not None and c["event"] == "DESTROY":
+                c["new_state"] = new_states.pop(c["id"], None)
                 conns[c["id"]] = c
+            elif c is not None and c["event"] == "NEW":
+                new_states[c["id"]] = c["state"]
     times = compare.parse_ct_xml(xml_path) if xml_path else {}
     out = []
     for ctid, c in sorted(conns.items()):
@@ -125,7 +182,7 @@ def describe(c):
 
 FIELDS = ("family", "proto", "src", "sport", "dst", "dport", "xsrc",
           "xsport", "xdst", "xdport", "icmp", "packets", "bytes",
-          "direction", "biflow", "reason")
+          "direction", "biflow", "reason", "flags", "zone")
 
 
 def norm_addr(a):
@@ -136,11 +193,65 @@ def norm_addr(a):
     return str(ipaddress.ip_address(a))
 
 
-def expected_nfx(c, reason=END_FLOW, counters=None):
+def end_reason(c):
+    """flowEndReason of a connection's DESTROY export: 3 (end of flow
+    detected) for TCP closed by FIN or RST, 1 (idle timeout) otherwise."""
+    if c["proto"] == 6 and c.get("state") in TCP_CLOSED_STATES:
+        return END_FLOW
+    return END_IDLE
+
+
+def tcp_rule_flags(c, first=True):
+    """(original, reply) tcpControlBits of a connection's export by the
+    derivation rules (conntrack keeps no header flags, only its TCP state):
+      original: SYN if the connection began with SYN_SENT (its NEW) and
+      this is its first export; ACK if ASSURED or the final state is
+      ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK or TIME_WAIT; FIN for the
+      last four; RST for a final CLOSE unless the SYN was refused.
+      reply (when the reply was seen): SYN if it began with SYN_SENT, first
+      export, and reached ASSURED or SYN_RECV or later; ACK if it began with
+      SYN_SENT, is ASSURED or its final state is one of the five above; FIN
+      for LAST_ACK and TIME_WAIT; RST if refused (began with SYN_SENT, final
+      CLOSE, never ASSURED).
+    (0, 0) for other protocols."""
+    if c["proto"] != 6 or not c.get("state"):
+        return 0, 0
+    st, assured = c["state"], c.get("assured", False)
+    began = c.get("new_state") == "SYN_SENT"
+    replied = not c.get("unreplied", False) or c["reply"]["packets"] > 0
+    refused = st == "CLOSE" and not assured and replied and began
+    o = r = 0
+    if began and first:
+        o |= SYN
+    if assured or st in TCP_ACK_STATES:
+        o |= ACK
+    if began and first and replied and (
+            assured or st in ("SYN_RECV",) + TCP_ACK_STATES):
+        r |= SYN
+    if replied and (began or assured or st in TCP_ACK_STATES):
+        r |= ACK
+    if st in TCP_FIN_STATES:
+        o |= FIN
+    if st in ("LAST_ACK", "TIME_WAIT") and replied:
+        r |= FIN
+    if st == "CLOSE":
+        if refused:
+            r |= RST
+        else:
+            o |= RST
+    return o, r
+
+
+def expected_nfx(c, reason=None, counters=None):
     """The v9/IPFIX records of one export of a connection (full field set).
+    reason: flowEndReason (default: end_reason(c), a DESTROY export).
     counters: (orig_packets, orig_bytes, reply_packets, reply_bytes) to use
     instead of the oracle's final ones."""
     o, r, p = c["orig"], c["reply"], c["proto"]
+    if reason is None:
+        reason = end_reason(c)
+    oflags, rflags = tcp_rule_flags(c)
+    zone = c.get("zone", 0)
     op, ob, rp, rb = counters or (o["packets"], o["bytes"], r["packets"],
                                   r["bytes"])
     icmp = p in ICMPS
@@ -153,7 +264,7 @@ def expected_nfx(c, reason=END_FLOW, counters=None):
             "xdport": None if icmp else r["sport"],
             "icmp": (o.get("type", 0), o.get("code", 0)) if icmp else None,
             "packets": op, "bytes": ob, "direction": 0, "biflow": 1,
-            "reason": reason}
+            "reason": reason, "flags": oflags, "zone": zone}
     recs = [orig]
     if rp > 0:
         recs.append({"family": c["family"], "proto": p,
@@ -165,8 +276,9 @@ def expected_nfx(c, reason=END_FLOW, counters=None):
                      "xdport": None if icmp else o["sport"],
                      "icmp": ((r.get("type", 0), r.get("code", 0))
                               if icmp else None),
-                     "packets": rp, "bytes": rb, "direction": 1,
-                     "biflow": 2, "reason": reason})
+                     "packets": rp, "bytes": rb, "direction": 0,
+                     "biflow": 2, "reason": reason, "flags": rflags,
+                     "zone": zone})
     return recs
 
 
@@ -205,9 +317,11 @@ def fmt(rec):
         ep(rec.get("xdst"), rec.get("xdport")))
     if rec.get("icmp") is not None:
         s += " icmp %d/%d" % rec["icmp"]
-    s += " %s pkts %s B dir %s biflow %s reason %s" % (
+    s += " %s pkts %s B dir %s biflow %s reason %s flags %s zone %s" % (
         rec.get("packets"), rec.get("bytes"), rec.get("direction"),
-        rec.get("biflow"), rec.get("reason"))
+        rec.get("biflow"), rec.get("reason"),
+        None if rec.get("flags") is None else "0x%02x" % rec["flags"],
+        rec.get("zone"))
     return s
 
 
@@ -267,6 +381,7 @@ def parse_nfdump_raw(path):
                "icmp": icmp, "packets": num("in packets"),
                "bytes": num("in bytes"), "direction": num("direction"),
                "biflow": num("biFlow Dir"), "reason": num("end reason"),
+               "flags": num("tcp flags"), "zone": num("ingress VRF"),
                "start_ms": num("first"), "end_ms": num("last"),
                "exporter": first("ip exporter")}
         recs.append(rec)
@@ -366,6 +481,7 @@ def tshark_flow(fl):
             "bytes": gi("cflow.octets"), "direction": gi("cflow.direction"),
             "biflow": gi("cflow.biflow_direction"),
             "reason": gi("cflow.flow_end_reason"),
+            "flags": gi("cflow.tcpflags"), "zone": gi("cflow.ingress_vrfid"),
             "start_ms": start, "end_ms": end}
 
 
@@ -386,8 +502,8 @@ def parse_tshark(path, port):
         m = {"frame": frame, "udp_len": int(one(udp, "udp.length")),
              "src": one(ip, "ip.src") if ip else None,
              "dst": one(ip, "ip.dst") if ip else None,
-             "problems": [], "templates": {}, "flows": [],
-             "data_sets": 0}
+             "problems": [], "templates": {}, "opt_templates": {},
+             "flows": [], "events": [], "options": [], "data_sets": 0}
 
         def spot(k, v, m=m):
             if k == "_ws.malformed" or k.startswith("_ws.malformed."):
@@ -411,50 +527,215 @@ def parse_tshark(path, port):
         m["count"] = one(cf, "cflow.count")
         m["length"] = one(cf, "cflow.len")
         m["sequence"] = int(one(cf, "cflow.sequence"))
+        dom = one(cf, "cflow.source_id") or one(cf, "cflow.od_id")
+        m["domain"] = int(dom) if dom is not None else None
         for k, vs in cf.items():
             # v9 "FlowSet N [id=..]", IPFIX "Set N [id=..]"
             if not (k.startswith("FlowSet") or k.startswith("Set ")):
                 continue
             for fs in vs:
-                fsid = int(one(fs, "cflow.flowset_id"))
-                if fsid in (0, 2):
-                    for tk, tvs in fs.items():
-                        if not tk.startswith("Template"):
-                            continue
-                        for t in tvs:
-                            ies = []
-                            for fk, fvs in t.items():
-                                if fk.startswith("Field"):
-                                    for fv in fvs:
-                                        ie = one(fv, "cflow.template_"
-                                                 "field_type") or one(
-                                            fv, "cflow.template_ipfix_"
-                                            "field_type")
-                                        ies.append(int(ie))
-                            m["templates"][int(one(
-                                t, "cflow.template_id"))] = tuple(ies)
-                elif fsid >= 256:
-                    m["data_sets"] += 1
-                    for fk, fvs in fs.items():
-                        if fk.startswith("Flow "):
-                            for fl in fvs:
-                                r = tshark_flow(fl)
-                                r["set_id"] = fsid
-                                m["flows"].append(r)
+                parse_set(m, int(one(fs, "cflow.flowset_id")), fs)
         msgs.append(m)
     return msgs
 
 
-def check_wire(msgs, version, source, collector, label, min_msgs=1):
+def field_type(fv):
+    """The type of one template field (v9, IPFIX or v9 scope)."""
+    ie = (one(fv, "cflow.template_field_type") or
+          one(fv, "cflow.template_ipfix_field_type") or
+          one(fv, "cflow.scope_field_type"))
+    return int(ie)
+
+
+def parse_set(m, fsid, fs):
+    """One decoded set of a message into m: templates (set 0/2), options
+    templates (1/3: scope type, field types), data records by template:
+    traffic, NAT events (264/265) and options data (266-268)."""
+    if fsid in (0, 2):
+        for tk, tvs in fs.items():
+            if not tk.startswith("Template"):
+                continue
+            for t in tvs:
+                ies = [field_type(fv) for fk, fvs in t.items()
+                       if fk.startswith("Field") for fv in fvs]
+                m["templates"][int(one(t, "cflow.template_id"))] = tuple(ies)
+    elif fsid in (1, 3):
+        for tk, tvs in fs.items():
+            if not tk.startswith("Options Template"):
+                continue
+            for t in tvs:
+                scope, ies = [], []
+                for fk, fvs in t.items():
+                    if fk.startswith("Field"):
+                        for fv in fvs:
+                            (scope if "[Scope]" in fk else ies).append(
+                                field_type(fv))
+                m["opt_templates"][int(one(t, "cflow.template_id"))] = (
+                    tuple(scope), tuple(ies))
+    elif fsid >= 256:
+        m["data_sets"] += 1
+        for fk, fvs in fs.items():
+            if not fk.startswith("Flow "):
+                continue
+            for fl in fvs:
+                if fsid in (T_NAT4, T_NAT6):
+                    r = tshark_event(fl)
+                    r["set_id"] = fsid
+                    m["events"].append(r)
+                elif fsid in OPTION_TEMPLATES:
+                    r = {k: one(fl, k) for k in fl}
+                    r["set_id"] = fsid
+                    m["options"].append(r)
+                else:
+                    r = tshark_flow(fl)
+                    r["set_id"] = fsid
+                    m["flows"].append(r)
+
+
+def tshark_event(fl):
+    """One decoded NAT event record -> dict (event, proto, pre/post-NAT
+    addresses and ports, times, zone)."""
+    def g(k):
+        return one(fl, k)
+
+    def gi(k):
+        v = g(k)
+        return int(v, 0) if v is not None else None
+    fam = 6 if g("cflow.srcaddrv6") is not None else 4
+    if fam == 6:
+        src, dst = g("cflow.srcaddrv6"), g("cflow.dstaddrv6")
+        xsrc = g("cflow.post_nat_source_ipv6_address")
+        xdst = g("cflow.post_nat_destination_ipv6_address")
+    else:
+        src, dst = g("cflow.srcaddr"), g("cflow.dstaddr")
+        xsrc = g("cflow.post_natsource_ipv4_address")
+        xdst = g("cflow.post_natdestination_ipv4_address")
+    obs = g("cflow.observation_time_milliseconds")
+    start = g("cflow.abstimestart")
+    tree = g("cflow.timedelta_tree")
+    if start is None and tree is not None:
+        start = one(tree, "cflow.abstimestart")
+    return {"family": fam, "event": gi("cflow.nat_event"),
+            "proto": gi("cflow.protocol"), "src": norm_addr(src),
+            "dst": norm_addr(dst), "sport": gi("cflow.srcport"),
+            "dport": gi("cflow.dstport"), "xsrc": norm_addr(xsrc),
+            "xdst": norm_addr(xdst),
+            "xsport": gi("cflow.post_naptsource_transport_port"),
+            "xdport": gi("cflow.post_naptdestination_transport_port"),
+            "zone": gi("cflow.ingress_vrfid"),
+            "obs_ms": abstime_ms(obs) if obs else None,
+            "start_ms": abstime_ms(start) if start else None}
+
+
+def options_problems(m, version, interfaces, domain):
+    """What is wrong with the templates and options data of a template
+    message: every template and options template, with exactly the field
+    lists written out above, and the options data right after."""
+    errs = []
+    if interfaces:
+        want = {T_V4_IF, T_V6_IF, T_NAT4, T_NAT6}
+    else:
+        want = {T_V4, T_V6, T_NAT4, T_NAT6}
+    if set(m["templates"]) != want:
+        errs.append("templates %s, expected %s" % (sorted(m["templates"]),
+                                                   sorted(want)))
+    for tid, ies in m["templates"].items():
+        if TEMPLATE_IES.get(tid) != ies:
+            errs.append("template %d has field types %s, expected %s"
+                        % (tid, list(ies), TEMPLATE_IES.get(tid)))
+    if set(m["opt_templates"]) != set(OPTION_TEMPLATES):
+        errs.append("options templates %s, expected %s" % (
+            sorted(m["opt_templates"]), sorted(OPTION_TEMPLATES)))
+    for tid, (scope, ies) in m["opt_templates"].items():
+        want_t = OPTION_TEMPLATES.get(tid)
+        if want_t is None:
+            continue
+        wscope = (want_t[0][0 if version == 9 else 1],)
+        if (scope, ies) != (wscope, want_t[1]):
+            errs.append("options template %d: scope %s fields %s, expected "
+                        "scope %s fields %s" % (tid, list(scope), list(ies),
+                                                list(wscope),
+                                                list(want_t[1])))
+    kinds = collections.Counter(o["set_id"] for o in m["options"])
+    if kinds[T_SAMPLING] != 1 or kinds[T_STATS] != 1:
+        errs.append("options data: %d sampling and %d exporter totals "
+                    "records, expected 1 each" % (kinds[T_SAMPLING],
+                                                  kinds[T_STATS]))
+    if not interfaces and kinds[T_IFNAME]:
+        errs.append("%d interface name records without interfaces"
+                    % kinds[T_IFNAME])
+    for o in m["options"]:
+        if o["set_id"] == T_SAMPLING:
+            got = tuple(o.get(k) for k in (
+                "cflow.sampling_interval", "cflow.sampling_packet_interval",
+                "cflow.sampling_packet_space"))
+            if got != ("1", "1", "0"):
+                errs.append("sampling record %s, expected interval 1, "
+                            "packet interval 1, space 0" % (got,))
+        if o["set_id"] in (T_SAMPLING, T_STATS):
+            sc = scope_domain(o)
+            if sc != domain:
+                errs.append("options record %d: scope %s, expected the "
+                            "header's domain %s" % (o["set_id"], sc, domain))
+    return errs
+
+
+def scope_domain(o):
+    """The observation domain an options record is scoped to: IPFIX
+    observationDomainId, v9 System scope as hex bytes."""
+    if o.get("cflow.od_id") is not None:
+        return int(o["cflow.od_id"])
+    sc = o.get("cflow.scope_system")
+    if sc is not None:
+        return int(sc.replace(":", ""), 16)
+    return None
+
+
+def stats_of(m):
+    """(messages, records, octets) of a message's exporter totals record,
+    or None."""
+    for o in m["options"]:
+        if o["set_id"] == T_STATS:
+            return tuple(int(o.get(k, "-1")) for k in (
+                "cflow.packetsexp", "cflow.flowsexp", "cflow.octetsexp"))
+    return None
+
+
+def machine_domain():
+    """The default observation domain: FNV-1a (32 bits) of /etc/machine-id
+    (1 when that is 0); None without a machine id."""
+    try:
+        with open("/etc/machine-id", encoding="ascii") as f:
+            mid = f.readline().strip()
+    except OSError:
+        return None
+    if not mid:
+        return None
+    h = 2166136261
+    for ch in mid.encode():
+        h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
+    return h or 1
+
+
+def check_wire(msgs, version, source, collector, label, min_msgs=1,
+               interfaces=False, domain=None):
     """Every message decodes as `version` without problems; sequence
-    numbers, counts and templates are consistent. Returns (errors,
-    data records)."""
+    numbers, counts, templates, options templates and options data are
+    consistent; the observation domain (v9 source id) is not 0, the same in
+    every message and `domain` when given. When the capture holds every
+    message (the first has sequence 0), each exporter totals record counts
+    exactly the messages, data records and octets before its message.
+    Returns (errors, data records); the NAT events stay in msgs."""
     errors, flows = [], []
     if len(msgs) < min_msgs:
         errors.append("%s: %d messages captured, expected at least %d"
                       % (label, len(msgs), min_msgs))
     seq = None
     templates = {}
+    total = [0, 0, 0]  # messages, data records (flows, events), octets
+    domains = set()
+    complete = None
+    ntempl = 0
     for m in msgs:
         fr = m["frame"]
         for p in sorted(set(m["problems"])):
@@ -465,18 +746,30 @@ def check_wire(msgs, version, source, collector, label, min_msgs=1):
             errors.append("%s frame %s: version %d, expected %d"
                           % (label, fr, m["version"], version))
             continue
+        if complete is None:
+            complete = m["sequence"] == 0
         if m["src"] != source or m["dst"] != collector:
             errors.append("%s frame %s: %s -> %s, expected %s -> %s"
                           % (label, fr, m["src"], m["dst"], source,
                              collector))
-        ndata = len(m["flows"])
+        domains.add(m["domain"])
+        if not m["domain"]:
+            errors.append("%s frame %s: observation domain %s"
+                          % (label, fr, m["domain"]))
+        elif domain is not None and m["domain"] != domain:
+            errors.append("%s frame %s: observation domain %d, expected %d"
+                          % (label, fr, m["domain"], domain))
+        ndata = len(m["flows"]) + len(m["events"])
+        nopt = len(m["options"])
         if version == 9:
-            want = ndata + len(m["templates"])
+            want = ndata + nopt + len(m["templates"]) + \
+                len(m["opt_templates"])
             if m["count"] is not None and int(m["count"]) != want:
-                errors.append("%s frame %s: v9 count %s, but %d template + "
-                              "%d data records" % (label, fr, m["count"],
-                                                   len(m["templates"]),
-                                                   ndata))
+                errors.append("%s frame %s: v9 count %s, but %d template, "
+                              "%d options template, %d data and %d options "
+                              "data records" % (
+                                  label, fr, m["count"], len(m["templates"]),
+                                  len(m["opt_templates"]), ndata, nopt))
             # v9 sequence: messages sent before this one.
             if seq is not None and m["sequence"] != seq:
                 errors.append("%s frame %s: sequence %d, expected %d"
@@ -487,34 +780,58 @@ def check_wire(msgs, version, source, collector, label, min_msgs=1):
                     int(m["length"]) != m["udp_len"] - 8:
                 errors.append("%s frame %s: IPFIX length %s, UDP payload %d"
                               % (label, fr, m["length"], m["udp_len"] - 8))
-            # IPFIX sequence: data records sent before this message.
+            # IPFIX sequence: data records sent before this message,
+            # options data records included (RFC 7011 section 3.1).
             if seq is not None and m["sequence"] != seq:
                 errors.append("%s frame %s: sequence %d, expected %d"
                               % (label, fr, m["sequence"], seq))
-            seq = m["sequence"] + ndata
-        for tid, ies in m["templates"].items():
-            templates[tid] = ies
-            want = TEMPLATE_IES.get(tid)
-            if want is None:
-                continue
-            missing = [ie for ie in want if ie not in ies]
-            if missing:
-                errors.append("%s frame %s: template %d lacks IEs %s (has %s)"
-                              % (label, fr, tid, missing, list(ies)))
-        for f in m["flows"]:
+            seq = m["sequence"] + ndata + nopt
+        if m["templates"] or m["opt_templates"]:
+            ntempl += 1
+            for e in options_problems(m, version, interfaces, m["domain"]):
+                errors.append("%s frame %s: %s" % (label, fr, e))
+            st = stats_of(m)
+            if complete and st is not None and st != tuple(total):
+                errors.append("%s frame %s: exporter totals %s (messages, "
+                              "records, octets), but %s were sent before"
+                              % (label, fr, st, tuple(total)))
+        elif m["options"]:
+            errors.append("%s frame %s: options data without the templates"
+                          % (label, fr))
+        templates.update(m["templates"])
+        for f in m["flows"] + m["events"]:
             if f["set_id"] not in templates:
                 errors.append("%s frame %s: data set %d before its template"
                               % (label, fr, f["set_id"]))
-            want_tid = 256 if f["family"] == 4 else 257
+        for f in m["flows"]:
+            if interfaces:
+                want_tid = T_V4_IF if f["family"] == 4 else T_V6_IF
+            else:
+                want_tid = T_V4 if f["family"] == 4 else T_V6
             if f["set_id"] != want_tid:
                 errors.append("%s frame %s: IPv%d record in set %d, expected "
                               "%d" % (label, fr, f["family"], f["set_id"],
                                       want_tid))
             flows.append(f)
-    if msgs and 256 not in templates:
-        errors.append("%s: no template 256 (IPv4) on the wire" % label)
-    print("%s: %d messages, %d data records on the wire, templates %s"
-          % (label, len(msgs), len(flows), sorted(templates)))
+        for e in m["events"]:
+            want_tid = T_NAT4 if e["family"] == 4 else T_NAT6
+            if e["set_id"] != want_tid:
+                errors.append("%s frame %s: IPv%d NAT event in set %d, "
+                              "expected %d" % (label, fr, e["family"],
+                                               e["set_id"], want_tid))
+        total[0] += 1
+        total[1] += ndata
+        total[2] += m["udp_len"] - 8
+    if len(domains) > 1:
+        errors.append("%s: observation domains differ between messages: %s"
+                      % (label, sorted(domains, key=str)))
+    if msgs and not ntempl:
+        errors.append("%s: no template message on the wire" % label)
+    print("%s: %d messages (%d with templates), %d data records, %d NAT "
+          "events on the wire, observation domain %s, templates %s"
+          % (label, len(msgs), ntempl, len(flows),
+             sum(len(m["events"]) for m in msgs),
+             sorted(domains, key=str), sorted(templates)))
     return errors, flows
 
 
@@ -650,8 +967,14 @@ def cmd_nfx(args):
     if args.tshark_json:
         msgs = parse_tshark(args.tshark_json, args.port)
         errs, flows = check_wire(msgs, args.version, args.source,
-                                 args.collector, label + " wire")
+                                 args.collector, label + " wire",
+                                 interfaces=args.interfaces,
+                                 domain=wanted_domain(args))
         errors.extend(errs)
+        events = [e for m in msgs for e in m["events"]]
+        if events:
+            errors.append("%s wire: %d NAT events on a collector without "
+                          "nat_events" % (label, len(events)))
         if args.after_ms is None:
             diff = multiset_diff("oracle", expected, "wire", flows)
             if diff:
@@ -660,11 +983,18 @@ def cmd_nfx(args):
                 errors.extend(diff)
             errors.extend(match_times(label + " wire", flows, by_key,
                                       args.time_tolerance_ms))
-        if any(r["family"] == 6 for r in expected) and not any(
-                257 in m["templates"] for m in msgs):
-            errors.append("%s wire: IPv6 records expected but template 257 "
-                          "never sent" % label)
     return compare.report(errors)
+
+
+def wanted_domain(args):
+    """The observation domain the headers must carry: --domain, or
+    "machine" for the default derived from /etc/machine-id; None: any
+    but 0."""
+    if args.domain is None:
+        return None
+    if args.domain == "machine":
+        return machine_domain()
+    return int(args.domain, 0)
 
 
 def cmd_v5(args):
@@ -703,8 +1033,10 @@ def cmd_v5(args):
 
 
 def cmd_same(args):
-    """The same connections (pre-NAT original tuples) on every collector:
-    v5 record 1 and v9/IPFIX flowDirection 0 records."""
+    """The same connections on every collector: the tuples of the v9/IPFIX
+    records (both directions: pre-NAT original, reply) are those of v5's
+    records 1 and 3, and equal between v9 and IPFIX (flowDirection is 0 in
+    both directions, and nfdump's v9 reader leaves biflowDirection out)."""
     sets = {}
     for spec in args.collector_dump:
         label, kind, path = spec.split(":", 2)
@@ -716,9 +1048,8 @@ def cmd_same(args):
                             None if p == 1 else dp))
         else:
             for r in parse_nfdump_raw(path):
-                if r["direction"] == 0:
-                    tuples.add((r["proto"], r["src"], r["dst"], r["sport"],
-                                r["dport"]))
+                tuples.add((r["proto"], r["src"], r["dst"], r["sport"],
+                            r["dport"]))
         sets[label] = tuples
     # v5 has every post-NAT and reply record as well: keep only the
     # tuples the v9/IPFIX originals have in the v5 set, and compare the
@@ -852,6 +1183,8 @@ def cmd_active(args):
                                              len(hits))])
     c = hits[0]
     o, r = c["orig"], c["reply"]
+    if final_reason is None:
+        final_reason = end_reason(c)
     print("oracle: " + describe(c))
     life = (c["stop_ms"] - c["start_ms"]) / 1000.0 if c["start_ms"] else 0
     print("oracle: lifetime %.1f s, active timeout %d s" % (life,
@@ -939,8 +1272,11 @@ def cmd_active(args):
         label = "v%d" % args.version
         for d, side, want, name in ((0, o, want_orig, "original"),
                                     (1, r, want_reply, "reply")):
+            # flowDirection is 0 both ways: the direction shows in the
+            # tuple (and, on IPFIX, in biflowDirection).
             recs = sorted((x for x in got if x["proto"] == 6 and
-                           x["direction"] == d and
+                           x["direction"] == 0 and
+                           x["biflow"] in (None, 0, d + 1) and
                            x["src"] == norm_addr(side["src"]) and
                            x["dport"] == side["dport"] and
                            x["sport"] == side["sport"]),
@@ -1053,6 +1389,11 @@ def main():
                    help="only connections started at or after this epoch ms")
     p.add_argument("--expect", action="append",
                    help="NAME,PROTO,DST,DPORT,reply|noreply")
+    p.add_argument("--interfaces", action="store_true",
+                   help="the collector has interfaces on (templates 262/263)")
+    p.add_argument("--domain",
+                   help="observation domain of every header (a number, or "
+                        "'machine': derived from /etc/machine-id)")
     p.set_defaults(func=cmd_nfx)
 
     p = sub.add_parser("v5")
@@ -1078,8 +1419,9 @@ def main():
     p.add_argument("--clock-moved-ms", type=int, default=0,
                    help="how far the wall clock moved against the boot "
                         "clock meanwhile (clockwatch.py)")
-    p.add_argument("--final-reason", type=int, default=END_FLOW,
-                   help="flowEndReason of the final export (4: ended while "
+    p.add_argument("--final-reason", type=int,
+                   help="flowEndReason of the final export (default: 3 for "
+                        "TCP closed by FIN or RST, else 1; 4: ended while "
                         "no daemon listened, exported at the next start)")
     p.add_argument("--end-ms", type=int,
                    help="epoch ms the final export must end at (default: "
