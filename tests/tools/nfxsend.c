@@ -3,7 +3,15 @@
  * each, for the test to compare with what the collector decoded:
  *   proto src sport dst dport xsrc xsport xdst xdport packets octets
  *   start_ms end_ms in_if out_if nexthop direction template_id
- * (ICMP: ports 0 and dport type.code, as collectors show them).
+ *   tcp_flags end_reason zone
+ * (ICMP: ports 0 and dport type.code, as collectors show them); a NAT
+ * session event as
+ *   #nat msg event proto src sport dst dport xsrc xsport xdst xdport
+ *   start_ms event_ms zone template_id
+ * (ICMP: the id in both source ports, destination ports 0); the options
+ * data of a template message as "#opt msg sampling DOMAIN 1 1 0",
+ * "#opt msg stats DOMAIN MESSAGES RECORDS OCTETS" and
+ * "#opt msg if INDEX NAME DESCR".
  *   usage: nfxsend 9|10 PORT */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +37,9 @@ struct conn_spec {
 	uint64_t opk, oby, rpk, rby;
 	uint32_t in_if, out_if;
 	const char *nh, *rnh;		/* next hops, NULL: none */
+	uint8_t reason, flags, rflags;	/* flowEndReason, TCP flags */
+	uint32_t zone;
+	uint8_t nat;			/* 0, or a NAT event of it: FLOW_KIND_ */
 };
 
 /* Message 1 (templates), 2 (data only) and 3 (interface templates). */
@@ -37,37 +48,42 @@ static const struct conn_spec msg1[] = {
 	 * 203.0.113.1:61000 */
 	{ AF_INET, IPPROTO_TCP, "192.0.2.10", "198.51.100.20",
 	  "198.51.100.20", "203.0.113.1", 40000, 443, 443, 61000,
-	  12, 1500, 10, 9000, 0, 0, NULL, NULL },
+	  12, 1500, 10, 9000, 0, 0, NULL, NULL,
+	  FLOW_END_DETECTED, 0x1b, 0x1b, 0, 0 },
 	/* UDP DNAT over IPv6: [2001:db8::10]:50000 -> [2001:db8:1::20]:53
 	 * forwarded to [2001:db8:ffff::1]:5353 */
 	{ AF_INET6, IPPROTO_UDP, "2001:db8::10", "2001:db8:1::20",
 	  "2001:db8:ffff::1", "2001:db8::10", 50000, 53, 5353, 50000,
-	  1, 70, 1, 180, 0, 0, NULL, NULL },
+	  1, 70, 1, 180, 0, 0, NULL, NULL, FLOW_END_IDLE, 0, 0, 3, 0 },
 };
 static const struct conn_spec msg2[] = {
 	/* ICMP echo, SNAT */
 	{ AF_INET, IPPROTO_ICMP, "192.0.2.11", "198.51.100.21",
 	  "198.51.100.21", "203.0.113.2", 0x1234, 8 << 8, 0x1234, 0,
-	  3, 252, 3, 252, 0, 0, NULL, NULL },
+	  3, 252, 3, 252, 0, 0, NULL, NULL, FLOW_END_IDLE, 0, 0, 0,
+	  FLOW_KIND_NAT_CREATE },
 	/* unanswered UDP, DNAT: 203.0.113.50:5000 -> 203.0.113.1:5353
 	 * forwarded to 192.0.2.53:53 */
 	{ AF_INET, IPPROTO_UDP, "203.0.113.50", "203.0.113.1",
 	  "192.0.2.53", "203.0.113.50", 5000, 5353, 53, 5000,
-	  2, 120, 0, 0, 0, 0, NULL, NULL },
+	  2, 120, 0, 0, 0, 0, NULL, NULL, FLOW_END_ACTIVE, 0, 0, 700, 0 },
 	/* ICMPv6 echo, NAT66 of the source */
 	{ AF_INET6, IPPROTO_ICMPV6, "2001:db8::11", "2001:db8:2::30",
 	  "2001:db8:2::30", "2001:db8:ffff::2", 0x4321, 128 << 8, 0x4321,
-	  129 << 8, 4, 416, 4, 416, 0, 0, NULL, NULL },
+	  129 << 8, 4, 416, 4, 416, 0, 0, NULL, NULL, FLOW_END_FORCED, 0, 0,
+	  0, FLOW_KIND_NAT_DELETE },
 };
 static const struct conn_spec msg3[] = {
 	/* TCP without NAT, with interfaces and next hops */
 	{ AF_INET, IPPROTO_TCP, "192.0.2.12", "198.51.100.22",
 	  "198.51.100.22", "192.0.2.12", 41000, 80, 80, 41000,
-	  5, 400, 4, 4000, 3, 7, "198.51.100.1", "192.0.2.1" },
+	  5, 400, 4, 4000, 3, 7, "198.51.100.1", "192.0.2.1",
+	  FLOW_END_DETECTED, 0x16, 0x12, 65535, 0 },
 	/* TCP SNAT over IPv6 with interfaces and next hops */
 	{ AF_INET6, IPPROTO_TCP, "2001:db8::12", "2001:db8:3::40",
 	  "2001:db8:3::40", "2001:db8:ffff::3", 42000, 22, 22, 1025,
-	  6, 500, 5, 5000, 4, 8, "2001:db8:3::1", "2001:db8::1" },
+	  6, 500, 5, 5000, 4, 8, "2001:db8:3::1", "2001:db8::1",
+	  FLOW_END_IDLE, 0x12, 0x12, 1, FLOW_KIND_NAT_CREATE },
 };
 
 /* Parses a textual address into a 16-byte network-order field, and for
@@ -116,8 +132,11 @@ static void make_conn(const struct conn_spec *s, uint64_t now_ms,
 	ev->orig.dport = s->odp;
 	ev->reply.sport = s->rsp;
 	ev->reply.dport = s->rdp;
+	ev->zone = s->zone;
 	c->ev = ev;
-	c->reason = FLOW_END_DETECTED;
+	c->reason = (enum flow_end)s->reason;
+	c->tcp_flags = s->flags;
+	c->rtcp_flags = s->rflags;
 	c->has_counters = true;
 	c->orig_packets = s->opk;
 	c->orig_bytes = s->oby;
@@ -181,8 +200,37 @@ static void print_rec(const struct nfx_rec *r, bool interfaces)
 	else
 		tid = r->family == AF_INET6 ? NFX_TEMPLATE_V6 :
 		      NFX_TEMPLATE_V4;
-	printf(" %u %u\n", r->direction, tid);
+	printf(" %u %u 0x%02x %u %u\n", r->direction, tid, r->tcp_flags,
+	       r->end_reason, r->zone);
 }
+
+/* Prints one NAT event in the "#nat" line format of the usage comment. */
+static void print_event(const struct nfx_rec *r, unsigned msg)
+{
+	printf("#nat %u %u %u", msg, r->nat_event, r->proto);
+	print_addr(r, r->src);
+	printf(" %u", r->sport);
+	print_addr(r, r->dst);
+	printf(" %u", r->dport);
+	print_addr(r, r->xsrc);
+	printf(" %u", r->xsport);
+	print_addr(r, r->xdst);
+	printf(" %u %llu %llu %u %u\n", r->xdport,
+	       (unsigned long long)r->start_ms,
+	       (unsigned long long)r->event_ms, r->zone,
+	       r->family == AF_INET6 ? NFX_TEMPLATE_NAT6 : NFX_TEMPLATE_NAT4);
+}
+
+/* Interface names of message 3's records. */
+static const struct nfx_ifname ifnames[] = {
+	{ 3, "lan0", "inside" }, { 7, "wan0", "uplink to the provider" },
+	{ 4, "lan1-sixteen-chr", "" },
+	{ 8, "wan1", "a description: thirty-two chars!" },
+};
+
+/* What was sent so far: messages, data records, octets, options data
+ * records. */
+static struct { uint64_t messages, records, octets, opt; } sent;
 
 /* Builds one message from the specs, sends it, prints its records;
  * returns the number of data records. */
@@ -200,8 +248,51 @@ static unsigned send_msg(int fd, uint8_t version, bool interfaces,
 	size_t len;
 
 	nfx_begin(&m, version, interfaces, templates);
+	if (templates) {
+		struct nfx_options o = {
+			.domain = DOMAIN, .messages = sent.messages,
+			.records = sent.records, .octets = sent.octets,
+			.ifs = interfaces ? ifnames : NULL,
+			.nifs = interfaces ? 4 : 0,
+		};
+		unsigned nifs = nfx_add_options(&m, &o);
+
+		if (nifs != o.nifs) {
+			fprintf(stderr, "nfxsend: options do not fit\n");
+			exit(1);
+		}
+		printf("#opt %llu sampling %u 1 1 0\n",
+		       (unsigned long long)sent.messages, DOMAIN);
+		printf("#opt %llu stats %u %llu %llu %llu\n",
+		       (unsigned long long)sent.messages, DOMAIN,
+		       (unsigned long long)sent.messages,
+		       (unsigned long long)sent.records,
+		       (unsigned long long)sent.octets);
+		for (i = 0; i < nifs; i++)
+			printf("#opt %llu if %u %s %s\n",
+			       (unsigned long long)sent.messages,
+			       ifnames[i].index, ifnames[i].name,
+			       ifnames[i].descr[0] ? ifnames[i].descr : "-");
+		sent.opt += 2 + nifs;
+	}
 	for (i = 0; i < n; i++) {
 		make_conn(&specs[i], now_ms, first_idx + i, &ev, &c);
+		if (specs[i].nat) {
+			struct flow_conn e = c;
+			struct nfx_rec er;
+
+			e.kind = (enum flow_kind)specs[i].nat;
+			e.event_real_ms = c.end_real_ms + 7;
+			/* RFC 8158 numbering for IPv4, legacy for IPv6 */
+			if (!nfx_event_build(&e, ev.family == AF_INET ?
+					     NFX_NAT_RFC8158 : NFX_NAT_LEGACY,
+					     &er) || !nfx_add(&m, &er)) {
+				fprintf(stderr, "nfxsend: NAT event failed\n");
+				exit(1);
+			}
+			print_event(&er, (unsigned)sent.messages);
+			total++;
+		}
 		k = nfx_rec_build(&c, recs);
 		for (j = 0; j < k; j++) {
 			if (!nfx_add(&m, &recs[j])) {
@@ -221,6 +312,9 @@ static unsigned send_msg(int fd, uint8_t version, bool interfaces,
 		fprintf(stderr, "nfxsend: send: %s\n", strerror(errno));
 		exit(1);
 	}
+	sent.messages++;
+	sent.records += total;
+	sent.octets += len;
 	/* a gap between datagrams, so none is lost in the socket buffer */
 	usleep(20000);
 	return total;
@@ -249,12 +343,14 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	/* v9 sequence counts messages, IPFIX's data records */
+	/* v9 sequence counts messages, IPFIX's data records, options data
+	 * records among them */
 	recs += send_msg(fd, version, false, true, msg1, 2, 0, now_ms, 0);
 	recs += send_msg(fd, version, false, false, msg2, 3, 2, now_ms,
-			 version == NFX_VERSION_V9 ? 1 : recs);
+			 version == NFX_VERSION_V9 ? 1 :
+			 (uint32_t)(recs + sent.opt));
 	send_msg(fd, version, true, true, msg3, 2, 5, now_ms,
-		 version == NFX_VERSION_V9 ? 2 : recs);
+		 version == NFX_VERSION_V9 ? 2 : (uint32_t)(recs + sent.opt));
 	close(fd);
 	return 0;
 }
