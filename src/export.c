@@ -60,6 +60,7 @@ struct export {
 	uint32_t domain;	/* v9 source id / IPFIX observation domain */
 	struct nfx_ifname ifs[IF_MAX];	/* indices the records used */
 	unsigned nifs, if_cursor;
+	bool ifs_new;		/* an index not yet named to the collector */
 	uint64_t ifs_read_ns;	/* when their names were read */
 	struct config_collector cc;	/* who we export to */
 	uint32_t sequence;	/* v5, IPFIX: records; v9: datagrams */
@@ -260,7 +261,7 @@ void export_add(struct export *x, const struct flow_record *r)
  * and then every tmpl_packets datagrams or tmpl_ns, whichever comes first. */
 static bool templates_due(const struct export *x, uint64_t now_boot_ns)
 {
-	if (x->tmpl_boot_ns == 0)
+	if (x->tmpl_boot_ns == 0 || x->ifs_new)
 		return true;
 	if (x->tmpl_packets != 0 && x->since_tmpl >= x->tmpl_packets)
 		return true;
@@ -304,6 +305,7 @@ static void note_if(struct export *x, uint32_t index)
 	x->ifs[x->nifs].index = index;
 	read_ifname(&x->ifs[x->nifs]);
 	x->nifs++;
+	x->ifs_new = true;	/* named in the next message */
 }
 
 /* The options records of a template message: the exporter's totals and
@@ -333,6 +335,8 @@ static void add_options(struct export *x, uint64_t now_boot_ns)
 	o.nifs = x->nifs - x->if_cursor;
 	n = nfx_add_options(&x->msg, &o);
 	x->if_cursor += n;
+	if (x->if_cursor >= x->nifs)
+		x->ifs_new = false;	/* every name has gone out */
 }
 
 /* Starts the next v9/IPFIX message, with templates when due. */
