@@ -797,8 +797,7 @@ void pipeline_state_rec(const struct pipeline *p, const struct flow_entry *e,
 	r->proto = e->proto;
 	r->tcp_state = e->tcp_state;
 	r->zone = e->zone;
-	r->flags = e->flags & (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START |
-			       FLOW_F_SYN | FLOW_F_NAT_SENT);
+	r->flags = e->flags & STATEFILE_REC_FLAGS;
 	r->kstart = e->kstart;
 	r->start_ms = flowtab_start_ms(e);
 	r->orig = e->orig;

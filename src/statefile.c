@@ -93,9 +93,6 @@ static const char tail_magic[] = "NFFLOWDE";
 #define T_CRC 16
 #define T_RESERVED 20
 
-/* The record flags a file may carry: what outlives the daemon. */
-#define REC_FLAGS (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START | FLOW_F_SYN | \
-		   FLOW_F_NAT_SENT)
 
 _Static_assert(R_V6_SIZE <= STATEFILE_REC_MAX, "STATEFILE_REC_MAX too small");
 _Static_assert(H_RESERVED <= STATEFILE_HEADER_SIZE, "header overflows");
@@ -323,7 +320,7 @@ static size_t check_record(const uint8_t *p, size_t rem, unsigned long n,
 		return 0;
 	}
 	flags = be_get16(p + R_FLAGS);
-	if (flags & ~(unsigned)REC_FLAGS) {
+	if (flags & ~(unsigned)STATEFILE_REC_FLAGS) {
 		fail(err, errlen, "record %lu at offset %zu: unknown flags "
 		     "0x%x", n, off, flags);
 		return 0;

@@ -29,6 +29,11 @@
 #define STATEFILE_TRAILER_SIZE 24
 /* Largest encoded record (an IPv6 connection with every field). */
 #define STATEFILE_REC_MAX 256
+/* The entry flags a record may carry: what outlives the daemon (how the
+ * start was known, whether the connection began with a SYN, whether its
+ * NAT create event was sent). */
+#define STATEFILE_REC_FLAGS (FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START | \
+			     FLOW_F_SYN | FLOW_F_NAT_SENT)
 
 /* Header flags. */
 #define STATEFILE_F_CLEAN 0x1	/* written at a clean stop: the seen

@@ -79,7 +79,7 @@ static void check_rec(const struct statefile_rec *r)
 	static const struct ct_addr6 zero6;
 
 	if (r->proto == 0 ||
-	    (r->flags & ~(FLOW_F_FROM_DUMP | FLOW_F_KERNEL_START)) != 0)
+	    (r->flags & ~STATEFILE_REC_FLAGS) != 0)
 		__builtin_trap();
 	if (r->family == AF_INET) {
 		if (memcmp(&r->orig6, &zero6, sizeof(zero6)) != 0 ||
