@@ -25,6 +25,7 @@ LAB_COLLECTOR_PORT=2055
 LAB_DIR=${LAB_DIR:-}
 LAB_UP=0
 [ -n "${LAB_NFCAPD_ARGS+x}" ] || LAB_NFCAPD_ARGS=()
+[ -n "${LAB_ORACLE_ARGS+x}" ] || LAB_ORACLE_ARGS=()
 
 # Print a diagnostic line on stderr.
 lab_log() {
@@ -279,9 +280,13 @@ lab_collector_show() {
 # with.  Two listeners, joined by conntrack id: the text form has the ICMP
 # type/code (the XML form omits them), the XML form has the kernel's start
 # and stop timestamps in nanoseconds (the text form prints whole seconds).
+# Extra conntrack options may be given in the array LAB_ORACLE_ARGS (e.g. a
+# larger --buffer-size for thousands of connections a second).
 lab_oracle_start() {
-	lab_bg oracle-text fw conntrack -E -e NEW,DESTROY -o extended,id,timestamp
-	lab_bg oracle-xml fw conntrack -E -e NEW,DESTROY -o xml,id,ktimestamp
+	lab_bg oracle-text fw conntrack -E -e NEW,DESTROY -o extended,id,timestamp \
+		"${LAB_ORACLE_ARGS[@]}"
+	lab_bg oracle-xml fw conntrack -E -e NEW,DESTROY -o xml,id,ktimestamp \
+		"${LAB_ORACLE_ARGS[@]}"
 	sleep 0.3
 }
 
