@@ -466,7 +466,9 @@ static void send_status(const struct daemon *d)
 
 /* The state file's records of a running daemon: the connections that
  * have been exported in the interim (what a restart must not export
- * again), and restored ones still waiting for their DESTROY. */
+ * again), with NAT events those whose create was sent (so that a restart
+ * after a crash sends their delete when they ended meanwhile, and no
+ * second create), and restored ones still waiting for their DESTROY. */
 static void put_checkpoint(const struct daemon *d, struct state_out *o)
 {
 	size_t cursor = 0, i;
@@ -476,7 +478,8 @@ static void put_checkpoint(const struct daemon *d, struct state_out *o)
 	while ((e = flowtab_next(d->pl.tab, &cursor)) != NULL) {
 		const struct flow_active *a = flowtab_active(d->pl.tab, e);
 
-		if (a == NULL || a->exports == 0)
+		if ((a == NULL || a->exports == 0) &&
+		    !(e->flags & FLOW_F_NAT_SENT))
 			continue;
 		pipeline_state_rec(&d->pl, e, &r);
 		state_put(o, &r);
@@ -486,12 +489,13 @@ static void put_checkpoint(const struct daemon *d, struct state_out *o)
 			state_put(o, &d->pl.limbo[i]);
 }
 
-/* What changes the state file's content: interim exports, and restored
- * connections that have ended (a crash must not find them in a file again
- * and export them twice). */
+/* What changes the state file's content: interim exports, NAT events,
+ * and restored connections that have ended (a crash must not find them in
+ * a file again and export them twice). */
 static uint64_t state_changes(const struct daemon *d)
 {
-	return d->pl.st.interim + d->pl.st.restored_ended + d->pl.st.ended_unseen;
+	return d->pl.st.interim + d->pl.st.restored_ended + d->pl.st.ended_unseen +
+	       d->pl.st.nat_creates + d->pl.st.nat_deletes;
 }
 
 /* Writes a checkpoint from a forked copy of the process, so that

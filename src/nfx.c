@@ -87,13 +87,14 @@ static const struct field flow_fields[] = {
 
 /* NAT session events: when, what, the session before and after NAT. */
 static const struct field nat_fields[] = {
-	{ IE_OBSERVATION_MS, 8 }, { IE_START_MS, 8 }, { IE_NAT_EVENT, 1 },
+	{ IE_OBSERVATION_MS, 8 }, { IE_START_MS, 8 }, { IE_END_MS, 8 },
+	{ IE_NAT_EVENT, 1 },
 	{ IE_PROTO, 1 },
 	{ IE_SRC4, 4 }, { IE_DST4, 4 }, { IE_SPORT, 2 }, { IE_DPORT, 2 },
 	{ IE_XSRC4, 4 }, { IE_XDST4, 4 }, { IE_XSPORT, 2 }, { IE_XDPORT, 2 },
 	{ IE_IN_VRF, 4 },
 };
-#define NNAT 13
+#define NNAT 14
 
 /* Options: the first field is the scope (IPFIX IE; v9 scope type below). */
 static const struct field opt_sampling[] = {
@@ -316,6 +317,9 @@ bool nfx_event_build(const struct flow_conn *c, enum nfx_nat_mode mode,
 	out->nat_event = nat_event_value(c->kind, mode, ev->family == AF_INET6);
 	out->start_ms = c->start_real_ms;
 	out->event_ms = c->event_real_ms;
+	/* flowEnd: the event's time (collectors such as pmacct take a
+	 * delete's end from it, not from observationTime) */
+	out->end_ms = c->event_real_ms;
 	fill_dir(out, ev, &ev->orig, &ev->orig6, &ev->reply, &ev->reply6);
 	if (icmp) {
 		/* the ICMP id is what NAT translates, in place of a port */
@@ -493,8 +497,8 @@ unsigned nfx_add_options(struct nfx_msg *m, const struct nfx_options *opt)
 		size_t rlen = 4 + NFX_IFNAME_LEN + NFX_IFDESCR_LEN;
 
 		/* a set header and padding at most, beside the record */
-		if (m->len + SET_HEADER_LEN + rlen + 3 + opt->keep_free >
-		    NFX_MAX_DATAGRAM)
+		if (opt->keep_free != 0 && m->len + SET_HEADER_LEN + rlen + 3 +
+		    opt->keep_free > NFX_MAX_DATAGRAM)
 			break;
 		p = reserve(m, NFX_TEMPLATE_OPT_IFNAME, rlen);
 		if (p == NULL)

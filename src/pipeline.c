@@ -303,9 +303,12 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 		take_remainder(&c, &sd, now);
 	flags_of_counted(&c);
 	nat = p->nat_events && record_is_nat(ev);
+	/* both events of a session carry the start its create had: the
+	 * table's (a NEW event has no kernel stamp), else the kernel's */
+	if (!known)
+		start = c.start_boot_ns;
 	if (nat && !nat_sent)
-		nat_event(p, ev, FLOW_KIND_NAT_CREATE, true, c.start_boot_ns, 0,
-			  now);
+		nat_event(p, ev, FLOW_KIND_NAT_CREATE, true, start, 0, now);
 	p->st.exports++;
 	if (!ev->has_counters)
 		p->st.exports_no_counters++;
@@ -313,12 +316,11 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 		p->st.ipv6++;
 	p->emit(&c, p->emit_arg);
 	if (nat) {
-		/* the whole connection: from its start, not the last interim */
-		struct flow_conn whole;
+		struct flow_conn whole;	/* for its end */
 
 		record_conn_init(&whole, ev, start, now);
-		nat_event(p, ev, FLOW_KIND_NAT_DELETE, false,
-			  whole.start_boot_ns, whole.end_real_ms, now);
+		nat_event(p, ev, FLOW_KIND_NAT_DELETE, false, start,
+			  whole.end_real_ms, now);
 	}
 }
 
@@ -771,11 +773,13 @@ size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now)
 			p->st.ipv6++;
 		p->emit(&c, p->emit_arg);
 		if (p->nat_events && record_is_nat(&ev)) {
+			/* it ended while no daemon listened: the session is
+			 * held until now at the latest, the only bound known */
 			if (!(r->flags & FLOW_F_NAT_SENT))
 				nat_event(p, &ev, FLOW_KIND_NAT_CREATE, true,
 					  c.start_boot_ns, 0, now);
 			nat_event(p, &ev, FLOW_KIND_NAT_DELETE, false,
-				  c.start_boot_ns, c.end_real_ms, now);
+				  c.start_boot_ns, now->real_ns / NS_PER_MS, now);
 		}
 		done++;
 	}

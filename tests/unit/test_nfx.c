@@ -28,7 +28,7 @@ static const uint8_t v9_templates[] = {
 	0x65, 0x53, 0xF1, 0x06,		/* unix secs 1700000006 */
 	0x00, 0x00, 0x00, 0x07,		/* sequence 7 */
 	0x01, 0x02, 0x03, 0x04,		/* source id */
-	0x00, 0x00, 0x01, 0x14,		/* FlowSet id 0: templates, length 276 */
+	0x00, 0x00, 0x01, 0x1C,		/* FlowSet id 0: templates, length 284 */
 	0x01, 0x04, 0x00, 0x13,		/* template 260: IPv4, 19 fields */
 	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
 	0x00, 0x0C, 0x00, 0x04,		/* destinationIPv4Address */
@@ -69,9 +69,10 @@ static const uint8_t v9_templates[] = {
 	0x00, 0xEF, 0x00, 0x01,		/* biflowDirection */
 	0x00, 0x88, 0x00, 0x01,		/* flowEndReason */
 	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
-	0x01, 0x08, 0x00, 0x0D,		/* template 264: NAT44 events, 13 fields */
+	0x01, 0x08, 0x00, 0x0E,		/* template 264: NAT44 events, 14 fields */
 	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0x99, 0x00, 0x08,		/* flowEndMilliseconds */
 	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
@@ -83,9 +84,10 @@ static const uint8_t v9_templates[] = {
 	0x00, 0xE3, 0x00, 0x02,		/* postNAPTSourceTransportPort */
 	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
 	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
-	0x01, 0x09, 0x00, 0x0D,		/* template 265: IPv6 NAT events, 13 fields */
+	0x01, 0x09, 0x00, 0x0E,		/* template 265: IPv6 NAT events, 14 fields */
 	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0x99, 0x00, 0x08,		/* flowEndMilliseconds */
 	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x1B, 0x00, 0x10,		/* sourceIPv6Address */
@@ -124,11 +126,11 @@ static const uint8_t v9_templates[] = {
  * one scope field. */
 static const uint8_t ipfix_templates_if[] = {
 	0x00, 0x0A,			/* version 10 */
-	0x01, 0x80,			/* length 384 */
+	0x01, 0x88,			/* length 392 */
 	0x65, 0x53, 0xF1, 0x06,		/* export time 1700000006 */
 	0x00, 0x00, 0x00, 0x07,		/* sequence 7 */
 	0x01, 0x02, 0x03, 0x04,		/* observation domain */
-	0x00, 0x02, 0x01, 0x2C,		/* set id 2: templates, length 300 */
+	0x00, 0x02, 0x01, 0x34,		/* set id 2: templates, length 308 */
 	0x01, 0x06, 0x00, 0x16,		/* template 262: IPv4 with interfaces, 22 fields */
 	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
 	0x00, 0x0C, 0x00, 0x04,		/* destinationIPv4Address */
@@ -175,9 +177,10 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0x0A, 0x00, 0x04,		/* ingressInterface */
 	0x00, 0x0E, 0x00, 0x04,		/* egressInterface */
 	0x00, 0x3E, 0x00, 0x10,		/* ipNextHopIPv6Address */
-	0x01, 0x08, 0x00, 0x0D,		/* template 264: NAT44 events, 13 fields */
+	0x01, 0x08, 0x00, 0x0E,		/* template 264: NAT44 events, 14 fields */
 	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0x99, 0x00, 0x08,		/* flowEndMilliseconds */
 	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x08, 0x00, 0x04,		/* sourceIPv4Address */
@@ -189,9 +192,10 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0xE3, 0x00, 0x02,		/* postNAPTSourceTransportPort */
 	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
 	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
-	0x01, 0x09, 0x00, 0x0D,		/* template 265: IPv6 NAT events, 13 fields */
+	0x01, 0x09, 0x00, 0x0E,		/* template 265: IPv6 NAT events, 14 fields */
 	0x01, 0x43, 0x00, 0x08,		/* observationTimeMilliseconds */
 	0x00, 0x98, 0x00, 0x08,		/* flowStartMilliseconds */
+	0x00, 0x99, 0x00, 0x08,		/* flowEndMilliseconds */
 	0x00, 0xE6, 0x00, 0x01,		/* natEvent */
 	0x00, 0x04, 0x00, 0x01,		/* protocolIdentifier */
 	0x00, 0x1B, 0x00, 0x10,		/* sourceIPv6Address */
@@ -396,8 +400,8 @@ static void rec_snat_orig(struct nfx_rec *r)
 }
 
 /* Offsets within the hand-built template messages. */
-#define V9_TSET_LEN 276		/* template FlowSet of v9_templates */
-#define IPFIX_TSET_LEN 300	/* template set of ipfix_templates_if */
+#define V9_TSET_LEN 284		/* template FlowSet of v9_templates */
+#define IPFIX_TSET_LEN 308	/* template set of ipfix_templates_if */
 
 static void test_template_set_v9(void **state)
 {
@@ -606,8 +610,8 @@ static void test_sets_count_sequence(void **state)
 	assert_true(nfx_add(&m, &r));
 	h.sequence = 0xA1B2C3D4;
 	n = nfx_finish(&m, &h);
-	/* 20 header + 376 templates + 4 + 3 * 67 = 581, padded to 584 */
-	assert_int_equal(n, 584);
+	/* 20 header + 384 templates + 4 + 3 * 67 = 589, padded to 592 */
+	assert_int_equal(n, 592);
 	assert_int_equal(m.buf[2], 0);
 	assert_int_equal(m.buf[3], 10);		/* 7 templates + 3 */
 	assert_int_equal(m.buf[12], 0xA1);
@@ -615,14 +619,14 @@ static void test_sets_count_sequence(void **state)
 	assert_memory_equal(m.buf, v9_templates + 0, 2);
 	assert_memory_equal(m.buf + 20, v9_templates + 20,
 			    sizeof(v9_templates) - 20);
-	assert_int_equal(m.buf[376] << 8 | m.buf[377], 260);	/* set 260 */
-	assert_int_equal(m.buf[378] << 8 | m.buf[379], 208);
-	assert_memory_equal(m.buf + 380, v9_data + 24, 67);
-	assert_memory_equal(m.buf + 380 + 67, v9_data + 24, 67);
-	assert_memory_equal(m.buf + 380 + 134, v9_data + 24, 67);
-	assert_int_equal(m.buf[581], 0);
-	assert_int_equal(m.buf[582], 0);
-	assert_int_equal(m.buf[583], 0);
+	assert_int_equal(m.buf[384] << 8 | m.buf[385], 260);	/* set 260 */
+	assert_int_equal(m.buf[386] << 8 | m.buf[387], 208);
+	assert_memory_equal(m.buf + 388, v9_data + 24, 67);
+	assert_memory_equal(m.buf + 388 + 67, v9_data + 24, 67);
+	assert_memory_equal(m.buf + 388 + 134, v9_data + 24, 67);
+	assert_int_equal(m.buf[589], 0);
+	assert_int_equal(m.buf[590], 0);
+	assert_int_equal(m.buf[591], 0);
 
 	/* IPFIX: v4, v6, v4 makes three sets; the header length is the total */
 	nfx_begin(&m, NFX_VERSION_IPFIX, false, false);
@@ -1194,14 +1198,15 @@ static void test_event_build_icmp(void **state)
 /* An IPFIX message with one NAT44 event, written by hand. */
 static const uint8_t ipfix_nat4[] = {
 	0x00, 0x0A,			/* version 10 */
-	0x00, 0x44,			/* length 68 */
+	0x00, 0x4C,			/* length 76 */
 	0x65, 0x53, 0xF1, 0x06,		/* export time */
 	0x00, 0x00, 0x00, 0x07,		/* sequence */
 	0x01, 0x02, 0x03, 0x04,		/* observation domain */
 	0x01, 0x08,			/* set 264 */
-	0x00, 0x34,			/* length 52 = 4 + 46 + 2 */
+	0x00, 0x3C,			/* length 60 = 4 + 54 + 2 */
 	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x7D, 0x50,	/* observed 1700000005456 */
 	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,	/* start 1700000000123 */
+	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x7D, 0x50,	/* end: the event's time */
 	0x05,				/* natEvent: NAT44 session delete */
 	0x06,				/* protocol TCP */
 	0xC0, 0x00, 0x02, 0x0A,		/* src 192.0.2.10 */
@@ -1239,14 +1244,14 @@ static void test_event_encode(void **state)
 	assert_true(nfx_add(&m, &r));
 	assert_true(nfx_add(&m, &r));	/* one set for both */
 	n = nfx_finish(&m, &hdr);
-	assert_int_equal(n, 20 + 4 + 2 * 46);
+	assert_int_equal(n, 20 + 4 + 2 * 54);
 	assert_int_equal(m.buf[3], 2);
 	assert_memory_equal(m.buf + 20, ipfix_nat4 + 16, 2);	/* set 264 */
-	assert_int_equal(m.buf[22] << 8 | m.buf[23], 96);
-	assert_memory_equal(m.buf + 24, ipfix_nat4 + 20, 46);
-	assert_memory_equal(m.buf + 24 + 46, ipfix_nat4 + 20, 46);
+	assert_int_equal(m.buf[22] << 8 | m.buf[23], 112);
+	assert_memory_equal(m.buf + 24, ipfix_nat4 + 20, 54);
+	assert_memory_equal(m.buf + 24 + 54, ipfix_nat4 + 20, 54);
 
-	/* IPv6: set 265 of 94-byte records; a traffic record after it opens
+	/* IPv6: set 265 of 102-byte records; a traffic record after it opens
 	 * its own set */
 	conn4(IPPROTO_TCP, 0, 0, 50000, 53, 0, 0, 5353, 50000);
 	ev.family = AF_INET6;
@@ -1261,14 +1266,14 @@ static void test_event_encode(void **state)
 	rec_snat_orig(&r);
 	assert_true(nfx_add(&m, &r));
 	n = nfx_finish(&m, &hdr);
-	assert_int_equal(n, 16 + 100 + 72);
+	assert_int_equal(n, 16 + 108 + 72);
 	assert_int_equal(m.buf[16] << 8 | m.buf[17], 265);
-	assert_int_equal(m.buf[18] << 8 | m.buf[19], 100);	/* 4 + 94 + 2 */
-	assert_int_equal(m.buf[20 + 16], 0x01);		/* natEvent */
-	assert_int_equal(m.buf[20 + 17], IPPROTO_TCP);
-	assert_memory_equal(m.buf + 20 + 18, a6_client, 16);
-	assert_memory_equal(m.buf + 20 + 18 + 32 + 4 + 16, a6_nat, 16);
-	assert_int_equal(m.buf[116] << 8 | m.buf[117], 260);
+	assert_int_equal(m.buf[18] << 8 | m.buf[19], 108);	/* 4 + 102 + 2 */
+	assert_int_equal(m.buf[20 + 24], 0x01);		/* natEvent */
+	assert_int_equal(m.buf[20 + 25], IPPROTO_TCP);
+	assert_memory_equal(m.buf + 20 + 26, a6_client, 16);
+	assert_memory_equal(m.buf + 20 + 26 + 32 + 4 + 16, a6_nat, 16);
+	assert_int_equal(m.buf[124] << 8 | m.buf[125], 260);
 	assert_int_equal(m.records, 2);
 }
 
