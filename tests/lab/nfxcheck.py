@@ -376,14 +376,20 @@ def parse_nfdump_raw(path):
                "dport": None if proto in ICMPS else num("dst port"),
                "xsrc": norm_addr(first("src xlt ip")),
                "xdst": norm_addr(first("dst xlt ip")),
-               "xsport": None if proto in ICMPS else num("src xlt port"),
-               "xdport": None if proto in ICMPS else num("dst xlt port"),
+               # a NAT event's ICMP id is its post-NAT source port
+               "xsport": None if proto in ICMPS and "nat event" not in b
+               else num("src xlt port"),
+               "xdport": None if proto in ICMPS and "nat event" not in b
+               else num("dst xlt port"),
                "icmp": icmp, "packets": num("in packets"),
                "bytes": num("in bytes"), "direction": num("direction"),
                "biflow": num("biFlow Dir"), "reason": num("end reason"),
                "flags": num("tcp flags"), "zone": num("ingress VRF"),
                "start_ms": num("first"), "end_ms": num("last"),
-               "exporter": first("ip exporter")}
+               "exporter": first("ip exporter"),
+               "event": (int(re.match(r"\d+", b["nat event"]).group(0))
+                         if "nat event" in b else None),
+               "obs_ms": num("Event time")}
         recs.append(rec)
     return recs
 
@@ -731,7 +737,7 @@ def check_wire(msgs, version, source, collector, label, min_msgs=1,
         errors.append("%s: %d messages captured, expected at least %d"
                       % (label, len(msgs), min_msgs))
     seq = None
-    templates = {}
+    templates, opt_seen = {}, set()
     total = [0, 0, 0]  # messages, data records (flows, events), octets
     domains = set()
     complete = None
@@ -795,9 +801,17 @@ def check_wire(msgs, version, source, collector, label, min_msgs=1,
                 errors.append("%s frame %s: exporter totals %s (messages, "
                               "records, octets), but %s were sent before"
                               % (label, fr, st, tuple(total)))
-        elif m["options"]:
-            errors.append("%s frame %s: options data without the templates"
-                          % (label, fr))
+        # Interface names may also follow in a later message, once its
+        # options template went out.
+        for o in m["options"]:
+            if o["set_id"] not in opt_seen and \
+                    o["set_id"] not in m["opt_templates"]:
+                errors.append("%s frame %s: options data set %d before its "
+                              "options template" % (label, fr, o["set_id"]))
+            if not m["opt_templates"] and o["set_id"] != T_IFNAME:
+                errors.append("%s frame %s: options data set %d outside a "
+                              "template message" % (label, fr, o["set_id"]))
+        opt_seen.update(m["opt_templates"])
         templates.update(m["templates"])
         for f in m["flows"] + m["events"]:
             if f["set_id"] not in templates:
@@ -927,6 +941,8 @@ def cmd_nfx(args):
 
     if args.nfdump_raw:
         got = parse_nfdump_raw(args.nfdump_raw)
+        if args.nat_events:  # checked by `nat`
+            got = [r for r in got if r["event"] is None]
         print("%s nfcapd: %d records" % (label, len(got)))
         for r in got:
             if r["version"] != args.version:
@@ -972,7 +988,7 @@ def cmd_nfx(args):
                                  domain=wanted_domain(args))
         errors.extend(errs)
         events = [e for m in msgs for e in m["events"]]
-        if events:
+        if events and not args.nat_events:
             errors.append("%s wire: %d NAT events on a collector without "
                           "nat_events" % (label, len(events)))
         if args.after_ms is None:
@@ -1358,6 +1374,229 @@ def cmd_active(args):
     return compare.report(errors)
 
 
+def is_translated(c):
+    """NAT changed the connection: addresses, ports or the ICMP id."""
+    o, r = c["orig"], c["reply"]
+    if norm_addr(r["dst"]) != norm_addr(o["src"]) or \
+            norm_addr(r["src"]) != norm_addr(o["dst"]):
+        return True
+    if c["proto"] in ICMPS:
+        return r.get("icmp_id") != o.get("icmp_id")
+    return r["dport"] != o["sport"] or r["sport"] != o["dport"]
+
+
+EVENT_FIELDS = ("event", "proto", "src", "sport", "dst", "dport", "xsrc",
+                "xsport", "xdst", "xdport")
+
+
+def expected_events(c, numbering):
+    """The create and delete events of a translated connection: pre-NAT
+    the original tuple, post-NAT the reply's swapped; ICMP: the ids in the
+    source ports, destination ports 0."""
+    o, r = c["orig"], c["reply"]
+    if numbering == "rfc8158" and c["family"] == 4:
+        create, delete = 4, 5
+    else:
+        create, delete = 1, 2
+    icmp = c["proto"] in ICMPS
+    base = {"proto": c["proto"], "src": norm_addr(o["src"]),
+            "dst": norm_addr(o["dst"]), "xsrc": norm_addr(r["dst"]),
+            "xdst": norm_addr(r["src"]),
+            "sport": o.get("icmp_id") if icmp else o["sport"],
+            "dport": 0 if icmp else o["dport"],
+            "xsport": r.get("icmp_id") if icmp else r["dport"],
+            "xdport": 0 if icmp else r["sport"]}
+    return (dict(base, event=create, obs_ms=c["start_ms"]),
+            dict(base, event=delete, obs_ms=c["stop_ms"]))
+
+
+def ekey(e, fields=EVENT_FIELDS):
+    """A comparable tuple of an event (the fields given)."""
+    return tuple(e.get(f) for f in fields)
+
+
+def compare_events(label, want, got, fields, tol, by_key):
+    """Multiset comparison of events on the fields given; then each
+    received event's times against its connection's kernel times: the
+    observation time of a create is the start, of a delete the stop; the
+    start of both is the start."""
+    errs = []
+    ka = collections.Counter(ekey(e, fields) for e in want)
+    kb = collections.Counter(ekey(e, fields) for e in got)
+    for k in sorted(ka - kb, key=str):
+        errs.append("%s: missing event %s" % (label, dict(zip(fields, k))))
+    for k in sorted(kb - ka, key=str):
+        errs.append("%s: unexpected event (or one too many) %s"
+                    % (label, dict(zip(fields, k))))
+    worst = 0
+    for e in got:
+        c = by_key.get(ekey(e, fields))
+        if c is None or c["start_ms"] is None:
+            continue
+        create = e["event"] in (1, 4)
+        for name, have, ref in (
+                ("observation time", e.get("obs_ms"),
+                 c["start_ms"] if create else c["stop_ms"]),
+                ("start", e.get("start_ms"), c["start_ms"])):
+            if have is None:
+                continue
+            worst = max(worst, abs(have - ref))
+            if abs(have - ref) > tol:
+                errs.append("%s: event %d of ct id %d: %s %d, kernel %d"
+                            % (label, e["event"], c["id"], name, have, ref))
+    print("%s: %d events; largest time deviation from the kernel %d ms"
+          % (label, len(got), worst))
+    return errs
+
+
+def parse_nfacctd_csv(path):
+    """nfacctd's print plugin (csv): one event a line, by the header."""
+    out = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        head = None
+        for line in f:
+            cols = line.rstrip("\n").split(",")
+            if cols and cols[0] == "NAT_EVENT" or "NAT_EVENT" in cols:
+                head = cols
+                continue
+            if head is None or len(cols) != len(head):
+                continue
+            out.append(dict(zip(head, cols)))
+    return out
+
+
+def cmd_nat(args):
+    """NAT session events of one collector against the oracle: exactly one
+    create and one delete per translated connection, none for the others,
+    pre/post-NAT addresses and ports equal to conntrack's, natEvent values
+    of the numbering, times from the kernel's; with --events-only no
+    traffic record at all."""
+    errors = []
+    conns, export = load_common(args)
+    nat = [c for c in conns if is_translated(c)]
+    plain = [c for c in conns if not is_translated(c)]
+    print("oracle: %d translated and %d untranslated connections (+%d "
+          "export flows)" % (len(nat), len(plain), len(export)))
+    for c in nat:
+        print("  nat:   " + describe(c))
+    for c in plain:
+        print("  plain: " + describe(c))
+    if args.min_translated and len(nat) < args.min_translated:
+        errors.append("oracle: %d translated connections, expected at least "
+                      "%d" % (len(nat), args.min_translated))
+    if args.min_plain and len(plain) < args.min_plain:
+        errors.append("oracle: %d untranslated connections, expected at "
+                      "least %d" % (len(plain), args.min_plain))
+    want, by_key = [], {}
+    for c in nat:
+        for e in expected_events(c, args.numbering):
+            want.append(e)
+            by_key[ekey(e)] = c
+    label = "%s (v%d, %s)" % (args.label, args.version, args.numbering)
+    tol = args.time_tolerance_ms
+
+    if args.tshark_json:
+        msgs = parse_tshark(args.tshark_json, args.port)
+        errs, flows = check_wire(msgs, args.version, args.source,
+                                 args.collector, label + " wire",
+                                 interfaces=args.interfaces,
+                                 domain=wanted_domain(args))
+        errors.extend(errs)
+        got = [e for m in msgs for e in m["events"]]
+        errors.extend(compare_events(label + " wire", want, got,
+                                     EVENT_FIELDS, tol, by_key))
+        for e in got:
+            if e["zone"] != 0:
+                errors.append("%s wire: event with zone %s, the lab's is 0"
+                              % (label, e["zone"]))
+        if args.events_only and flows:
+            errors.append("%s wire: %d traffic records on an events-only "
+                          "collector" % (label, len(flows)))
+        if not args.events_only and not flows:
+            errors.append("%s wire: no traffic record" % label)
+        if args.interfaces:
+            names = [o.get("cflow.if_name") for m in msgs
+                     for o in m["options"] if o["set_id"] == T_IFNAME]
+            print("%s wire: interface names %s" % (label, sorted(set(
+                n for n in names if n))))
+            for want_if in args.ifname or []:
+                if want_if not in names:
+                    errors.append("%s wire: no interface name record for %s"
+                                  % (label, want_if))
+
+    if args.nfdump_raw:
+        recs = parse_nfdump_raw(args.nfdump_raw)
+        got = [r for r in recs if r["event"] is not None]
+        flows = [r for r in recs if r["event"] is None]
+        # nfdump shows an ICMP event's ICMP fields instead of its pre-NAT
+        # ports: compare the post-NAT ports there.
+        fields = EVENT_FIELDS
+        for r in got:
+            if r["proto"] in ICMPS:
+                r["sport"] = r["dport"] = None
+        w = [dict(e, sport=None, dport=None) if e["proto"] in ICMPS else e
+             for e in want]
+        bk = {ekey(e): by_key[ekey(x)] for e, x in zip(w, want)}
+        errors.extend(compare_events(label + " nfcapd", w, got, fields, tol,
+                                     bk))
+        if args.events_only and flows:
+            errors.append("%s nfcapd: %d traffic records on an events-only "
+                          "collector" % (label, len(flows)))
+
+    if args.nfacctd_csv:
+        rows = parse_nfacctd_csv(args.nfacctd_csv)
+        got = []
+        for row in rows:
+            def gi(k, row=row):
+                v = row.get(k)
+                return int(v) if v not in (None, "") else None
+            got.append({"event": gi("NAT_EVENT"), "proto": pnum(
+                row.get("PROTOCOL")), "src": norm_addr(row.get("SRC_IP")),
+                "dst": norm_addr(row.get("DST_IP")), "sport": gi("SRC_PORT"),
+                "dport": gi("DST_PORT"),
+                "xsrc": norm_addr(row.get("POST_NAT_SRC_IP")),
+                "xdst": norm_addr(row.get("POST_NAT_DST_IP")),
+                "xsport": gi("POST_NAT_SRC_PORT"),
+                "xdport": gi("POST_NAT_DST_PORT"),
+                "start_ms": epoch_ms(row.get("TIMESTAMP_START"))})
+        ev = [e for e in got if e["event"]]
+        errs = compare_events(label + " nfacctd", want, ev, EVENT_FIELDS,
+                              tol, by_key)
+        if args.nfacctd_lost_ok:
+            # nfacctd dropped the rest of some messages (it logged their
+            # options template set as malformed): what it shows must still
+            # be right, but events may be missing.
+            lost = [e for e in errs if ": missing event " in e]
+            errs = [e for e in errs if ": missing event " not in e]
+            if lost:
+                print("NOTE: %s nfacctd: %d events lost with messages it "
+                      "could not read (its log: options template set "
+                      "malformed)" % (label, len(lost)))
+        errors.extend(errs)
+        if args.events_only and len(ev) != len(got):
+            errors.append("%s nfacctd: %d rows without a NAT event on an "
+                          "events-only collector" % (label,
+                                                     len(got) - len(ev)))
+    return compare.report(errors)
+
+
+def pnum(text):
+    """A protocol as nfacctd prints it (name or number) -> number."""
+    if text is None or text == "":
+        return None
+    if text.isdigit():
+        return int(text)
+    return dict(PROTOS, ipv6_icmp=58, **{"ipv6-icmp": 58}).get(text.lower())
+
+
+def epoch_ms(text):
+    """'1796599328.965000' (timestamps_since_epoch) -> ms."""
+    if not text:
+        return None
+    sec, _, frac = text.partition(".")
+    return int(sec) * 1000 + int((frac + "000")[:3])
+
+
 def cmd_oracle(args):
     """Print the parsed oracle (debugging aid)."""
     for c in load_oracle(args.ct_text, args.ct_xml):
@@ -1391,6 +1630,8 @@ def main():
                    help="NAME,PROTO,DST,DPORT,reply|noreply")
     p.add_argument("--interfaces", action="store_true",
                    help="the collector has interfaces on (templates 262/263)")
+    p.add_argument("--nat-events", action="store_true",
+                   help="the collector gets NAT events too (see `nat`)")
     p.add_argument("--domain",
                    help="observation domain of every header (a number, or "
                         "'machine': derived from /etc/machine-id)")
@@ -1440,6 +1681,29 @@ def main():
                         "within --window-ms before it carried")
     p.add_argument("--window-ms", type=int, default=0)
     p.set_defaults(func=cmd_active)
+
+    p = sub.add_parser("nat")
+    common(p)
+    p.add_argument("--version", type=int, choices=(9, 10), required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--label", default="collector")
+    p.add_argument("--numbering", choices=("rfc8158", "legacy"),
+                   required=True)
+    p.add_argument("--events-only", action="store_true",
+                   help="the collector has flows false")
+    p.add_argument("--interfaces", action="store_true")
+    p.add_argument("--ifname", action="append",
+                   help="an interface name the options must carry")
+    p.add_argument("--domain")
+    p.add_argument("--min-translated", type=int, default=0)
+    p.add_argument("--min-plain", type=int, default=0)
+    p.add_argument("--nfdump-raw")
+    p.add_argument("--nfacctd-csv")
+    p.add_argument("--nfacctd-lost-ok", action="store_true",
+                   help="nfacctd could not read some messages: missing "
+                        "events are noted, wrong or extra ones still fail")
+    p.add_argument("--tshark-json")
+    p.set_defaults(func=cmd_nat)
 
     p = sub.add_parser("oracle")
     p.add_argument("--ct-text", required=True)
