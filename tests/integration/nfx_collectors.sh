@@ -318,8 +318,8 @@ V4 = [8, 12, 7, 11, 225, 226, 227, 228, 4, 32, 6, 1, 2, 152, 153, 61, 239,
       136, 234]
 V6 = [27, 28, 7, 11, 281, 282, 227, 228, 4, 139, 6, 1, 2, 152, 153, 61, 239,
       136, 234]
-NAT4 = [323, 152, 230, 4, 8, 12, 7, 11, 225, 226, 227, 228, 234]
-NAT6 = [323, 152, 230, 4, 27, 28, 7, 11, 281, 282, 227, 228, 234]
+NAT4 = [323, 152, 153, 230, 4, 8, 12, 7, 11, 225, 226, 227, 228, 234]
+NAT6 = [323, 152, 153, 230, 4, 27, 28, 7, 11, 281, 282, 227, 228, 234]
 TEMPLATES = {260: V4, 261: V6, 262: V4 + [10, 14, 15], 263: V6 + [10, 14, 62],
              264: NAT4, 265: NAT6}
 # Options templates: scope type (v9) or IE (IPFIX), then the other fields.
@@ -405,9 +405,12 @@ def check_event(at, f, e):
                    ('xdport', 'cflow.post_naptdestination_transport_port')):
         same(at, k, int(f.get(key, -1)), e[k])
     fmt = '%b %d, %Y %H:%M:%S'
+    # flowEndMilliseconds carries the event's time too
+    times = dict(f, **f.get('cflow.timedelta_tree', {}))
     for k, key in (('obs', 'cflow.observation_time_milliseconds'),
-                   ('start', 'cflow.abstimestart')):
-        text = f.get(key, 'Jan 01, 1970 00:00:00.0 UTC')
+                   ('start', 'cflow.abstimestart'),
+                   ('obs', 'cflow.abstimeend')):
+        text = times.get(key, 'Jan 01, 1970 00:00:00.0 UTC')
         same(at, k, ms_of(text.replace(' UTC', ''), fmt), e[k])
     same(at, 'ingressVRFID', int(f.get('cflow.ingress_vrfid', -1)),
          e['zone'])

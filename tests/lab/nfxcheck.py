@@ -69,8 +69,8 @@ _V4 = (8, 12, 7, 11, 225, 226, 227, 228, 4, 32, 6, 1, 2, 152, 153, 61, 239,
        136, 234)
 _V6 = (27, 28, 7, 11, 281, 282, 227, 228, 4, 139, 6, 1, 2, 152, 153, 61,
        239, 136, 234)
-_NAT4 = (323, 152, 230, 4, 8, 12, 7, 11, 225, 226, 227, 228, 234)
-_NAT6 = (323, 152, 230, 4, 27, 28, 7, 11, 281, 282, 227, 228, 234)
+_NAT4 = (323, 152, 153, 230, 4, 8, 12, 7, 11, 225, 226, 227, 228, 234)
+_NAT6 = (323, 152, 153, 230, 4, 27, 28, 7, 11, 281, 282, 227, 228, 234)
 TEMPLATE_IES = {
     T_V4: _V4, T_V6: _V6, T_V4_IF: _V4 + (10, 14, 15),
     T_V6_IF: _V6 + (10, 14, 62), T_NAT4: _NAT4, T_NAT6: _NAT6,
@@ -617,10 +617,12 @@ def tshark_event(fl):
         xsrc = g("cflow.post_natsource_ipv4_address")
         xdst = g("cflow.post_natdestination_ipv4_address")
     obs = g("cflow.observation_time_milliseconds")
-    start = g("cflow.abstimestart")
+    start, end = g("cflow.abstimestart"), g("cflow.abstimeend")
     tree = g("cflow.timedelta_tree")
     if start is None and tree is not None:
         start = one(tree, "cflow.abstimestart")
+    if end is None and tree is not None:
+        end = one(tree, "cflow.abstimeend")
     return {"family": fam, "event": gi("cflow.nat_event"),
             "proto": gi("cflow.protocol"), "src": norm_addr(src),
             "dst": norm_addr(dst), "sport": gi("cflow.srcport"),
@@ -630,7 +632,8 @@ def tshark_event(fl):
             "xdport": gi("cflow.post_naptdestination_transport_port"),
             "zone": gi("cflow.ingress_vrfid"),
             "obs_ms": abstime_ms(obs) if obs else None,
-            "start_ms": abstime_ms(start) if start else None}
+            "start_ms": abstime_ms(start) if start else None,
+            "end_ms": abstime_ms(end) if end else None}
 
 
 def options_problems(m, version, interfaces, domain):
@@ -1434,9 +1437,11 @@ def compare_events(label, want, got, fields, tol, by_key):
         if c is None or c["start_ms"] is None:
             continue
         create = e["event"] in (1, 4)
+        when = c["start_ms"] if create else c["stop_ms"]
+        # flowEndMilliseconds: the event's time too
         for name, have, ref in (
-                ("observation time", e.get("obs_ms"),
-                 c["start_ms"] if create else c["stop_ms"]),
+                ("observation time", e.get("obs_ms"), when),
+                ("end", e.get("end_ms"), when),
                 ("start", e.get("start_ms"), c["start_ms"])):
             if have is None:
                 continue
