@@ -268,6 +268,10 @@ static bool templates_due(const struct export *x, uint64_t now_boot_ns)
 	return x->tmpl_ns != 0 && now_boot_ns - x->tmpl_boot_ns >= x->tmpl_ns;
 }
 
+/* When the first exporter of this process was set up, Unix ms: the
+ * exporting process's start as the options records give it. */
+static uint64_t started_ms;
+
 /* Reads an interface's name and description (its alias, else its name)
  * into f; both empty when the index is gone. */
 static void read_ifname(struct nfx_ifname *f)
@@ -320,6 +324,8 @@ static void add_options(struct export *x, uint64_t now_boot_ns)
 		.messages = x->st.datagrams,
 		.records = x->st.records,
 		.octets = x->st.octets,
+		.process_id = (uint32_t)getpid(),
+		.init_ms = started_ms,
 		.keep_free = 160,
 	};
 	unsigned i, n;
@@ -483,6 +489,8 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 		return NULL;
 	}
 	x->fd = -1;
+	if (started_ms == 0)
+		started_ms = clock_ns(CLOCK_REALTIME) / 1000000u;
 	x->nlog = cc->version == NF5_VERSION ? nlog : NULL;
 	x->engine_type = cfg->engine_type;
 	x->engine_id = cfg->engine_id;

@@ -47,7 +47,9 @@ enum {
 	IE_IF_DESCR = 83,
 	IE_END_REASON = 136,
 	IE_ICMP6 = 139,
+	IE_EXPORTING_PROCESS = 144,
 	IE_DOMAIN = 149,
+	IE_SYSTEM_INIT_MS = 160,
 	IE_START_MS = 152,
 	IE_END_MS = 153,
 	IE_XSRC4 = 225,
@@ -109,6 +111,9 @@ static const struct field opt_stats[] = {
 	{ IE_DOMAIN, 4 }, { IE_EXPORTED_MESSAGES, 8 },
 	{ IE_EXPORTED_RECORDS, 8 }, { IE_EXPORTED_OCTETS, 8 },
 };
+static const struct field opt_exporter[] = {
+	{ IE_DOMAIN, 4 }, { IE_EXPORTING_PROCESS, 4 }, { IE_SYSTEM_INIT_MS, 8 },
+};
 
 struct options_template {
 	uint16_t id;
@@ -121,8 +126,12 @@ static const struct options_template options[] = {
 	{ NFX_TEMPLATE_OPT_SAMPLING, V9_SCOPE_SYSTEM, opt_sampling, 4 },
 	{ NFX_TEMPLATE_OPT_IFNAME, V9_SCOPE_INTERFACE, opt_ifname, 3 },
 	{ NFX_TEMPLATE_OPT_STATS, V9_SCOPE_SYSTEM, opt_stats, 4 },
+	{ NFX_TEMPLATE_OPT_EXPORTER, V9_SCOPE_SYSTEM, opt_exporter, 3 },
 };
-#define NOPTIONS 3
+/* Four: an IPFIX options template record is 2 bytes short of a multiple
+ * of 4, so an even number of them fills its set with no padding, which
+ * some collectors (pmacct's nfacctd 1.7) take for a malformed template. */
+#define NOPTIONS 4
 
 /* The IPv6 counterpart of an IPv4 field (other fields are unchanged). */
 static struct field field_of(struct field f, bool v6)
@@ -478,6 +487,10 @@ unsigned nfx_add_options(struct nfx_msg *m, const struct nfx_options *opt)
 	uint8_t *p;
 	unsigned i;
 
+	/* the three sets of one record each, padding included */
+	if (m->set_off != 0 || m->len + 3 * SET_HEADER_LEN + 16 + 28 + 16 + 3 >
+	    NFX_MAX_DATAGRAM)
+		return 0;
 	if ((p = reserve(m, NFX_TEMPLATE_OPT_SAMPLING, 16)) == NULL)
 		return 0;
 	be_put32(p, opt->domain);
@@ -491,6 +504,12 @@ unsigned nfx_add_options(struct nfx_msg *m, const struct nfx_options *opt)
 	be_put64(p + 4, opt->messages);
 	be_put64(p + 12, opt->records);
 	be_put64(p + 20, opt->octets);
+	m->opt_records++;
+	if ((p = reserve(m, NFX_TEMPLATE_OPT_EXPORTER, 16)) == NULL)
+		return 0;
+	be_put32(p, opt->domain);
+	be_put32(p + 4, opt->process_id);
+	be_put64(p + 8, opt->init_ms);
 	m->opt_records++;
 	for (i = 0; i < opt->nifs; i++) {
 		const struct nfx_ifname *f = &opt->ifs[i];

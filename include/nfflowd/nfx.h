@@ -41,6 +41,7 @@
 #define NFX_TEMPLATE_OPT_SAMPLING 266
 #define NFX_TEMPLATE_OPT_IFNAME 267
 #define NFX_TEMPLATE_OPT_STATS 268
+#define NFX_TEMPLATE_OPT_EXPORTER 269
 
 /* NAT event numbering (natEvent, IE 230). */
 enum nfx_nat_mode {
@@ -100,8 +101,10 @@ struct nfx_header {
 
 /* What the options records say (RFC 7011 section 4, RFC 3954 section 6):
  * every packet is counted (sampling interval 1, space 0); the exporter's
- * totals so far; the name and description of each interface index the
- * records use. */
+ * totals so far; the exporting process and when it started (so that a
+ * collector sees a restart: a NAT session created before it and never
+ * deleted ended by then at the latest, or was lost with the process); the
+ * name and description of each interface index the records use. */
 #define NFX_IFNAME_LEN 16
 #define NFX_IFDESCR_LEN 32
 struct nfx_ifname {
@@ -113,6 +116,9 @@ struct nfx_ifname {
 struct nfx_options {
 	uint32_t domain;	/* scope of the sampling and statistics records */
 	uint64_t messages, records, octets;	/* exported so far */
+	uint32_t process_id;	/* exportingProcessId */
+	uint64_t init_ms;	/* systemInitTimeMilliseconds: when the
+				 * exporting process started, Unix ms */
 	const struct nfx_ifname *ifs;
 	unsigned nifs;
 	size_t keep_free;	/* bytes the interface records leave free (for
@@ -140,9 +146,10 @@ void nfx_begin(struct nfx_msg *m, uint8_t version, bool interfaces,
 	       bool templates);
 
 /* Appends the options data records (after nfx_begin with templates):
- * sampling, exporter statistics, then as many interface names as fit with
- * opt->keep_free bytes to spare, starting at opt->ifs[0]. Returns how
- * many interface records went in. */
+ * sampling, exporter statistics, the exporting process, then as many
+ * interface names as fit with opt->keep_free bytes to spare, starting at
+ * opt->ifs[0]. Returns how many interface records went in; nothing is
+ * added (0) when the first three do not fit. */
 unsigned nfx_add_options(struct nfx_msg *m, const struct nfx_options *opt);
 
 /* Appends one data record. Returns false when it does not fit (the

@@ -23,7 +23,7 @@ static const struct nfx_header hdr = {
  * template per FlowSet (RFC 3954 section 6.1), each padded to 4 bytes. */
 static const uint8_t v9_templates[] = {
 	0x00, 0x09,			/* version 9 */
-	0x00, 0x07,			/* count: 4 templates + 3 options templates */
+	0x00, 0x08,			/* count: 4 templates + 4 options templates */
 	0x00, 0x38, 0xD0, 0xC0,		/* sysUptime 3723456 */
 	0x65, 0x53, 0xF1, 0x06,		/* unix secs 1700000006 */
 	0x00, 0x00, 0x00, 0x07,		/* sequence 7 */
@@ -119,14 +119,20 @@ static const uint8_t v9_templates[] = {
 	0x00, 0x2A, 0x00, 0x08,		/* exportedFlowRecordTotalCount */
 	0x00, 0x28, 0x00, 0x08,		/* exportedOctetTotalCount */
 	0x00, 0x00,			/* padding */
+	0x00, 0x01, 0x00, 0x18,		/* FlowSet id 1: options template, length 24 */
+	0x01, 0x0D, 0x00, 0x04, 0x00, 0x08,	/* template 269, exporting process */
+	0x00, 0x01, 0x00, 0x04,		/* scope: System */
+	0x00, 0x90, 0x00, 0x04,		/* exportingProcessId */
+	0x00, 0xA0, 0x00, 0x08,		/* systemInitTimeMilliseconds */
+	0x00, 0x00,			/* padding */
 };
 
 /* IPFIX message with the templates only (with interfaces): the template
- * set, then one options template set (id 3) holding all three, each with
- * one scope field. */
+ * set, then one options template set (id 3) holding all four, each with
+ * one scope field (four: no padding). */
 static const uint8_t ipfix_templates_if[] = {
 	0x00, 0x0A,			/* version 10 */
-	0x01, 0x88,			/* length 392 */
+	0x01, 0x98,			/* length 408 */
 	0x65, 0x53, 0xF1, 0x06,		/* export time 1700000006 */
 	0x00, 0x00, 0x00, 0x07,		/* sequence 7 */
 	0x01, 0x02, 0x03, 0x04,		/* observation domain */
@@ -207,7 +213,7 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0xE3, 0x00, 0x02,		/* postNAPTSourceTransportPort */
 	0x00, 0xE4, 0x00, 0x02,		/* postNAPTDestinationTransportPort */
 	0x00, 0xEA, 0x00, 0x04,		/* ingressVRFID */
-	0x00, 0x03, 0x00, 0x44,		/* set id 3: options templates, length 68 */
+	0x00, 0x03, 0x00, 0x54,		/* set id 3: options templates, length 84 */
 	0x01, 0x0A, 0x00, 0x04, 0x00, 0x01,	/* template 266, sampling */
 	0x00, 0x95, 0x00, 0x04,		/* observationDomainId (scope) */
 	0x00, 0x22, 0x00, 0x04,		/* samplingInterval */
@@ -222,7 +228,10 @@ static const uint8_t ipfix_templates_if[] = {
 	0x00, 0x29, 0x00, 0x08,		/* exportedMessageTotalCount */
 	0x00, 0x2A, 0x00, 0x08,		/* exportedFlowRecordTotalCount */
 	0x00, 0x28, 0x00, 0x08,		/* exportedOctetTotalCount */
-	0x00, 0x00,			/* padding */
+	0x01, 0x0D, 0x00, 0x03, 0x00, 0x01,	/* template 269, exporting process */
+	0x00, 0x95, 0x00, 0x04,		/* observationDomainId (scope) */
+	0x00, 0x90, 0x00, 0x04,		/* exportingProcessId */
+	0x00, 0xA0, 0x00, 0x08,		/* systemInitTimeMilliseconds */
 };
 
 /* v9 message, no templates, no interfaces: an IPv4 record then an IPv6
@@ -415,7 +424,7 @@ static void test_template_set_v9(void **state)
 	assert_memory_equal(m.buf, v9_templates, n);
 	assert_int_equal(m.records, 0);
 	assert_int_equal(m.opt_records, 0);
-	assert_int_equal(m.count, 7);
+	assert_int_equal(m.count, 8);
 }
 
 static void test_template_set_ipfix_if(void **state)
@@ -443,35 +452,36 @@ static void test_template_set_cross(void **state)
 	nfx_begin(&m, NFX_VERSION_IPFIX, false, true);
 	n = nfx_finish(&m, &hdr);
 	nfx_begin(&ref, NFX_VERSION_IPFIX, true, true);
-	assert_int_equal(n, 16 + V9_TSET_LEN + 68);
+	assert_int_equal(n, 16 + V9_TSET_LEN + 84);
 	assert_int_equal(m.buf[2] << 8 | m.buf[3], n);	/* IPFIX length */
 	assert_int_equal(m.buf[16], 0);
 	assert_int_equal(m.buf[17], 2);			/* set id 2 */
 	assert_memory_equal(m.buf + 18, v9_templates + 22, V9_TSET_LEN - 2);
 	/* the options set does not depend on the interfaces */
 	assert_memory_equal(m.buf + 16 + V9_TSET_LEN,
-			    ipfix_templates_if + 16 + IPFIX_TSET_LEN, 68);
+			    ipfix_templates_if + 16 + IPFIX_TSET_LEN, 84);
 
 	nfx_begin(&m, NFX_VERSION_V9, true, true);
 	n = nfx_finish(&m, &hdr);
-	assert_int_equal(n, 20 + IPFIX_TSET_LEN + 80);
-	assert_int_equal(m.buf[3], 7);			/* count */
+	assert_int_equal(n, 20 + IPFIX_TSET_LEN + 104);
+	assert_int_equal(m.buf[3], 8);			/* count */
 	assert_int_equal(m.buf[20], 0);
 	assert_int_equal(m.buf[21], 0);			/* FlowSet id 0 */
 	assert_memory_equal(m.buf + 22, ipfix_templates_if + 18,
 			    IPFIX_TSET_LEN - 2);
 	assert_memory_equal(m.buf + 20 + IPFIX_TSET_LEN,
-			    v9_templates + 20 + V9_TSET_LEN, 80);
+			    v9_templates + 20 + V9_TSET_LEN, 104);
 }
 
 /* Walks the sets after the template set: v9 has one options template in
  * each FlowSet of id 1, with a 4-byte scope (system or interface); IPFIX
- * one set of id 3 with all three, each with one scope field. */
+ * one set of id 3 with all four, each with one scope field, and no
+ * padding. */
 static void test_options_template_sets(void **state)
 {
-	static const uint16_t ids[3] = { 266, 267, 268 };
-	static const uint16_t v9_scope[3] = { 1, 2, 1 };
-	static const uint16_t ipfix_scope[3] = { 149, 10, 149 };
+	static const uint16_t ids[4] = { 266, 267, 268, 269 };
+	static const uint16_t v9_scope[4] = { 1, 2, 1, 1 };
+	static const uint16_t ipfix_scope[4] = { 149, 10, 149, 149 };
 	struct nfx_msg m;
 	size_t n, off, set_len;
 	unsigned ifs, i;
@@ -481,7 +491,7 @@ static void test_options_template_sets(void **state)
 		nfx_begin(&m, NFX_VERSION_V9, ifs, true);
 		n = nfx_finish(&m, &hdr);
 		off = 20 + (m.buf[22] << 8 | m.buf[23]);
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			const uint8_t *p = m.buf + off;
 			unsigned scope_len = p[6] << 8 | p[7];
 			unsigned opt_len = p[8] << 8 | p[9];
@@ -506,7 +516,7 @@ static void test_options_template_sets(void **state)
 		set_len = m.buf[off + 2] << 8 | m.buf[off + 3];
 		assert_int_equal(off + set_len, n);
 		off += 4;
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			const uint8_t *p = m.buf + off;
 			unsigned count = p[2] << 8 | p[3];
 
@@ -515,7 +525,7 @@ static void test_options_template_sets(void **state)
 			assert_int_equal(p[6] << 8 | p[7], ipfix_scope[i]);
 			off += 6 + 4 * count;
 		}
-		assert_true(n - off < 4);
+		assert_int_equal(n, off);	/* no padding */
 	}
 }
 
@@ -610,23 +620,23 @@ static void test_sets_count_sequence(void **state)
 	assert_true(nfx_add(&m, &r));
 	h.sequence = 0xA1B2C3D4;
 	n = nfx_finish(&m, &h);
-	/* 20 header + 384 templates + 4 + 3 * 67 = 589, padded to 592 */
-	assert_int_equal(n, 592);
+	/* 20 header + 408 templates + 4 + 3 * 67 = 613, padded to 616 */
+	assert_int_equal(n, 616);
 	assert_int_equal(m.buf[2], 0);
-	assert_int_equal(m.buf[3], 10);		/* 7 templates + 3 */
+	assert_int_equal(m.buf[3], 11);		/* 8 templates + 3 */
 	assert_int_equal(m.buf[12], 0xA1);
 	assert_int_equal(m.buf[15], 0xD4);
 	assert_memory_equal(m.buf, v9_templates + 0, 2);
 	assert_memory_equal(m.buf + 20, v9_templates + 20,
 			    sizeof(v9_templates) - 20);
-	assert_int_equal(m.buf[384] << 8 | m.buf[385], 260);	/* set 260 */
-	assert_int_equal(m.buf[386] << 8 | m.buf[387], 208);
-	assert_memory_equal(m.buf + 388, v9_data + 24, 67);
-	assert_memory_equal(m.buf + 388 + 67, v9_data + 24, 67);
-	assert_memory_equal(m.buf + 388 + 134, v9_data + 24, 67);
-	assert_int_equal(m.buf[589], 0);
-	assert_int_equal(m.buf[590], 0);
-	assert_int_equal(m.buf[591], 0);
+	assert_int_equal(m.buf[408] << 8 | m.buf[409], 260);	/* set 260 */
+	assert_int_equal(m.buf[410] << 8 | m.buf[411], 208);
+	assert_memory_equal(m.buf + 412, v9_data + 24, 67);
+	assert_memory_equal(m.buf + 412 + 67, v9_data + 24, 67);
+	assert_memory_equal(m.buf + 412 + 134, v9_data + 24, 67);
+	assert_int_equal(m.buf[613], 0);
+	assert_int_equal(m.buf[614], 0);
+	assert_int_equal(m.buf[615], 0);
 
 	/* IPFIX: v4, v6, v4 makes three sets; the header length is the total */
 	nfx_begin(&m, NFX_VERSION_IPFIX, false, false);
@@ -1278,7 +1288,8 @@ static void test_event_encode(void **state)
 }
 
 /* The options data of one message, written by hand (after the template
- * sets): sampling, statistics, two interface names. */
+ * sets): sampling, statistics, the exporting process, two interface
+ * names. */
 static const uint8_t options_data[] = {
 	0x01, 0x0A, 0x00, 0x14,		/* set 266, length 20 */
 	0x0A, 0x0B, 0x0C, 0x0D,		/* observation domain */
@@ -1290,6 +1301,10 @@ static const uint8_t options_data[] = {
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8,	/* messages 1000 */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x13, 0x88,	/* records 5000 */
 	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,	/* octets */
+	0x01, 0x0D, 0x00, 0x14,		/* set 269, length 20 */
+	0x0A, 0x0B, 0x0C, 0x0D,		/* observation domain */
+	0x00, 0x00, 0x30, 0x39,		/* exportingProcessId 12345 */
+	0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,	/* started 1700000000123 */
 	0x01, 0x0B, 0x00, 0x6C,		/* set 267, length 108 = 4 + 2 * 52 */
 	0x00, 0x00, 0x00, 0x03,		/* ifIndex 3 */
 	'e', 't', 'h', '0', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -1319,6 +1334,7 @@ static void test_add_options(void **state)
 	struct nfx_options o = {
 		.domain = 0x0A0B0C0D, .messages = 1000, .records = 5000,
 		.octets = 0x1122334455667788ull, .ifs = two_ifs, .nifs = 2,
+		.process_id = 12345, .init_ms = 1700000000123ull,
 	};
 	struct nfx_msg m;
 	size_t n;
@@ -1332,10 +1348,10 @@ static void test_add_options(void **state)
 			    sizeof(v9_templates) - 20);
 	assert_memory_equal(m.buf + sizeof(v9_templates), options_data,
 			    sizeof(options_data));
-	assert_int_equal(m.opt_records, 4);
+	assert_int_equal(m.opt_records, 5);
 	assert_int_equal(m.records, 0);
-	assert_int_equal(m.count, 7 + 4);
-	assert_int_equal(m.buf[3], 11);
+	assert_int_equal(m.count, 8 + 5);
+	assert_int_equal(m.buf[3], 13);
 
 	nfx_begin(&m, NFX_VERSION_IPFIX, true, true);
 	assert_int_equal(nfx_add_options(&m, &o), 2);
@@ -1346,17 +1362,17 @@ static void test_add_options(void **state)
 			    sizeof(ipfix_templates_if) - 4);
 	assert_memory_equal(m.buf + sizeof(ipfix_templates_if), options_data,
 			    sizeof(options_data));
-	assert_int_equal(m.opt_records, 4);
+	assert_int_equal(m.opt_records, 5);
 	assert_int_equal(m.records, 0);
 
-	/* no interfaces: sampling and statistics only */
+	/* no interfaces: sampling, statistics and the process only */
 	o.nifs = 0;
 	nfx_begin(&m, NFX_VERSION_V9, false, true);
 	assert_int_equal(nfx_add_options(&m, &o), 0);
-	assert_int_equal(m.opt_records, 2);
+	assert_int_equal(m.opt_records, 3);
 	n = nfx_finish(&m, &hdr);
-	assert_int_equal(n, sizeof(v9_templates) + 52);
-	assert_memory_equal(m.buf + sizeof(v9_templates), options_data, 52);
+	assert_int_equal(n, sizeof(v9_templates) + 72);
+	assert_memory_equal(m.buf + sizeof(v9_templates), options_data, 72);
 }
 
 /* More interfaces than fit: as many as fit go in, the count says how
@@ -1383,15 +1399,16 @@ static void test_add_options_full(void **state)
 		nfx_begin(&m, versions[v], withif, true);
 		start = m.len;
 		got = nfx_add_options(&m, &o);
-		/* sampling 20, statistics 32, a set header, 52 per name */
-		assert_int_equal(got, (NFX_MAX_DATAGRAM - start - 56) / 52);
+		/* sampling 20, statistics 32, process 20, a set header,
+		 * 52 per name */
+		assert_int_equal(got, (NFX_MAX_DATAGRAM - start - 76) / 52);
 		assert_true(got < 40);
-		assert_int_equal(m.opt_records, 2 + got);
-		assert_int_equal(m.len, start + 56 + 52 * got);
+		assert_int_equal(m.opt_records, 3 + got);
+		assert_int_equal(m.len, start + 76 + 52 * got);
 		assert_true(m.len + 52 > NFX_MAX_DATAGRAM);
 		/* the names went in from the first, in order */
-		assert_int_equal(m.buf[start + 56 + 3], 1);
-		assert_int_equal(m.buf[start + 56 + 52 * (got - 1) + 3], got);
+		assert_int_equal(m.buf[start + 76 + 3], 1);
+		assert_int_equal(m.buf[start + 76 + 52 * (got - 1) + 3], got);
 		/* the rest, from where it stopped, in another message */
 		rec_snat_orig(&r);
 		while (nfx_add(&m, &r))
@@ -1404,7 +1421,7 @@ static void test_add_options_full(void **state)
 		assert_int_equal(n % 4, 0);
 		if (versions[v] == NFX_VERSION_V9)
 			assert_int_equal(m.buf[2] << 8 | m.buf[3],
-					 7 + m.opt_records + m.records);
+					 8 + m.opt_records + m.records);
 		else
 			assert_int_equal(m.buf[2] << 8 | m.buf[3], n);
 
