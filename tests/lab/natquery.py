@@ -21,16 +21,29 @@ from what a collector stored.
       N random questions, each at a time inside a connection's life
   natquery.py answer --truth TRUTH --questions Q --events CODE=FILE...
       answer each question from the collector's NAT events alone (nfdump
-      fmt lines, one file per natEvent value) and compare with the truth;
+      fmt lines, one file per natEvent value; creates and deletes paired
+      exactly by translation and flowStart) and compare with the truth;
       exit 1 on any wrong answer
   natquery.py pmacct --truth TRUTH --questions Q --csv FILE
       the same from pmacct's print plugin (CSV) output
+
+Without --kill every answer must be exact.  With --kill CKPT KILL RESTART
+(a kill -9 of the daemon) an answer must still name every true host,
+except the host of a connection no daemon saw (it began after the last
+flush before the kill and ended before the restart); it may name an extra
+host only for a question after that host's connection ended, and only
+when that connection is one a kill -9 leaves inherently open: its create
+was seen after the last checkpoint (less 0.1 s) and it ended before the
+restart (no delete: an orphan create), or it ended from the last flush
+before the kill (less 0.1 s) to the restart (its delete lost, or sent at
+the restart).
 
 Every process and wait here ends on its own within its bound.
 """
 
 import argparse
 import asyncio
+import calendar
 import collections
 import ipaddress
 import json
@@ -453,13 +466,16 @@ def cmd_pick(args):
 
 # nfdump's fmt line of a NAT event record (NAT_FMT in natlog_scenario.sh):
 # observation time (ms), flowStart (s.ms), protocol, pre-NAT source and
-# destination, post-NAT source and destination, ingress VRF.
+# destination, post-NAT source and destination, ingress VRF, flowEnd
+# (date and time in UTC with ms: nfdump 1.7.1's %ter drops the hundreds
+# of its milliseconds).
 NAT_FIELDS = ("obs", "start", "proto", "sa", "sp", "da", "dp", "xsa", "xsp",
-              "xda", "xdp", "vrf")
+              "xda", "xdp", "vrf", "end")
 
 
 def parse_nat_lines(path, code):
-    """nfdump fmt lines -> event dicts (natEvent CODE)."""
+    """nfdump fmt lines -> event dicts (natEvent CODE); "end" is flowEnd
+    (None when the record has none)."""
     out = []
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -473,197 +489,394 @@ def parse_nat_lines(path, code):
                       "proto": int(d["proto"]), "sa": d["sa"],
                       "sp": int(d["sp"]), "da": d["da"], "dp": int(d["dp"]),
                       "xsa": d["xsa"], "xsp": int(d["xsp"]), "xda": d["xda"],
-                      "xdp": int(d["xdp"]), "vrf": d["vrf"]}
+                      "xdp": int(d["xdp"]), "vrf": d["vrf"],
+                      "end": nf_time(d["end"])}
             except ValueError:
                 continue
             out.append(ev)
     return out
 
 
-def build_sessions(events, create_codes, delete_codes, late_ms, fuzz_ms=1000):
-    """NAT sessions from create and delete events.  A session is one
-    translation (its pre- and post-NAT tuples, protocol and zone): a delete
-    gives its whole life, [flowStart, observation time]; the creates of the
-    same translation whose flowStart lies from that start to FUZZ_MS after
-    it, and not after the delete, are the same session (a create sent at
-    conntrack's NEW event carries the exporter's clock, a few ms after the
-    kernel's start stamp that the delete carries: the NEW event has no
-    stamp); creates without a delete are sessions still open, and creates
-    of one translation within FUZZ_MS of each other one of them (the late
-    duplicates a restarted exporter sends).  Returns the sessions and
-    counters."""
+def nf_time(text):
+    """nfdump's %te in UTC ('2026-12-06 23:35:11.116') -> ms; None when
+    it is not one."""
+    m = re.match(r"^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3})$",
+                 text.strip())
+    if not m:
+        return None
+    v = [int(x) for x in m.groups()]
+    return calendar.timegm(tuple(v[:6]) + (0, 0, 0)) * 1000 + v[6]
+
+
+def translation(ev):
+    """A NAT translation: protocol, pre- and post-NAT tuples, zone."""
+    return (ev["proto"], ev["sa"], ev["sp"], ev["da"], ev["dp"], ev["xsa"],
+            ev["xsp"], ev["xda"], ev["xdp"], ev["vrf"])
+
+
+def build_sessions(events, create_codes, delete_codes, late_ms):
+    """NAT sessions from create and delete events, paired exactly: both
+    events of a session carry the same translation (protocol, pre- and
+    post-NAT tuples, zone) and the same flowStart.  A delete gives the
+    session's end (its event time); a create without a delete is a
+    session still open.
+
+    One step more, for a restarted exporter: a create without a delete
+    is the same connection as a later, late create of the same
+    translation (one the restart found in the kernel's table) whose start
+    is not after it and whose observation time is: conntrack holds one
+    entry per tuple, and that one held it from its start until it was
+    seen.  The first create's start was when the NEW came, the late one's
+    the kernel's stamp, so they differ.  Such a create is counted and
+    dropped.  Returns the sessions and counters."""
     stats = collections.Counter()
-    groups = collections.defaultdict(lambda: ([], []))
+    groups = {}
     for ev in events:
         if ev["code"] in create_codes:
             stats["creates"] += 1
-            if ev["obs"] - ev["start"] > late_ms:
-                stats["late creates"] += 1
-            i = 0
+            kind = "c"
         elif ev["code"] in delete_codes:
             stats["deletes"] += 1
-            i = 1
+            kind = "d"
         else:
             stats["other events"] += 1
             continue
-        key = (ev["proto"], ev["sa"], ev["sp"], ev["da"], ev["dp"],
-               ev["xsa"], ev["xsp"], ev["xda"], ev["xdp"], ev["vrf"])
-        groups[key][i].append(ev)
+        key = translation(ev) + (ev["start"],)
+        g = groups.setdefault(key, {"c": [], "d": []})
+        g[kind].append(ev)
     sessions = []
-    offsets = []
-    for key, (creates, deletes) in groups.items():
-        mine = []
-        for d in sorted(deletes, key=lambda e: e["start"]):
-            if mine and mine[-1]["start"] == d["start"]:
-                stats["duplicate deletes"] += 1
-                mine[-1]["end"] = min(mine[-1]["end"], d["obs"])
+    for key, g in groups.items():
+        s = {"tr": key[:-1], "host": key[1], "sport": key[2], "dst": key[3],
+             "dport": key[4], "pub": key[5], "pport": key[6],
+             "proto": key[0], "start": key[-1], "creates": len(g["c"]),
+             "deletes": len(g["d"]),
+             "c_obs": min((e["obs"] for e in g["c"]), default=None),
+             "end": min((e["obs"] for e in g["d"]), default=None)}
+        if s["c_obs"] is not None and s["c_obs"] - s["start"] > late_ms:
+            stats["late creates"] += 1
+            s["late"] = True
+        if s["creates"] > 1:
+            stats["duplicate creates (same start)"] += s["creates"] - 1
+        if s["deletes"] > 1:
+            stats["duplicate deletes (same start)"] += s["deletes"] - 1
+        sessions.append(s)
+    by_tr = collections.defaultdict(list)
+    for s in sessions:
+        by_tr[s["tr"]].append(s)
+    kept = []
+    for s in sessions:
+        if s["end"] is None and s["creates"]:
+            later = [o for o in by_tr[s["tr"]] if o is not s and o["creates"]
+                     and o["c_obs"] > s["c_obs"]
+                     and o["start"] <= s["start"] <= o["c_obs"]]
+            if later:
+                stats["creates sent again late by the restart (the first "
+                      "one's start differs)"] += 1
+                s["dup_of"] = later[0]
                 continue
-            mine.append({"host": key[1], "pub": key[5], "pport": key[6],
-                         "proto": key[0], "start": d["start"],
-                         "end": d["obs"], "creates": 0})
-        for c in sorted(creates, key=lambda e: e["start"]):
-            best = None
-            for s in mine:
-                if s["start"] - fuzz_ms <= c["start"] <= s["start"] + fuzz_ms \
-                        and (s["end"] is None or c["start"] <= s["end"]):
-                    if best is None or abs(c["start"] - s["start"]) < \
-                            abs(c["start"] - best["start"]):
-                        best = s
-            if best is None:
-                best = {"host": key[1], "pub": key[5], "pport": key[6],
-                        "proto": key[0], "start": c["start"], "end": None,
-                        "creates": 0}
-                mine.append(best)
-            elif best["end"] is not None and best["creates"] == 0:
-                offsets.append(c["start"] - best["start"])
-            best["creates"] += 1
-            best["start"] = min(best["start"], c["start"])
-        for s in mine:
-            if s["creates"] > 1:
-                stats["duplicate creates"] += s["creates"] - 1
-            if s["creates"] == 0:
-                stats["sessions without create"] += 1
-            if s["end"] is None:
-                stats["sessions without delete"] += 1
-        sessions.extend(mine)
-    stats["sessions"] = len(sessions)
-    if offsets:
-        stats["creates whose flowStart is after the delete's"] = sum(
-            1 for o in offsets if o > 0)
-        stats["their largest offset ms"] = max(offsets)
-        stats["creates whose flowStart is before the delete's"] = sum(
-            1 for o in offsets if o < 0)
-    return sessions, stats
+        kept.append(s)
+    stats["sessions"] = len(kept)
+    stats["paired sessions"] = sum(1 for s in kept if s["creates"] and
+                                   s["end"] is not None)
+    stats["creates without delete"] = sum(1 for s in kept
+                                          if s["end"] is None)
+    stats["deletes without create"] = sum(1 for s in kept
+                                          if not s["creates"])
+    return kept, [s for s in sessions if "dup_of" in s], stats
+
+
+def link_truth(sessions, truth):
+    """Each collector session's conntrack connection ("truth": the one of
+    the same host, tuple and public port that began at most 5 ms after the
+    session's start, the latest such; the NEW's time is a few ms after
+    the kernel's stamp)."""
+    index = collections.defaultdict(list)
+    for t in truth:
+        index[(t["proto"], t["host"], t["sport"], t["dst"], t["dport"],
+               t["pub"], t["pport"])].append(t)
+    for s in sessions:
+        best = None
+        for t in index.get((s["proto"], s["host"], s["sport"], s["dst"],
+                            s["dport"], s["pub"], s["pport"]), []):
+            if t["start"] - 5 <= s["start"] <= (t["stop"] or INF) and \
+                    (best is None or t["start"] > best["start"]):
+                best = t
+        s["truth"] = best
 
 
 def ask(questions, sessions):
     """Answer every question from SESSIONS: the private hosts whose
-    session of that public address, port and protocol covers the time."""
+    session of that public address, port and protocol covers the time
+    (and which sessions those are)."""
     index = collections.defaultdict(list)
     for s in sessions:
         index[(s["pub"], s["pport"], s["proto"])].append(s)
     for q in questions:
-        got = sorted({s["host"] for s in index.get(
-            (q["pub"], q["pport"], q["proto"]), [])
-            if s["start"] <= q["t"] <= (INF if s["end"] is None else s["end"])})
-        q["got"] = got
+        cover = [s for s in index.get((q["pub"], q["pport"], q["proto"]), [])
+                 if s["start"] <= q["t"] <=
+                 (INF if s["end"] is None else s["end"])]
+        q["cover"] = cover
+        q["got"] = sorted({s["host"] for s in cover})
     return questions
 
 
-def report(label, questions, stats, truth, args):
-    """Print the verdict of one collector; True when every answer is
-    right."""
-    right = [q for q in questions if q["got"] == q["want"]]
-    wrong = [q for q in questions if q["got"] != q["want"]]
-    sessions, _ = load_truth(args.truth)
-    gen = sum(1 for s in sessions if s.get("t_conn") is not None)
-    print("%s: questions asked %d, right answers %d, wrong %d" % (
-        label, len(questions), len(right), len(wrong)))
+class Kill:
+    """The times of a kill -9 run (ms): the last checkpoint's mtime, the
+    kill, the restarted daemon's ready line, and the flush interval."""
+
+    SLACK = 100
+
+    def __init__(self, args):
+        self.ckpt, self.kill, self.restart = args.kill
+        self.flush = args.flush_ms
+
+    def orphan_ok(self, s):
+        """A create without delete that a kill -9 leaves (cases a and b):
+        sent after the last checkpoint (or in the datagram the kill lost),
+        of a connection that ended before the restart."""
+        t = s["truth"]
+        return (s["end"] is None and s["c_obs"] is not None and
+                s["c_obs"] >= self.ckpt - self.SLACK and t is not None and
+                t["stop"] is not None and t["stop"] < self.restart)
+
+    def gap_end(self, t):
+        """The connection ended from the last flush before the kill to
+        the restart (its delete lost, or sent at the restart)."""
+        return (t is not None and t["stop"] is not None and
+                self.kill - self.flush - self.SLACK <= t["stop"] <= self.restart)
+
+    def blind(self, t):
+        """No daemon saw the connection: it began after the last flush
+        before the kill and ended before the restart."""
+        return (t["stop"] is not None and
+                t["start"] >= self.kill - self.flush - self.SLACK and
+                t["stop"] <= self.restart)
+
+
+def judge(q, kill, truth_index):
+    """Verdict on one answer: "right", "extra" (excused extra host),
+    "missing" (excused missing host) or "wrong", with the reason."""
+    if q["got"] == q["want"]:
+        return "right", ""
+    if kill is None:
+        return "wrong", "no kill: every answer must be exact"
+    verdict = "right"
+    for h in sorted(set(q["want"]) - set(q["got"])):
+        lives = [t for t in truth_index.get((q["pub"], q["pport"],
+                                             q["proto"]), [])
+                 if t["host"] == h and t["start"] <= q["t"] <=
+                 (t["stop"] or INF)]
+        if not lives or not all(kill.blind(t) for t in lives):
+            return "wrong", "%s missing" % h
+        verdict = "missing"
+    for h in sorted(set(q["got"]) - set(q["want"])):
+        for s in q["cover"]:
+            if s["host"] != h:
+                continue
+            t = s["truth"]
+            if t is None or t["stop"] is None or q["t"] <= t["stop"]:
+                return "wrong", "%s extra (session start %d, no connection " \
+                    "of conntrack ended before the question)" % (h, s["start"])
+            if not (kill.orphan_ok(s) or kill.gap_end(t)):
+                return "wrong", "%s extra (session %d..%s, conntrack %d..%d, " \
+                    "create seen %s)" % (h, s["start"], s["end"], t["start"],
+                                         t["stop"], s["c_obs"])
+        verdict = "extra" if verdict == "right" else verdict
+    return verdict, ""
+
+
+def report(label, questions, sessions, dups, stats, args):
+    """Print the verdict of one collector; True when it passes."""
+    truth, truth_index = load_truth(args.truth)
+    kill = Kill(args) if args.kill else None
+    link_truth(sessions, truth)
+    link_truth(dups, truth)
+    ok = True
+    verdicts = collections.Counter()
+    wrong = []
+    for q in questions:
+        v, why = judge(q, kill, truth_index)
+        q["verdict"] = v
+        verdicts[v] += 1
+        if v == "wrong":
+            wrong.append((q, why))
+    gen = sum(1 for s in truth if s.get("t_conn") is not None)
+    print("%s: questions asked %d, exactly right %d, with an excused extra "
+          "host %d, with an excused missing host %d, wrong %d" % (
+              label, len(questions), verdicts["right"], verdicts["extra"],
+              verdicts["missing"], verdicts["wrong"]))
     for kind in ("tcp", "udp", "long"):
         qs = [q for q in questions if q["kind"] == kind]
-        print("%s:   %-4s %d asked, %d right" % (
-            label, kind, len(qs), sum(1 for q in qs if q["got"] == q["want"])))
+        print("%s:   %-4s %d asked, %d exactly right, %d wrong" % (
+            label, kind, len(qs), sum(1 for q in qs if q["verdict"] == "right"),
+            sum(1 for q in qs if q["verdict"] == "wrong")))
     print("%s: NAT sessions in the collector's events %d (conntrack saw %d, "
           "the generator made %d); %s" % (
-              label, stats.get("sessions", 0), len(sessions), gen,
+              label, stats.get("sessions", 0), len(truth), gen,
               ", ".join("%s %d" % (k, v) for k, v in sorted(stats.items())
                         if k != "sessions")))
     if args.file_bytes:
         print("%s: collector's files %d bytes, %.1f bytes per NAT "
               "connection" % (label, args.file_bytes,
-                              args.file_bytes / max(1, len(sessions))))
-    by_id = {s["id"]: s for s in sessions}
-    for q in wrong[:15]:
-        s = by_id.get(q["id"], {})
-        print("%s: WRONG %s %s:%d at %d: want %s, got %s (asked for %s "
-              "port %s, kernel life %s..%s)" % (
-                  label, {6: "tcp", 17: "udp"}.get(q["proto"]), q["pub"],
-                  q["pport"], q["t"], q["want"], q["got"], q["asked_for"],
-                  s.get("sport"), s.get("start"), s.get("stop")))
-    if args.gap:
-        lo, hi = args.gap
+                              args.file_bytes / max(1, len(truth))))
+    unlinked = [s for s in sessions if s["truth"] is None]
+    lags = [s["start"] - s["truth"]["start"] for s in sessions
+            if s["truth"] is not None]
+    print("%s: sessions without a conntrack connection %d; flowStart after "
+          "the kernel's start stamp by %d..%d ms" % (
+              label, len(unlinked), min(lags, default=0),
+              max(lags, default=0)))
+    if unlinked:
+        ok = False
+        for s in unlinked[:5]:
+            print("%s: UNKNOWN session %s" % (label, s))
+    ended = [s for s in sessions if s["truth"] is not None and
+             s["truth"]["stop"] is not None]
+    late_end = [s for s in ended if s["end"] is not None and
+                s["end"] - s["truth"]["stop"] > 250]
+    orphans = [s for s in ended if s["end"] is None]
+    nocreate = [s for s in sessions if not s["creates"]]
+    ends = [s["end"] - s["truth"]["stop"] for s in ended
+            if s["end"] is not None and s not in late_end]
+    print("%s: deletes timed %d..%d ms from conntrack's end; creates without "
+          "delete of ended connections (orphans) %d, sessions extended "
+          "(delete > 250 ms after the end) %d, deletes without create %d" % (
+              label, min(ends, default=0), max(ends, default=0),
+              len(orphans), len(late_end), len(nocreate)))
+    if kill is None:
+        if orphans or late_end or nocreate or stats.get("late creates") or \
+                stats.get("duplicate deletes (same start)") or \
+                stats.get("creates sent again late by the restart (the "
+                          "first one's start differs)"):
+            print("%s: FAIL: without a kill every create pairs with its "
+                  "delete, on time" % label)
+            ok = False
+    else:
+        created = [t for t in truth if kill.ckpt - kill.SLACK <= t["start"]
+                   <= kill.kill]
+        print("%s: kill -9: last checkpoint at kill %+d ms, restart ready "
+              "at kill %+d ms; connections created from the checkpoint - "
+              "%d ms to the kill %d; orphans %d (of them superseded by the "
+              "restart's late create %d); sessions extended to the restart "
+              "%d" % (label, kill.ckpt - kill.kill, kill.restart - kill.kill,
+                      kill.SLACK, len(created), len(orphans) + len(dups),
+                      len(dups), len(late_end)))
+        if len(orphans) + len(dups) > len(created):
+            print("%s: FAIL: more orphans than connections created after "
+                  "the last checkpoint" % label)
+            ok = False
+        resent = [s for s in sessions if s["creates"] > 1] + dups
+        print("%s: creates sent again by the restart %d (with the first "
+              "one's start %d, another start %d)" % (
+                  label, len(resent), len(resent) - len(dups), len(dups)))
+        bad = [s for s in orphans if not kill.orphan_ok(s)]
+        bad += [s for s in resent if s["c_obs"] < kill.ckpt - kill.SLACK]
+        for s in bad[:10]:
+            t = s["truth"] or {}
+            print("%s: ORPHAN or create sent again outside the inherent cases: %s %s:%d -> %s:%d "
+                  "public port %d, flowStart %d, create seen %s (checkpoint "
+                  "%+d ms), conntrack %s..%s" % (
+                      label, {6: "tcp", 17: "udp"}.get(s["proto"]),
+                      s["host"], s["sport"], s["dst"], s["dport"], s["pport"],
+                      s["start"], s["c_obs"],
+                      (s["c_obs"] or 0) - kill.ckpt, t.get("start"),
+                      t.get("stop")))
+        if bad:
+            print("%s: FAIL: %d orphans or creates sent again outside the "
+                  "inherent cases" % (
+                label, len(bad)))
+            ok = False
+        badx = [s for s in late_end if not kill.gap_end(s["truth"])]
+        for s in badx[:10]:
+            print("%s: EXTENDED outside the gap: %s" % (label, s))
+        if badx:
+            print("%s: FAIL: %d sessions extended whose connection did not "
+                  "end in the gap" % (label, len(badx)))
+            ok = False
+        again = [t for t in truth if t["stop"] is not None and
+                 kill.ckpt - kill.SLACK <= t["stop"] <= kill.restart]
+        dd = stats.get("duplicate deletes (same start)", 0)
+        print("%s: deletes sent again by the restart (same start) %d; "
+              "connections that ended from the checkpoint - %d ms to the "
+              "restart %d" % (label, dd, kill.SLACK, len(again)))
+        if dd > len(again):
+            print("%s: FAIL: more deletes sent again than connections that "
+                  "ended after the last checkpoint" % label)
+            ok = False
+        if late_end:
+            print("%s: extended sessions' deletes at restart %+d..%+d ms" % (
+                label, min(s["end"] for s in late_end) - kill.restart,
+                max(s["end"] for s in late_end) - kill.restart))
+        lo, hi = kill.kill, kill.restart
         for name, pred in (
                 ("started while no exporter ran",
-                 lambda s: lo <= s["start"] <= hi),
+                 lambda t: lo <= t["start"] <= hi),
                 ("ended while no exporter ran",
-                 lambda s: s["stop"] is not None and lo <= s["stop"] <= hi
-                 and s["start"] < lo),
-                ("spanned the kill", lambda s: s["start"] < lo and
-                 (s["stop"] is None or s["stop"] > hi))):
-            ids = {s["id"] for s in sessions if pred(s)}
+                 lambda t: t["stop"] is not None and lo <= t["stop"] <= hi
+                 and t["start"] < lo),
+                ("spanned the kill", lambda t: t["start"] < lo and
+                 (t["stop"] is None or t["stop"] > hi))):
+            ids = {t["id"] for t in truth if pred(t)}
             qs = [q for q in questions if q["id"] in ids]
             print("%s:   connections that %s: %d; questions about them %d, "
-                  "right %d" % (label, name, len(ids), len(qs),
-                                sum(1 for q in qs if q["got"] == q["want"])))
-    del truth
-    if args.gap:
-        # No listener saw a connection that began and ended while no
-        # exporter ran: no answer can name its host, but none may name
-        # another.
-        lo, hi = args.gap
-        blind = {s["id"] for s in sessions if lo <= s["start"] and
-                 s["stop"] is not None and s["stop"] <= hi}
-        excused = [q for q in wrong if q["id"] in blind and
-                   set(q["got"]) <= set(q["want"])]
-        print("%s:   connections that lived only while no exporter ran: %d; "
-              "wrong answers about them that name no wrong host (excused) "
-              "%d" % (label, len(blind), len(excused)))
-        wrong = [q for q in wrong if q not in excused]
-    return not wrong
+                  "exactly right %d, wrong %d" % (
+                      label, name, len(ids), len(qs),
+                      sum(1 for q in qs if q["verdict"] == "right"),
+                      sum(1 for q in qs if q["verdict"] == "wrong")))
+    for q, why in wrong[:15]:
+        print("%s: WRONG %s %s:%d at %d: want %s, got %s: %s" % (
+            label, {6: "tcp", 17: "udp"}.get(q["proto"]), q["pub"],
+            q["pport"], q["t"], q["want"], q["got"], why))
+    for q in [q for q in questions if q["verdict"] == "extra"][:5]:
+        print("%s: excused %s:%d at %d: want %s, got %s" % (
+            label, q["pub"], q["pport"], q["t"], q["want"], q["got"]))
+    return ok and not wrong
 
 
-def cmd_answer(args):
-    """natquery.py answer: see the module's doc."""
-    events = []
-    for spec in args.events:
-        code, path = spec.split("=", 1)
-        events.extend(parse_nat_lines(path, int(code)))
-    creates = {int(c) for c in args.create.split(",")}
-    deletes = {int(c) for c in args.delete.split(",")}
-    sessions, stats = build_sessions(events, creates, deletes, args.late_ms)
+def finish(label, events, creates, deletes, args, extra_ok=True):
+    """Sessions, answers and the verdict of one collector's events."""
+    sessions, dups, stats = build_sessions(events, creates, deletes,
+                                           args.late_ms)
     for code in sorted({e["code"] for e in events}):
         stats["natEvent %d" % code] = sum(1 for e in events
                                           if e["code"] == code)
     with open(args.questions, encoding="ascii") as f:
         questions = json.load(f)
     ask(questions, sessions)
-    ok = report(args.label, questions, stats, None, args)
+    ok = report(label, questions, sessions, dups, stats, args)
     if args.out:
+        for q in questions:
+            q["cover"] = [[s["host"], s["start"], s["end"]]
+                          for s in q["cover"]]
         with open(args.out, "w", encoding="ascii") as f:
             json.dump(questions, f)
-    return 0 if ok else 1
+    return 0 if ok and extra_ok else 1
+
+
+def cmd_answer(args):
+    """natquery.py answer: see the module's doc.  Every record must carry
+    flowEnd equal to its observation time (the event's time)."""
+    events = []
+    for spec in args.events:
+        code, path = spec.split("=", 1)
+        events.extend(parse_nat_lines(path, int(code)))
+    creates = {int(c) for c in args.create.split(",")}
+    deletes = {int(c) for c in args.delete.split(",")}
+    off = [e for e in events if e["end"] != e["obs"]]
+    print("%s: records whose flowEnd is not their observation time %d of "
+          "%d" % (args.label, len(off), len(events)))
+    return finish(args.label, events, creates, deletes, args, not off)
 
 
 def cmd_pmacct(args):
     """natquery.py pmacct: answers from pmacct's print plugin CSV (a
     header line, repeated at every append; columns named after the
     aggregation primitives, times in epoch seconds).  nfacctd takes
-    timestamp_start from flowStartMilliseconds and ignores
-    observationTimeMilliseconds when flowStart is there, so a delete's
-    time is the latest of timestamp_end and timestamp_arrival (when the
-    collector received it: after the connection's end, by the exporter's
-    flush interval and the way)."""
+    timestamp_start from flowStartMilliseconds and timestamp_end from
+    flowEndMilliseconds (the event's time); every event must have both
+    (no fallback to the arrival time)."""
     events = []
+    no_end = collections.Counter()
     with open(args.csv, encoding="utf-8", errors="replace") as f:
         header = None
         for line in f:
@@ -677,6 +890,7 @@ def cmd_pmacct(args):
             try:
                 ev = {"code": int(d["NAT_EVENT"]),
                       "start": pm_time(d["TIMESTAMP_START"]),
+                      "obs": pm_time(d.get("TIMESTAMP_END")),
                       "proto": PM_PROTO.get(d["PROTOCOL"].lower()) or
                       int(d["PROTOCOL"]),
                       "sa": d["SRC_IP"], "sp": int(d["SRC_PORT"]),
@@ -688,16 +902,16 @@ def cmd_pmacct(args):
                       "vrf": ""}
             except (KeyError, ValueError):
                 continue
-            ev["obs"] = max(pm_time(d.get("TIMESTAMP_END")) or 0,
-                            pm_time(d.get("TIMESTAMP_ARRIVAL")) or 0)
-            if ev["start"] is None:
+            if ev["start"] is None or ev["obs"] is None:
+                no_end["without timestamp_start" if ev["start"] is None
+                       else "without timestamp_end"] += 1
                 continue
             events.append(ev)
-    sessions, stats = build_sessions(events, {1}, {2}, args.late_ms)
-    with open(args.questions, encoding="ascii") as f:
-        questions = json.load(f)
-    ask(questions, sessions)
-    return 0 if report(args.label, questions, stats, None, args) else 1
+    print("%s: events %d, %s" % (
+        args.label, len(events) + sum(no_end.values()),
+        ", ".join("%s %d" % kv for kv in sorted(no_end.items()))
+        or "every one with timestamp_start and timestamp_end"))
+    return finish(args.label, events, {1}, {2}, args, not no_end)
 
 
 PM_PROTO = {"tcp": 6, "udp": 17, "icmp": 1}
@@ -768,8 +982,12 @@ def main():
         s.add_argument("--label", default=name)
         s.add_argument("--late-ms", type=int, default=1000)
         s.add_argument("--file-bytes", type=int, default=0)
-        s.add_argument("--gap", type=int, nargs=2, metavar=("FROM_MS", "TO_MS"),
-                       help="when no exporter ran (kill -9 to ready)")
+        s.add_argument("--kill", type=int, nargs=3,
+                       metavar=("CKPT_MS", "KILL_MS", "RESTART_MS"),
+                       help="a kill -9 run: the last checkpoint's mtime, "
+                       "the kill, the restarted daemon ready")
+        s.add_argument("--flush-ms", type=int, default=200,
+                       help="the daemon's flush_interval")
         s.add_argument("--out")
         s.set_defaults(func=func)
     s = sub.choices["answer"]
