@@ -324,9 +324,9 @@ TEMPLATES = {260: V4, 261: V6, 262: V4 + [10, 14, 15], 263: V6 + [10, 14, 62],
              264: NAT4, 265: NAT6}
 # Options templates: scope type (v9) or IE (IPFIX), then the other fields.
 OPTIONS = {'v9': {266: [1, 34, 305, 306], 267: [2, 82, 83],
-                  268: [1, 41, 42, 40]},
+                  268: [1, 41, 42, 40], 269: [1, 144, 160]},
            'ipfix': {266: [149, 34, 305, 306], 267: [10, 82, 83],
-                     268: [149, 41, 42, 40]}}
+                     268: [149, 41, 42, 40], 269: [149, 144, 160]}}
 
 
 def children(node, prefix):
@@ -437,6 +437,15 @@ def check_options(at, ver, sid, f, o):
                                      int(f.get('cflow.flowsexp', -1)),
                                      int(f.get('cflow.octetsexp', -1))],
              [int(x) for x in o['vals'][1:]])
+    elif o['kind'] == 'process':
+        same(at, 'set', sid, 269)
+        same(at, 'scope', scope, int(o['vals'][0]))
+        same(at, 'exporting process', int(f.get('cflow.flow_exporter', -1)),
+             int(o['vals'][1]))
+        init = f.get('cflow.sys_init_time', 'Jan 01, 1970 00:00:00.0 UTC')
+        same(at, 'system init time',
+             ms_of(init.replace(' UTC', ''), '%b %d, %Y %H:%M:%S'),
+             int(o['vals'][2]))
     else:
         same(at, 'set', sid, 267)
         idx = f.get('cflow.scope_interface' if ver == 'v9'
@@ -499,7 +508,7 @@ def check_tshark(exp, opts):
                         nopt_t += 1
                     continue
                 for f in children(s, 'Flow '):
-                    if sid in (266, 267, 268):
+                    if sid in (266, 267, 268, 269):
                         if not otodo:
                             fail(f'{at}: more options records than sent')
                             break
@@ -522,7 +531,7 @@ def check_tshark(exp, opts):
                     nrec += 1
             same(at, 'template records', ntempl, 4 if n != 1 else 0)
             same(at, 'options template records', nopt_t,
-                 3 if n != 1 else 0)
+                 4 if n != 1 else 0)
             if ver == 'v9':
                 same(at, 'count', int(cf.get('cflow.count', -1)),
                      ntempl + nopt_t + nrec + nopt)
@@ -546,10 +555,10 @@ exp, opts = {}, {}
 for v in ('v9', 'ipfix'):
     exp[v], opts[v] = load_expected(f'{W}/{v}.expected')
     nat = sum(1 for r in exp[v] if r['kind'] == 'nat')
-    if len(exp[v]) != 16 or nat != 3 or len(opts[v]) != 8:
+    if len(exp[v]) != 16 or nat != 3 or len(opts[v]) != 10:
         fail(f'nfxsend {v} printed {len(exp[v])} records ({nat} NAT '
              f'events) and {len(opts[v])} options records, expected 16 '
-             f'(3) and 8')
+             f'(3) and 10')
     check_nfdump(v, exp[v])
 check_tshark(exp, opts)
 for n in sorted(notes):

@@ -228,6 +228,10 @@ static const struct nfx_ifname ifnames[] = {
 	{ 8, "wan1", "a description: thirty-two chars!" },
 };
 
+/* The exporting process the options records name (any pid, any start). */
+#define PROCESS_ID 4242u
+#define INIT_MS 1700000000123ull
+
 /* What was sent so far: messages, data records, octets, options data
  * records. */
 static struct { uint64_t messages, records, octets, opt; } sent;
@@ -254,6 +258,7 @@ static unsigned send_msg(int fd, uint8_t version, bool interfaces,
 			.records = sent.records, .octets = sent.octets,
 			.ifs = interfaces ? ifnames : NULL,
 			.nifs = interfaces ? 4 : 0,
+			.process_id = PROCESS_ID, .init_ms = INIT_MS,
 		};
 		unsigned nifs = nfx_add_options(&m, &o);
 
@@ -268,12 +273,15 @@ static unsigned send_msg(int fd, uint8_t version, bool interfaces,
 		       (unsigned long long)sent.messages,
 		       (unsigned long long)sent.records,
 		       (unsigned long long)sent.octets);
+		printf("#opt %llu process %u %u %llu\n",
+		       (unsigned long long)sent.messages, DOMAIN, PROCESS_ID,
+		       (unsigned long long)INIT_MS);
 		for (i = 0; i < nifs; i++)
 			printf("#opt %llu if %u %s %s\n",
 			       (unsigned long long)sent.messages,
 			       ifnames[i].index, ifnames[i].name,
 			       ifnames[i].descr[0] ? ifnames[i].descr : "-");
-		sent.opt += 2 + nifs;
+		sent.opt += 3 + nifs;	/* sampling, totals, process */
 	}
 	for (i = 0; i < n; i++) {
 		make_conn(&specs[i], now_ms, first_idx + i, &ev, &c);
