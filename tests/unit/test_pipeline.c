@@ -1005,6 +1005,109 @@ static void test_nat_restored_create_sent(void **state)
 	pipeline_free(&p);
 }
 
+/* Both events of a session carry the start its create had: a NEW has no
+ * kernel stamp (the kernel stamps DESTROY events only), so the DESTROY's
+ * stamp, a little earlier, must not change the delete's start. */
+static void test_nat_delete_keeps_create_start(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t1 = { 1000 * SEC + 20000000, 50 * SEC + 20000000 };
+	struct time_pair t2 = { 1010 * SEC, 60 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), d = conn(CT_EVENT_DESTROY, 7);
+
+	setup_nat_pl(&p, &s, 0);
+	pipeline_event(&p, &n, &t1, false);
+	d.has_start = true;
+	d.start_ns = 1000 * SEC;	/* 20 ms before the NEW arrived */
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 3);
+	assert_int_equal(s.c[0].start_real_ms, 1000020);
+	assert_int_equal(s.c[1].start_real_ms, 1000000);	/* traffic: kernel's */
+	assert_int_equal(s.c[2].kind, FLOW_KIND_NAT_DELETE);
+	assert_int_equal(s.c[2].start_real_ms, s.c[0].start_real_ms);
+	pipeline_free(&p);
+}
+
+/* After the startup's late creates, a connection a later dump finds (a
+ * resync) gets its late create at once; a reload that switches NAT events
+ * on sends one for every translated connection alive, once. */
+static void test_nat_resync_and_reload(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t1 = { 1000 * SEC, 50 * SEC }, t2 = { 1003 * SEC, 53 * SEC };
+	struct ct_event u = conn(CT_EVENT_UPDATE, 7), v = conn(CT_EVENT_UPDATE, 8);
+	struct ct_event w = plain(CT_EVENT_UPDATE, 9);
+	struct config cfg = base_config();
+	const char *json = "{\"source\": \"198.51.100.1\", \"collector\": \"198.51.100.2\", \"port\": 2055, "
+			   "\"collectors\": [{\"address\": \"198.51.100.3\", \"port\": 4739, "
+			   "\"version\": 10, \"nat_events\": \"legacy\"}]}";
+	char err[CONFIG_ERR_MAX];
+
+	setup_nat_pl(&p, &s, 0);
+	assert_int_equal(pipeline_late_creates(&p, &t1), 0);	/* startup */
+	pipeline_event(&p, &u, &t2, true);			/* a resync */
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_NAT_CREATE);
+	assert_true(s.c[0].late);
+	assert_int_equal(s.c[0].event_real_ms, 1003000);
+	pipeline_free(&p);
+
+	/* NAT events off, then on by a reload */
+	setup_pl(&p, &s);
+	v.orig.sport = v.reply.dport = 40001;
+	pipeline_event(&p, &u, &t1, false);
+	pipeline_event(&p, &v, &t1, true);
+	pipeline_event(&p, &w, &t1, false);	/* not translated */
+	assert_int_equal(pipeline_late_creates(&p, &t1), 0);
+	assert_int_equal(s.nc, 0);
+	assert_int_equal(config_parse(json, strlen(json), "t", &cfg, err,
+				      sizeof(err)), 0);
+	pipeline_configure(&p, &cfg);
+	assert_int_equal(pipeline_late_creates(&p, &t2), 2);
+	assert_int_equal(s.nc, 2);
+	assert_true(s.c[0].late && s.c[1].late);
+	assert_int_equal(pipeline_late_creates(&p, &t2), 0);
+	/* the same configuration again: nothing more */
+	pipeline_configure(&p, &cfg);
+	assert_int_equal(pipeline_late_creates(&p, &t2), 0);
+	assert_int_equal(s.nc, 2);
+	pipeline_free(&p);
+}
+
+/* A connection of the state file that ended while no daemon listened (no
+ * DESTROY came in the grace): its delete is timed at the start, the only
+ * bound of its end known. */
+static void test_nat_ended_unseen_delete_time(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t0 = { 1000 * SEC, 50 * SEC }, t3 = { 1005 * SEC, 55 * SEC };
+	struct ct_event a = conn(CT_EVENT_UPDATE, 7);
+	struct statefile_rec rec;
+
+	setup_nat_pl(&p, &s, 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.id = 7;
+	rec.family = AF_INET;
+	rec.proto = 6;
+	rec.orig = a.orig;
+	rec.reply = a.reply;
+	rec.start_ms = 40000;
+	rec.flags = FLOW_F_NAT_SENT;
+	assert_int_equal(pipeline_restore(&p, &rec, 1, &t0), 0);
+	assert_int_equal(pipeline_late_creates(&p, &t0), 0);
+	assert_int_equal(pipeline_expire_restored(&p, &t3), 1);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[0].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[0].reason, FLOW_END_FORCED);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_NAT_DELETE);
+	assert_int_equal(s.c[1].event_real_ms, 1005000);
+	assert_int_equal(s.c[1].start_real_ms, s.c[0].start_real_ms);
+	pipeline_free(&p);
+}
+
 /* The SYN of a connection that began with one goes in its first export
  * only: after an interim export the final one carries none. */
 static void test_tcp_flags_after_interim(void **state)
@@ -1086,6 +1189,9 @@ int main(void)
 		cmocka_unit_test(test_nat_late_create_after_dump),
 		cmocka_unit_test(test_nat_unknown_destroy),
 		cmocka_unit_test(test_nat_restored_create_sent),
+		cmocka_unit_test(test_nat_delete_keeps_create_start),
+		cmocka_unit_test(test_nat_resync_and_reload),
+		cmocka_unit_test(test_nat_ended_unseen_delete_time),
 		cmocka_unit_test(test_tcp_flags_after_interim),
 	};
 
