@@ -568,8 +568,11 @@ static void maybe_checkpoint(struct daemon *d, const struct time_pair *now)
 	}
 	if (!d->ckpt_asap && now->boot_ns < d->next_ckpt_ns)
 		return;
+	/* due half a tick early, so that the tick that comes a little
+	 * before the due time takes it rather than the one after */
 	d->next_ckpt_ns = now->boot_ns +
-			  (uint64_t)d->cfg.checkpoint_interval * NS_PER_S;
+			  (uint64_t)d->cfg.checkpoint_interval * NS_PER_S -
+			  TICK_SECONDS * NS_PER_S / 2;
 	if (d->ckpt_asap || state_changes(d) != d->ckpt_changes)
 		checkpoint(d, now);
 }

@@ -558,6 +558,12 @@ uint64_t flowtab_start_ms(const struct flow_entry *e)
 	return (uint64_t)e->start_ms_hi << 32 | e->start_ms;
 }
 
+void flowtab_set_start_ms(struct flow_entry *e, uint64_t start_ms)
+{
+	e->start_ms = (uint32_t)start_ms;
+	e->start_ms_hi = (uint16_t)(start_ms >> 32);
+}
+
 uint64_t flowtab_age_ms(const struct flow_entry *e, uint64_t now_boot_ns)
 {
 	uint64_t now_ms = now_boot_ns / NS_PER_MS, start = flowtab_start_ms(e);

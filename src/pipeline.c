@@ -357,9 +357,11 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 		if (from_dump && p->defer_late) {
 			e->flags |= FLOW_F_NAT_DUE;
 		} else {
+			/* the start as the table keeps it (whole ms), which
+			 * its delete will carry too */
 			e->flags |= FLOW_F_NAT_SENT;
 			nat_event(p, ev, FLOW_KIND_NAT_CREATE, from_dump,
-				  start, 0, now);
+				  flowtab_start_ns(e, now->boot_ns), 0, now);
 		}
 	}
 	if (e->flags & FLOW_F_ACTIVE) {
@@ -691,10 +693,14 @@ long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
 			continue;
 		}
 		matched++;
-		/* what an earlier run knew: the handshake, the create sent */
+		/* what an earlier run knew: the handshake, the create sent,
+		 * and the start it exported (a NEW has no kernel stamp: the
+		 * dump's may be a little earlier) */
 		e->flags |= r->flags & (FLOW_F_SYN | FLOW_F_NAT_SENT);
 		if (e->flags & FLOW_F_NAT_SENT)
 			e->flags &= (uint16_t)~FLOW_F_NAT_DUE;
+		if (r->start_ms * NS_PER_MS <= now->boot_ns)
+			flowtab_set_start_ms(e, r->start_ms);
 		if (r->exports == 0)
 			continue;	/* nothing was exported of it yet */
 		if ((a = flowtab_active_get(p->tab, e)) == NULL) {
@@ -716,6 +722,7 @@ long pipeline_restore(struct pipeline *p, const struct statefile_rec *recs,
 	if (p->nlimbo > 1)
 		qsort(p->limbo, p->nlimbo, sizeof(*p->limbo), rec_cmp);
 	p->limbo_until_ns = now->boot_ns + PIPELINE_GONE_GRACE_NS;
+	p->limbo_real_ms = now->real_ns / NS_PER_MS;
 	p->st.state_restored += (uint64_t)matched;
 	return matched;
 }
@@ -773,13 +780,14 @@ size_t pipeline_expire_restored(struct pipeline *p, const struct time_pair *now)
 			p->st.ipv6++;
 		p->emit(&c, p->emit_arg);
 		if (p->nat_events && record_is_nat(&ev)) {
-			/* it ended while no daemon listened: the session is
-			 * held until now at the latest, the only bound known */
+			/* it ended while no daemon listened: the session was
+			 * held until the restart at the latest, the only bound
+			 * known */
 			if (!(r->flags & FLOW_F_NAT_SENT))
 				nat_event(p, &ev, FLOW_KIND_NAT_CREATE, true,
 					  c.start_boot_ns, 0, now);
 			nat_event(p, &ev, FLOW_KIND_NAT_DELETE, false,
-				  c.start_boot_ns, now->real_ns / NS_PER_MS, now);
+				  c.start_boot_ns, p->limbo_real_ms, now);
 		}
 		done++;
 	}

@@ -118,6 +118,9 @@ bool flowtab_same_conn(const struct flowtab *t, const struct flow_entry *e,
 /* The entry's start: boot-clock milliseconds (48 bits, 8,900 years). */
 uint64_t flowtab_start_ms(const struct flow_entry *e);
 
+/* Sets the entry's start (what a state file says an earlier run used). */
+void flowtab_set_start_ms(struct flow_entry *e, uint64_t start_ms);
+
 /* Milliseconds from the entry's start to now_boot_ns; 0 for a start after
  * now (a kernel stamp slightly ahead of our clock reading). */
 uint64_t flowtab_age_ms(const struct flow_entry *e, uint64_t now_boot_ns);

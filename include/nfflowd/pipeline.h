@@ -83,6 +83,7 @@ struct pipeline {
 	struct statefile_rec *limbo;	/* restored, not in the dump; by id */
 	size_t nlimbo;
 	uint64_t limbo_until_ns;	/* boot clock: end of their grace */
+	uint64_t limbo_real_ms;		/* Unix ms: when they were restored */
 	struct record_self self[PIPELINE_SELF_MAX];	/* newest first */
 	unsigned nself;
 	uint64_t active_ns;		/* active timeout, 0 = off */

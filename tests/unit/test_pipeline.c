@@ -1077,8 +1077,10 @@ static void test_nat_resync_and_reload(void **state)
 }
 
 /* A connection of the state file that ended while no daemon listened (no
- * DESTROY came in the grace): its delete is timed at the start, the only
- * bound of its end known. */
+ * DESTROY came in the grace): its delete is timed at the restore, the
+ * only bound of its end known, not at the end of the grace. A live one
+ * takes the start the file has (what its create carried), not the
+ * dump's. */
 static void test_nat_ended_unseen_delete_time(void **state)
 {
 	struct pipeline p;
@@ -1103,8 +1105,23 @@ static void test_nat_ended_unseen_delete_time(void **state)
 	assert_int_equal(s.c[0].kind, FLOW_KIND_TRAFFIC);
 	assert_int_equal(s.c[0].reason, FLOW_END_FORCED);
 	assert_int_equal(s.c[1].kind, FLOW_KIND_NAT_DELETE);
-	assert_int_equal(s.c[1].event_real_ms, 1005000);
+	assert_int_equal(s.c[1].event_real_ms, 1000000);
 	assert_int_equal(s.c[1].start_real_ms, s.c[0].start_real_ms);
+	pipeline_free(&p);
+
+	/* alive: the dump's kernel stamp (39.99 s) gives way to the file's
+	 * 40 s, which its create carried */
+	setup_nat_pl(&p, &s, 0);
+	a.has_start = true;
+	a.start_ns = 989990 * (SEC / 1000);	/* 10.01 s before t0 */
+	pipeline_event(&p, &a, &t0, true);
+	assert_int_equal(pipeline_restore(&p, &rec, 1, &t0), 1);
+	assert_int_equal(pipeline_late_creates(&p, &t0), 0);
+	a = conn(CT_EVENT_DESTROY, 7);
+	pipeline_event(&p, &a, &t3, false);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_NAT_DELETE);
+	assert_int_equal(s.c[1].start_real_ms, 990000);	/* 40 s boot */
 	pipeline_free(&p);
 }
 
