@@ -24,7 +24,16 @@ lab_servers_start
 lab_servers6_start
 it_collectors_start v5:$P5 v9:$P9 ipfix:$P10
 lab_capture_ports wire 120 "${ALLP[@]}"
-lab_daemon_config "$(it_collectors_json $P9:9 $P10:10)"
+# NAT session events on both: RFC 8158 has no value for IPv6-to-IPv6 NAT,
+# so IPv6 sessions are numbered 1/2 under either numbering (IPv4: 4/5
+# under rfc8158, 1/2 legacy).
+lab_daemon_config "$(cat <<EOF
+"collectors": [
+    {"address": "$LAB_WAN_IP", "port": $P9, "source": "$LAB_FW_WAN_IP", "version": 9, "nat_events": "legacy"},
+    {"address": "$LAB_WAN_IP", "port": $P10, "source": "$LAB_FW_WAN_IP", "version": 10, "nat_events": "rfc8158"}
+  ]
+EOF
+)"
 lab_daemon_start
 
 lab_log "traffic: tcp6 masquerade, tcp6 port forward, udp6 answered, udp6 unanswered, icmpv6, tcp (IPv4)"
@@ -57,11 +66,21 @@ EXPECT=(--expect "masquerade6,tcp,$LAB_WAN6_IP,80,reply"
 echo "===== v9 collector (port $P9)"
 check "v9: IPv6 and IPv4 connections with both tuples, as conntrack saw them" \
 	it_nfx nfx "${ORACLE[@]}" --version 9 --port $P9 --label v9 \
+	--nat-events \
 	--nfdump-raw "$LAB_DIR/v9.raw" --tshark-json "$LAB_DIR/wire-$P9.json" \
 	"${EXPECT[@]}"
+check "v9: NAT events (legacy: 1/2) of every translated connection, IPv6 and IPv4" \
+	it_nfx nat "${ORACLE[@]}" --version 9 --port $P9 --label v9 \
+	--numbering legacy --min-translated 5 \
+	--nfdump-raw "$LAB_DIR/v9.raw" --tshark-json "$LAB_DIR/wire-$P9.json"
 echo "===== IPFIX collector (port $P10)"
 check "IPFIX: IPv6 and IPv4 connections with both tuples, as conntrack saw them" \
 	it_nfx nfx "${ORACLE[@]}" --version 10 --port $P10 --label ipfix \
+	--nat-events \
+	--nfdump-raw "$LAB_DIR/ipfix.raw" --tshark-json "$LAB_DIR/wire-$P10.json"
+check "IPFIX: NAT events (rfc8158: IPv6 1/2, IPv4 4/5) of every translated connection" \
+	it_nfx nat "${ORACLE[@]}" --version 10 --port $P10 --label ipfix \
+	--numbering rfc8158 --min-translated 5 \
 	--nfdump-raw "$LAB_DIR/ipfix.raw" --tshark-json "$LAB_DIR/wire-$P10.json"
 # nfdump shows the IPv6 post-NAT address of the masqueraded connection.
 check "nfdump (v9) shows the IPv6 post-NAT source $LAB_FW_WAN6_IP" \

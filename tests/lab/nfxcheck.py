@@ -1544,6 +1544,18 @@ def cmd_nat(args):
                 r["sport"] = r["dport"] = None
         w = [dict(e, sport=None, dport=None) if e["proto"] in ICMPS else e
              for e in want]
+        # nfdump 1.7.1's IPFIX reader does not decode the IPv6 post-NAT
+        # addresses (IEs 281/282; its v9 reader does): compare the rest
+        # there, and say so.
+        if args.version == 10 and any(":" in (e["src"] or "") for e in w):
+            print("NOTE: nfdump 1.7.1 does not decode IPFIX IEs 281/282: "
+                  "IPv6 NAT events compared without their post-NAT "
+                  "addresses")
+            for r in got:
+                if ":" in (r["src"] or ""):
+                    r["xsrc"] = r["xdst"] = None
+            w = [dict(e, xsrc=None, xdst=None) if ":" in (e["src"] or "")
+                 else e for e in w]
         bk = {ekey(e): by_key[ekey(x)] for e, x in zip(w, want)}
         errors.extend(compare_events(label + " nfcapd", w, got, fields, tol,
                                      bk))
