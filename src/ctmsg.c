@@ -470,6 +470,7 @@ enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 
 	memset(&ev, 0, sizeof(ev));
 	ev.family = nfg->nfgen_family;
+	ev.requester = nlh->nlmsg_pid;
 	if (msg == IPCTNL_MSG_CT_DELETE)
 		ev.type = CT_EVENT_DESTROY;
 	else if (nlh->nlmsg_flags & NLM_F_CREATE)

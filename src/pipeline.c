@@ -276,11 +276,13 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	const struct statefile_rec *r;
 	uint64_t start = now->boot_ns;
 	bool known = false, began_syn = false, nat_sent = false, nat;
+	bool injected = false;
 
 	if (flowtab_remove_conn(p->tab, ev->id, ev, &known, &e, &sd) && known) {
 		start = flowtab_start_ns(&e, now->boot_ns);
 		began_syn = (e.flags & FLOW_F_SYN) != 0;
 		nat_sent = (e.flags & FLOW_F_NAT_SENT) != 0;
+		injected = (e.flags & FLOW_F_INJECTED) != 0;
 	} else if ((r = limbo_take(p, ev)) != NULL) {
 		known = true;
 		began_syn = (r->flags & FLOW_F_SYN) != 0;
@@ -295,6 +297,13 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 		p->st.destroy_unknown++;
 	}
 	recent_put(p, ev);
+	/* a peer's connection copied here that no packet crossed on this
+	 * node: the peer exports it */
+	if (injected && ev->has_counters && ev->orig_packets == 0 &&
+	    ev->reply_packets == 0) {
+		p->st.injected_quiet++;
+		return;
+	}
 	record_conn_init(&c, ev, start, now);
 	if (known)
 		record_tcp_flags(ev, began_syn, sd.exports == 0, &c.tcp_flags,
@@ -302,7 +311,8 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	if (known && sd.exports > 0 && ev->has_counters)
 		take_remainder(&c, &sd, now);
 	flags_of_counted(&c);
-	nat = p->nat_events && record_is_nat(ev);
+	/* the peer that created a copied connection sent its NAT events */
+	nat = p->nat_events && !injected && record_is_nat(ev);
 	/* both events of a session carry the start its create had: the
 	 * table's (a NEW event has no kernel stamp), else the kernel's */
 	if (!known)
@@ -347,13 +357,18 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 			   (ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
 	if (ev->proto == IPPROTO_TCP && (ev->tcp_state == 1 || ev->tcp_state == 2))
 		flags |= FLOW_F_SYN;	/* SYN_SENT, SYN_RECV: a handshake */
+	/* a NEW that a program asked for (a dump's answers carry our own
+	 * port id, but are no NEW) */
+	if (ev->type == CT_EVENT_NEW && !from_dump && ev->requester != 0)
+		flags |= FLOW_F_INJECTED;
 	e = flowtab_upsert(p->tab, ev, start, flags, &created);
 	if (!e) {
 		p->st.table_full++;
 		return;
 	}
 	e->flags |= FLOW_F_SEEN;
-	if (created && p->nat_events && record_is_nat(ev)) {
+	if (created && p->nat_events && !(e->flags & FLOW_F_INJECTED) &&
+	    record_is_nat(ev)) {
 		if (from_dump && p->defer_late) {
 			e->flags |= FLOW_F_NAT_DUE;
 		} else {

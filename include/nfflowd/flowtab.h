@@ -36,6 +36,10 @@ struct flow_entry {
 #define FLOW_F_NAT_SENT 0x80	/* its NAT create event has been sent */
 #define FLOW_F_NAT_DUE 0x100	/* found by a dump: a late create is due
 				 * (pipeline_late_creates) */
+#define FLOW_F_INJECTED 0x200	/* created by a program's request (a NEW
+				 * with a requester: conntrackd's copy of a
+				 * peer firewall's connection), not by a
+				 * packet through this node */
 
 /* What only some entries need is kept apart, so that the common IPv4
  * entry stays 36 bytes: the addresses of IPv6 entries ... */

@@ -41,6 +41,8 @@ struct pipeline_stats {
 	uint64_t nat_creates;		/* NAT create events (late included) */
 	uint64_t nat_creates_late;	/* of those, not at the NEW event */
 	uint64_t nat_deletes;		/* NAT delete events */
+	uint64_t injected_quiet;	/* copied from a peer firewall, ended
+					 * without a packet here: not exported */
 };
 
 /* DESTROY events remembered to recognise one delivered twice. */

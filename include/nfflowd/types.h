@@ -37,6 +37,11 @@ struct ct_event {
 	uint8_t proto;		/* any IPPROTO_*; ports 0 where it has none */
 	uint8_t tcp_state;	/* enum tcp_conntrack, 0 when absent */
 	uint16_t zone;		/* conntrack zone (CTA_ZONE), 0 when absent */
+	/* The netlink port id of the request that caused the event (its
+	 * message header's nlmsg_pid): 0 for the kernel's own events; a
+	 * program's for an entry it created or deleted (conntrackd
+	 * injecting a peer's entries, `conntrack -I/-D/-F`). */
+	uint32_t requester;
 	bool has_counters;	/* CTA_COUNTERS_ORIG and _REPLY both present */
 	bool has_start;		/* CTA_TIMESTAMP_START present */
 	bool has_stop;		/* CTA_TIMESTAMP_STOP present */

@@ -324,6 +324,22 @@ static void test_new_tcp(void **state)
 	assert_tuple(&ev.reply, &s.reply);
 	assert_false(ev.has_counters);
 	assert_int_equal(ev.orig_packets, 0);
+	assert_int_equal(ev.requester, 0);	/* the kernel's own */
+}
+
+/* An event a program's request caused carries its port id. */
+static void test_requester(void **state)
+{
+	struct spec s = tcp_spec();
+	struct ct_event ev;
+	size_t len = build(&s);
+	uint32_t pid = 31337;
+
+	(void)state;
+	/* nlmsg_pid: bytes 12..15 of the header, host order */
+	memcpy((char *)BUF + 12, &pid, sizeof(pid));
+	assert_int_equal(parse(len, &ev), CTMSG_OK);
+	assert_int_equal(ev.requester, 31337);
 }
 
 /* IPCTNL_MSG_CT_NEW without NLM_F_CREATE (update event, dump reply). */
@@ -1385,6 +1401,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_tcp_from_nfct),
 		cmocka_unit_test(test_new_tcp),
+		cmocka_unit_test(test_requester),
 		cmocka_unit_test(test_update_without_create),
 		cmocka_unit_test(test_destroy_counters_timestamps),
 		cmocka_unit_test(test_destroy_without_counters),

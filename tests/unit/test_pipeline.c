@@ -1125,6 +1125,57 @@ static void test_nat_ended_unseen_delete_time(void **state)
 	pipeline_free(&p);
 }
 
+/* A connection a program created here (conntrackd copying a peer
+ * firewall's entry: its NEW carries the requester's port id) is not this
+ * node's: no NAT create, and no export when it ends without a packet
+ * through this node; once it carries traffic here (after a failover) that
+ * traffic is exported, without NAT events (the peer sent them). A
+ * kernel's connection deleted by a program is exported as ever. */
+static void test_injected_entries(void **state)
+{
+	struct pipeline p;
+	struct sink s;
+	struct time_pair t1 = { 1000 * SEC, 50 * SEC }, t2 = { 1010 * SEC, 60 * SEC };
+	struct ct_event n = conn(CT_EVENT_NEW, 7), d = conn(CT_EVENT_DESTROY, 7);
+	struct ct_event n8 = conn(CT_EVENT_NEW, 8), d8 = conn(CT_EVENT_DESTROY, 8);
+	struct ct_event n9 = conn(CT_EVENT_NEW, 9), d9 = conn(CT_EVENT_DESTROY, 9);
+
+	setup_nat_pl(&p, &s, 0);
+	n.requester = n8.requester = 4242;
+	n8.orig.sport = n8.reply.dport = d8.orig.sport = d8.reply.dport = 40001;
+	n9.orig.sport = n9.reply.dport = d9.orig.sport = d9.reply.dport = 40002;
+	pipeline_event(&p, &n, &t1, false);
+	pipeline_event(&p, &n8, &t1, false);
+	pipeline_event(&p, &n9, &t1, false);	/* the kernel's own */
+	assert_int_equal(s.nc, 1);		/* 9's create only */
+	assert_true(flowtab_lookup(p.tab, 7)->flags & FLOW_F_INJECTED);
+	assert_false(flowtab_lookup(p.tab, 9)->flags & FLOW_F_INJECTED);
+	/* 7 ends quiet (removed by the program that made it) */
+	d.requester = 4242;
+	d.orig_packets = d.reply_packets = d.orig_bytes = d.reply_bytes = 0;
+	pipeline_event(&p, &d, &t2, false);
+	assert_int_equal(s.nc, 1);
+	assert_int_equal(p.st.injected_quiet, 1);
+	assert_int_equal(p.st.exports, 0);
+	/* 8 carried traffic here: exported, no NAT event */
+	pipeline_event(&p, &d8, &t2, false);
+	assert_int_equal(s.nc, 2);
+	assert_int_equal(s.c[1].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[1].orig_packets, 5);
+	/* 9: deleted by a program (conntrack -D), but the kernel's */
+	d9.requester = 777;
+	pipeline_event(&p, &d9, &t2, false);
+	assert_int_equal(s.nc, 4);
+	assert_int_equal(s.c[2].kind, FLOW_KIND_TRAFFIC);
+	assert_int_equal(s.c[3].kind, FLOW_KIND_NAT_DELETE);
+	/* a dump's answers carry our port id: no injection */
+	n.type = CT_EVENT_UPDATE;
+	n.id = 10;
+	pipeline_event(&p, &n, &t2, true);
+	assert_false(flowtab_lookup(p.tab, 10)->flags & FLOW_F_INJECTED);
+	pipeline_free(&p);
+}
+
 /* The SYN of a connection that began with one goes in its first export
  * only: after an interim export the final one carries none. */
 static void test_tcp_flags_after_interim(void **state)
@@ -1209,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_nat_delete_keeps_create_start),
 		cmocka_unit_test(test_nat_resync_and_reload),
 		cmocka_unit_test(test_nat_ended_unseen_delete_time),
+		cmocka_unit_test(test_injected_entries),
 		cmocka_unit_test(test_tcp_flags_after_interim),
 	};
 
