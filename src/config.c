@@ -61,7 +61,7 @@ static const char *const top_keys[] = {
 	"netlink_buffer", "netlink_reliable", "collectors", "active_timeout",
 	"template_refresh_packets", "template_refresh_seconds", "interfaces",
 	"state_file", "checkpoint_interval", "resync_interval", "metrics_file",
-	"observation_domain",
+	"observation_domain", "active_when_address",
 };
 
 static const char *const collector_keys[] = {
@@ -700,6 +700,15 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 			return -1;
 		c->checkpoint_interval = (uint32_t)x;
 		return 0;
+	}
+	if (strcmp(key, "active_when_address") == 0) {
+		if (json_is_string(v) && json_string_length(v) == 0) {
+			c->active_when_address[0] = '\0';	/* always active */
+			return 0;
+		}
+		return get_addr(v, key, c->active_when_address,
+				sizeof(c->active_when_address), &c->active_addr,
+				name, err, errlen) < 0 ? -1 : 0;
 	}
 	if (strcmp(key, "observation_domain") == 0) {
 		if (get_int(v, key, 1, UINT32_MAX,

@@ -87,6 +87,12 @@ enum control_request control_parse_request(const char *buf, size_t len)
 		return CONTROL_REQ_COUNTERS;
 	if (len == 7 && memcmp(buf, "metrics", 7) == 0)
 		return CONTROL_REQ_METRICS;
+	if (len == 11 && memcmp(buf, "role active", 11) == 0)
+		return CONTROL_REQ_ROLE_ACTIVE;
+	if (len == 12 && memcmp(buf, "role standby", 12) == 0)
+		return CONTROL_REQ_ROLE_STANDBY;
+	if (len == 9 && memcmp(buf, "role auto", 9) == 0)
+		return CONTROL_REQ_ROLE_AUTO;
 	return CONTROL_REQ_INVALID;
 }
 
@@ -204,8 +210,20 @@ static void client_request(struct client *cl, const char *req, size_t len)
 		add_metrics(cl);
 		client_finish(cl);
 		break;
+	case CONTROL_REQ_ROLE_ACTIVE:
+	case CONTROL_REQ_ROLE_STANDBY:
+	case CONTROL_REQ_ROLE_AUTO:
+		if (cl->ctl->src.set_role == NULL) {
+			client_error(cl, "roles are not offered here");
+			break;
+		}
+		cl->ctl->src.set_role(cl->ctl->src.arg,
+				      control_parse_request(req, len));
+		add_counters(cl);
+		client_finish(cl);
+		break;
 	default:
-		client_error(cl, "unknown request (expected state, counters or metrics)");
+		client_error(cl, "unknown request (expected state, counters, metrics or role active|standby|auto)");
 		break;
 	}
 }

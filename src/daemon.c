@@ -26,6 +26,7 @@
 #include "nfflowd/notify.h"
 #include "nfflowd/pipeline.h"
 #include "nfflowd/pidfile.h"
+#include "nfflowd/role.h"
 #include "nfflowd/route.h"
 #include "nfflowd/state.h"
 
@@ -48,7 +49,21 @@ struct daemon_stats {
 	uint64_t netlink_drops;		/* SO_MEMINFO drops of the event socket */
 	uint64_t checkpoints;		/* state files written */
 	uint64_t checkpoint_errors;
+	uint64_t role_changes;		/* active <-> standby */
+	uint64_t handovers;		/* handover dumps done */
+	uint64_t standby_suppressed;	/* exports not sent: standby */
 };
+
+/* The node's role in a firewall pair (README "Firewall pairs"). */
+enum role_state {
+	ROLE_ACTIVE = 0,	/* exports */
+	ROLE_HANDOVER,		/* losing the role: the handover dump runs,
+				 * exports still go out */
+	ROLE_STANDBY,		/* learns, exports nothing */
+};
+
+/* Who decides the role: the address watch, or `nfflowd role`. */
+enum role_mode { ROLE_AUTO = 0, ROLE_FORCE_ACTIVE, ROLE_FORCE_STANDBY };
 
 struct daemon {
 	struct event_base *base;
@@ -65,6 +80,11 @@ struct daemon {
 	struct ctquery *query;		/* active timeout readings */
 	struct ct_query *due;		/* QUERY_BUDGET */
 	struct route *route;		/* interfaces: true */
+	struct role *role;		/* active_when_address */
+	enum role_state role_state;
+	enum role_mode role_mode;
+	bool handover_due;		/* a handover waits for the dump socket */
+	bool handover_running;		/* its dump runs */
 	struct control *ctl;
 	uint64_t started_boot_ns;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
@@ -121,6 +141,11 @@ static void emit_conn(const struct flow_conn *conn, void *arg)
 	struct flow_conn c = *conn;
 	unsigned i;
 
+	if (d->role_state == ROLE_STANDBY) {
+		/* the active peer exports; the table stays warm */
+		d->st.standby_suppressed++;
+		return;
+	}
 	if (c.kind != FLOW_KIND_TRAFFIC) {
 		for (i = 0; i < d->nexp; i++)
 			export_conn(d->exps[i], &c);
@@ -164,7 +189,10 @@ static void on_event(const struct ct_event *ev, const struct time_pair *now,
 {
 	struct daemon *d = arg;
 
-	pipeline_event(&d->pl, ev, now, from_dump);
+	if (from_dump && d->handover_running)
+		pipeline_handover(&d->pl, ev, now);
+	else
+		pipeline_event(&d->pl, ev, now, from_dump);
 }
 
 /* After lost events the table may hold connections whose DESTROY we never
@@ -207,6 +235,12 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
 
 	if (d->resync_running)
 		return;
+	if (d->handover_running) {
+		struct timeval again = { 1, 0 };
+
+		evtimer_add(d->ev_resync, &again);	/* after the handover */
+		return;
+	}
 	/* a check still pending from an earlier resync would judge the
 	 * flags this dump is about to set: the new dump decides */
 	d->lost_check_boot_ns = 0;
@@ -322,6 +356,12 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->nat_creates = d->pl.st.nat_creates;
 	c->nat_creates_late = d->pl.st.nat_creates_late;
 	c->nat_deletes = d->pl.st.nat_deletes;
+	c->role = (uint8_t)d->role_state;
+	c->role_changes = d->st.role_changes;
+	c->handovers = d->st.handovers;
+	c->handed_over = d->pl.st.handed_over;
+	c->standby_suppressed = d->st.standby_suppressed;
+	c->injected_quiet = d->pl.st.injected_quiet;
 	c->checkpoints = d->st.checkpoints;
 	c->checkpoint_errors = d->st.checkpoint_errors;
 	snprintf(c->reload_error, sizeof(c->reload_error), "%s", d->reload_error);
@@ -419,11 +459,28 @@ static size_t control_metrics(void *arg, char *buf, size_t len)
 	return format_metrics(arg, buf, len);
 }
 
+static void role_update(struct daemon *d, const char *why);
+
+/* `nfflowd role active|standby|auto`: a keepalived notify script's say,
+ * until the next `role auto`. */
+static void control_set_role(void *arg, enum control_request req)
+{
+	struct daemon *d = arg;
+
+	d->role_mode = req == CONTROL_REQ_ROLE_ACTIVE ? ROLE_FORCE_ACTIVE :
+		       req == CONTROL_REQ_ROLE_STANDBY ? ROLE_FORCE_STANDBY :
+		       ROLE_AUTO;
+	role_update(d, req == CONTROL_REQ_ROLE_ACTIVE ? "nfflowd role active" :
+		    req == CONTROL_REQ_ROLE_STANDBY ? "nfflowd role standby" :
+		    "nfflowd role auto");
+}
+
 /* What the daemon lends the control socket. */
 static struct control_source control_src(struct daemon *d)
 {
 	struct control_source cs = {
-		control_counters, control_table, control_now, control_metrics, d,
+		control_counters, control_table, control_now, control_metrics,
+		control_set_role, d,
 	};
 
 	return cs;
@@ -577,6 +634,122 @@ static void maybe_checkpoint(struct daemon *d, const struct time_pair *now)
 		checkpoint(d, now);
 }
 
+static const char *role_name(enum role_state s)
+{
+	return s == ROLE_ACTIVE ? "active" : s == ROLE_HANDOVER ? "handover"
+							      : "standby";
+}
+
+/* What the role should be: `nfflowd role` when it forced one, else the
+ * address watch, else active. */
+static bool want_active(const struct daemon *d)
+{
+	if (d->role_mode != ROLE_AUTO)
+		return d->role_mode == ROLE_FORCE_ACTIVE;
+	return d->role == NULL || role_present(d->role);
+}
+
+/* The end of the handover dump: what the node counted has gone out (the
+ * exporters are flushed), and now it exports nothing, unless the role
+ * came back meanwhile. */
+static void handover_done(long n, const char *err, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned i;
+
+	d->handover_running = false;
+	d->st.handovers++;
+	if (n < 0)
+		log_warn("handover: the table dump failed (%s): what was counted since the last export of each connection is not exported",
+			 err);
+	for (i = 0; i < d->nexp; i++)
+		export_flush(d->exps[i]);
+	if (d->role_state == ROLE_HANDOVER) {
+		d->role_state = ROLE_STANDBY;
+		log_info("role: standby; handed over %ld connections, with what they counted here until now",
+			 n < 0 ? 0 : n);
+	}
+}
+
+/* Starts the handover dump, or leaves it for the tick while another dump
+ * (a resync) runs. */
+static void start_handover(struct daemon *d)
+{
+	char err[CONFIG_ERR_MAX];
+
+	d->handover_due = false;
+	if (d->resync_running) {
+		d->handover_due = true;
+		return;
+	}
+	if (ctsrc_dump_start(d->src, handover_done, d, err, sizeof(err)) < 0) {
+		handover_done(-1, err, d);
+		return;
+	}
+	d->handover_running = true;
+}
+
+/* Follows a change of what the role should be. */
+static void role_update(struct daemon *d, const char *why)
+{
+	bool active = want_active(d);
+
+	if (active && d->role_state != ROLE_ACTIVE) {
+		d->role_state = ROLE_ACTIVE;
+		d->handover_due = false;
+		d->st.role_changes++;
+		log_info("role: active (%s)", why);
+	} else if (!active && d->role_state == ROLE_ACTIVE) {
+		d->role_state = ROLE_HANDOVER;
+		d->st.role_changes++;
+		log_info("role: losing the active role (%s): handing over", why);
+		start_handover(d);
+	}
+}
+
+static void on_role(bool present, void *arg)
+{
+	struct daemon *d = arg;
+	char why[128];
+
+	snprintf(why, sizeof(why), "%s %s", d->cfg.active_when_address,
+		 present ? "configured here" : "gone from here");
+	role_update(d, why);
+}
+
+/* The address watch of active_when_address (after a reload too). At the
+ * start the role is taken as it is: there is nothing to hand over. */
+static void setup_role(struct daemon *d, bool starting)
+{
+	const struct sockaddr_storage *ss = &d->cfg.active_addr;
+	char err[CONFIG_ERR_MAX];
+	const void *a;
+
+	role_free(d->role);
+	d->role = NULL;
+	if (d->cfg.active_when_address[0] != '\0') {
+		a = ss->ss_family == AF_INET6 ?
+		    (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+		    (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+		d->role = role_new(d->base, (uint8_t)ss->ss_family, a, on_role,
+				   d, err, sizeof(err));
+		if (d->role == NULL)
+			log_err("active_when_address %s: %s; exporting as the active node",
+				d->cfg.active_when_address, err);
+	}
+	if (starting) {
+		d->role_state = want_active(d) ? ROLE_ACTIVE : ROLE_STANDBY;
+		log_info("role: %s%s%s", role_name(d->role_state),
+			 d->role ? ": active_when_address " : "",
+			 d->role ? d->cfg.active_when_address : "");
+		return;
+	}
+	role_update(d, d->role ? (role_present(d->role) ?
+		    "active_when_address configured here" :
+		    "active_when_address not configured here") :
+		    "no active_when_address");
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -587,6 +760,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	ctsrc_now(&now);
 	check_drops(d);
 	check_lost(d, now.boot_ns);
+	if (d->handover_due)
+		start_handover(d);
 	ended = pipeline_expire_restored(&d->pl, &now);
 	if (ended > 0)
 		log_notice("%zu connections of the state file ended while no daemon listened: exported as ended with what was counted of them",
@@ -870,6 +1045,7 @@ static void reload(struct daemon *d)
 	}
 	setup_route(d);
 	setup_query(d);
+	setup_role(d, false);
 	if (d->cfg.kernel_setup)
 		kernel_setup(&d->cfg);
 	d->st.reloads_ok++;
@@ -1094,6 +1270,7 @@ static int daemon_open(struct daemon *d)
 	pipeline_configure(&d->pl, &d->cfg);
 	setup_route(d);
 	setup_query(d);
+	setup_role(d, true);
 	d->src = ctsrc_open(d->base, &o, on_event, on_overrun, d, err, sizeof(err));
 	d->kept_fd = -1;	/* taken by ctsrc_open */
 	if (!d->src) {
@@ -1193,6 +1370,8 @@ static void daemon_close(struct daemon *d)
 	d->due = NULL;
 	route_free(d->route);
 	d->route = NULL;
+	role_free(d->role);
+	d->role = NULL;
 	if (d->src)
 		ctsrc_close(d->src);
 	d->src = NULL;

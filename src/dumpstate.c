@@ -217,6 +217,11 @@ static void print_counters(FILE *out, const json_t *c)
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "\n",
 		"state file: restored/ended unseen", num(c, "state_restored"),
 		num(c, "ended_unseen"));
+	if (json_object_get(c, "role") != NULL)
+		fprintf(out, "%-38s %s (changes %" PRIu64 ", handovers %" PRIu64
+			", exports held back %" PRIu64 ")\n", "role",
+			str(c, "role"), num(c, "role_changes"),
+			num(c, "handovers"), num(c, "standby_suppressed"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
 		"NAT events create/late create/delete", num(c, "nat_creates"),
 		num(c, "nat_creates_late"), num(c, "nat_deletes"));
@@ -486,6 +491,11 @@ out:
 
 int dumpstate_counters(const char *path, char **line)
 {
+	return dumpstate_request(path, "counters\n", line);
+}
+
+int dumpstate_request(const char *path, const char *req, char **line)
+{
 	char buf[REPLY_LINE_MAX];
 	struct reader *rd;
 	json_t *obj = NULL;
@@ -499,7 +509,7 @@ int dumpstate_counters(const char *path, char **line)
 	if (fd < 0)
 		return -1;
 	rd = calloc(1, sizeof(*rd));
-	if (rd == NULL || send_request(fd, "counters\n") < 0)
+	if (rd == NULL || send_request(fd, req) < 0)
 		goto out;
 	rd->fd = fd;
 	rr = read_line(rd, buf, sizeof(buf));

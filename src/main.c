@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "build_config.h"
 #include "nfflowd/config.h"
 #include "nfflowd/daemon.h"
@@ -69,6 +71,9 @@ static void usage(FILE *f)
 		"  reload    validate the configuration, make the daemon re-read it and\n"
 		"            wait for its verdict (exit 1 with its reason if it kept the old)\n"
 		"  check     validate the configuration; show daemon and kernel state\n"
+		"  role active|standby|auto\n"
+		"            firewall pairs: tell the daemon its role (auto: follow\n"
+		"            active_when_address again); prints the role it is in\n"
 		"  install   install and enable the systemd unit\n"
 		"  help      this text\n"
 		"  version   the version\n"
@@ -577,6 +582,38 @@ static int cmd_check(const struct opts *o)
 	return ok ? 0 : 1;
 }
 
+/* `role active|standby|auto`: tells the running daemon which role it has
+ * in a firewall pair (for an HA manager's notify scripts), and prints the
+ * role it is in then. */
+static int cmd_role(const struct opts *o, const char *what)
+{
+	struct config cfg;
+	char req[32], *line = NULL;
+	json_t *obj;
+	const char *role;
+
+	if (strcmp(what, "active") != 0 && strcmp(what, "standby") != 0 &&
+	    strcmp(what, "auto") != 0) {
+		fprintf(stderr, "nfflowd: role takes active, standby or auto, not '%s'\n",
+			what);
+		return EXIT_USAGE;
+	}
+	config_defaults(&cfg);
+	(void)config_load_paths(o->config, &cfg);
+	snprintf(req, sizeof(req), "role %s\n", what);
+	if (dumpstate_request(cfg.control_socket, req, &line) < 0) {
+		fprintf(stderr, "nfflowd: no daemon answers on %s: %s\n",
+			cfg.control_socket, strerror(errno));
+		return 1;
+	}
+	obj = json_loads(line, 0, NULL);
+	role = obj ? json_string_value(json_object_get(obj, "role")) : NULL;
+	printf("role: %s\n", role ? role : "unknown");
+	json_decref(obj);
+	free(line);
+	return role ? 0 : 1;
+}
+
 static int cmd_dump_state(const struct opts *o)
 {
 	struct config cfg;
@@ -645,6 +682,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfflowd: --json and --format go with --dump-state\n");
 		return EXIT_USAGE;
 	}
+	if (optind + 2 == argc && strcmp(argv[optind], "role") == 0) {
+		if (o.foreground) {
+			fprintf(stderr, "nfflowd: -f goes with start or restart\n");
+			return EXIT_USAGE;
+		}
+		return cmd_role(&o, argv[optind + 1]);
+	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, optind == argc ? "nfflowd: no command given\n"
 					       : "nfflowd: one command at a time\n");
@@ -652,6 +696,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind];
+	if (strcmp(cmd, "role") == 0) {
+		fprintf(stderr, "nfflowd: role takes active, standby or auto\n");
+		return EXIT_USAGE;
+	}
 	if (o.foreground && strcmp(cmd, "start") != 0 && strcmp(cmd, "restart") != 0) {
 		fprintf(stderr, "nfflowd: -f goes with start or restart\n");
 		return EXIT_USAGE;

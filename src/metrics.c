@@ -175,6 +175,22 @@ size_t metrics_format(char *buf, size_t len, const struct metrics_input *in)
 		"nfflowd_nat_events_total{event=\"create_late\"} %" PRIu64 "\n"
 		"nfflowd_nat_events_total{event=\"delete\"} %" PRIu64 "\n",
 	    c->nat_creates, c->nat_creates_late, c->nat_deletes);
+	family(&t, "nfflowd_role", "gauge",
+	       "Firewall pair role: 1 for the role the node is in.");
+	put(&t, "nfflowd_role{role=\"active\"} %d\n"
+		"nfflowd_role{role=\"handover\"} %d\n"
+		"nfflowd_role{role=\"standby\"} %d\n",
+	    c->role == 0, c->role == 1, c->role == 2);
+	one(&t, "nfflowd_role_changes_total", "counter",
+	    "Changes between the active and the standby role.", c->role_changes);
+	one(&t, "nfflowd_handovers_total", "counter",
+	    "Handover dumps done on losing the active role.", c->handovers);
+	one(&t, "nfflowd_standby_suppressed_total", "counter",
+	    "Exports not sent because the node was standby.",
+	    c->standby_suppressed);
+	one(&t, "nfflowd_injected_quiet_total", "counter",
+	    "Connections copied here from a peer firewall that ended without a packet here.",
+	    c->injected_quiet);
 	one(&t, "nfflowd_checkpoints_total", "counter",
 	    "State files written.", c->checkpoints);
 	one(&t, "nfflowd_checkpoint_errors_total", "counter",

@@ -74,6 +74,7 @@ void pipeline_configure(struct pipeline *p, const struct config *cfg)
 		self_add(p, &self);
 	}
 	p->ttl_ns = (uint64_t)cfg->ttl * NS_PER_S;
+	p->pair = cfg->active_when_address[0] != '\0';
 	p->nat_events = false;
 	for (i = 0; i < cfg->ncollectors; i++)
 		if (cfg->collectors[i].nat_events != 0)
@@ -357,9 +358,11 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 			   (ev->has_start ? FLOW_F_KERNEL_START : 0) | FLOW_F_SEEN);
 	if (ev->proto == IPPROTO_TCP && (ev->tcp_state == 1 || ev->tcp_state == 2))
 		flags |= FLOW_F_SYN;	/* SYN_SENT, SYN_RECV: a handshake */
-	/* a NEW that a program asked for (a dump's answers carry our own
-	 * port id, but are no NEW) */
-	if (ev->type == CT_EVENT_NEW && !from_dump && ev->requester != 0)
+	/* in a firewall pair, a NEW that a program asked for is conntrackd
+	 * copying the peer's connection (a dump's answers carry our own port
+	 * id, but are no NEW); alone, it is someone's `conntrack -I` */
+	if (p->pair && ev->type == CT_EVENT_NEW && !from_dump &&
+	    ev->requester != 0)
 		flags |= FLOW_F_INJECTED;
 	e = flowtab_upsert(p->tab, ev, start, flags, &created);
 	if (!e) {
@@ -540,39 +543,14 @@ size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
 	return n;
 }
 
-void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
-		      const struct time_pair *now)
+/* An interim export of what the reading ev counted since the last export
+ * of entry e (export state sd); nothing when it counted nothing. */
+static void export_delta(struct pipeline *p, const struct flow_entry *e,
+			 struct flow_active *sd, const struct ct_event *ev,
+			 const struct time_pair *now)
 {
-	struct flow_entry *e = flowtab_lookup(p->tab, ev->id);
-	struct flow_active *sd;
 	struct flow_conn c;
 
-	if (e == NULL || !ev->has_counters) {
-		p->st.query_stale++;
-		return;
-	}
-	if (!flowtab_same_conn(p->tab, e, ev)) {
-		/* the id now names a connection begun after ours ended
-		 * unseen: ours is lost, the new one is learnt */
-		p->st.replaced++;
-		flowtab_remove(p->tab, ev->id, NULL, NULL);
-		pipeline_event(p, ev, now, true);
-		return;
-	}
-	sd = flowtab_active_get(p->tab, e);
-	if (sd == NULL) {
-		p->st.query_stale++;
-		return;
-	}
-	sd->gone_ns = 0;
-	if (sd->ttl_asked_ns != 0) {
-		p->st.ttl_alive++;
-		sd->ttl_alive_ns = now->boot_ns;
-		sd->ttl_asked_ns = 0;
-	}
-	if (p->active_ns == 0 || !sd->due_asked)
-		return;	/* a ttl check of a connection not due for export */
-	sd->due_asked = 0;
 	memset(&c, 0, sizeof(c));
 	c.ev = ev;
 	c.reason = FLOW_END_ACTIVE;
@@ -605,6 +583,60 @@ void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 	sd->exports++;
 	p->st.interim++;
 	p->emit(&c, p->emit_arg);
+}
+
+void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
+		      const struct time_pair *now)
+{
+	struct flow_entry *e = flowtab_lookup(p->tab, ev->id);
+	struct flow_active *sd;
+
+	if (e == NULL || !ev->has_counters) {
+		p->st.query_stale++;
+		return;
+	}
+	if (!flowtab_same_conn(p->tab, e, ev)) {
+		/* the id now names a connection begun after ours ended
+		 * unseen: ours is lost, the new one is learnt */
+		p->st.replaced++;
+		flowtab_remove(p->tab, ev->id, NULL, NULL);
+		pipeline_event(p, ev, now, true);
+		return;
+	}
+	sd = flowtab_active_get(p->tab, e);
+	if (sd == NULL) {
+		p->st.query_stale++;
+		return;
+	}
+	sd->gone_ns = 0;
+	if (sd->ttl_asked_ns != 0) {
+		p->st.ttl_alive++;
+		sd->ttl_alive_ns = now->boot_ns;
+		sd->ttl_asked_ns = 0;
+	}
+	if (p->active_ns == 0 || !sd->due_asked)
+		return;	/* a ttl check of a connection not due for export */
+	sd->due_asked = 0;
+	export_delta(p, e, sd, ev, now);
+}
+
+void pipeline_handover(struct pipeline *p, const struct ct_event *ev,
+		       const struct time_pair *now)
+{
+	struct flow_entry *e;
+	struct flow_active *sd;
+
+	if (ev->type == CT_EVENT_DESTROY || !ev->has_counters)
+		return;
+	pipeline_event(p, ev, now, true);	/* learn what was not known */
+	e = flowtab_lookup(p->tab, ev->id);
+	if (e == NULL || !flowtab_same_conn(p->tab, e, ev))
+		return;	/* our own export flow, or the table is full */
+	sd = flowtab_active_get(p->tab, e);
+	if (sd == NULL)
+		return;	/* out of memory: its counts go with its DESTROY */
+	p->st.handed_over++;
+	export_delta(p, e, sd, ev, now);
 }
 
 void pipeline_gone(struct pipeline *p, uint32_t id, uint64_t now_boot_ns)

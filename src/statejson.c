@@ -16,7 +16,10 @@
  *    "syslog":{"sent":N,"queued":N,"dropped":N,"errors":N},
  *    "netlink_drops":N,"destroy_duplicates":N,"ttl_alive":N,
  *    "state_restored":N,"ended_unseen":N,"nat_creates":N,
- *    "nat_creates_late":N,"nat_deletes":N,"checkpoints":N,
+ *    "nat_creates_late":N,"nat_deletes":N,
+ *    "role":"active"|"handover"|"standby","role_changes":N,"handovers":N,
+ *    "handed_over":N,"standby_suppressed":N,"injected_quiet":N,
+ *    "checkpoints":N,
  *    "checkpoint_errors":N,"config":TEXT,"reload_error":TEXT}
  *   config is the daemon's configuration file (escaped like reload_error;
  *   a path that does not fit is left out as "").
@@ -270,6 +273,9 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		",\"state_restored\":%" PRIu64 ",\"ended_unseen\":%" PRIu64
 		",\"nat_creates\":%" PRIu64 ",\"nat_creates_late\":%" PRIu64
 		",\"nat_deletes\":%" PRIu64
+		",\"role\":\"%s\",\"role_changes\":%" PRIu64
+		",\"handovers\":%" PRIu64 ",\"handed_over\":%" PRIu64
+		",\"standby_suppressed\":%" PRIu64 ",\"injected_quiet\":%" PRIu64
 		",\"checkpoints\":%" PRIu64 ",\"checkpoint_errors\":%" PRIu64
 		",\"config\":\"",
 		c->pid, c->uptime_s, c->events_new, c->events_destroy,
@@ -282,6 +288,9 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		c->syslog_errors, c->netlink_drops, c->destroy_duplicates,
 		c->ttl_alive, c->state_restored, c->ended_unseen,
 		c->nat_creates, c->nat_creates_late, c->nat_deletes,
+		c->role == 0 ? "active" : c->role == 1 ? "handover" : "standby",
+		c->role_changes, c->handovers, c->handed_over,
+		c->standby_suppressed, c->injected_quiet,
 		c->checkpoints, c->checkpoint_errors));
 	/* The numbers, the closing quote, brace, newline and NUL must fit. */
 	if (n == 0 || len - n < sizeof(tail)) {

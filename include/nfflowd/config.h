@@ -81,6 +81,10 @@ struct config {
 	 * daemon derives one from the machine id, so that two firewalls
 	 * differ (RFC 7011 reserves 0). */
 	uint32_t observation_domain;
+	/* Firewall pairs: export only while this address (the HA manager's
+	 * virtual address) is configured here; "" = always (the default). */
+	char active_when_address[64];
+	struct sockaddr_storage active_addr;
 	bool untranslated_records;
 
 	bool syslog_enabled;

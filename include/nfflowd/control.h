@@ -16,6 +16,11 @@ enum control_request {
 	CONTROL_REQ_STATE,	/* "state": counters, every entry, end line */
 	CONTROL_REQ_COUNTERS,	/* "counters": the counters line only */
 	CONTROL_REQ_METRICS,	/* "metrics": Prometheus text (metrics.h) */
+	/* "role active", "role standby", "role auto" (back to the address
+	 * watch): firewall pairs; answered with the counters line */
+	CONTROL_REQ_ROLE_ACTIVE,
+	CONTROL_REQ_ROLE_STANDBY,
+	CONTROL_REQ_ROLE_AUTO,
 };
 
 /* Parses one request (bytes up to but not including '\n'; pure, fuzzed). */
@@ -31,6 +36,8 @@ struct control_source {
 	uint64_t (*now_boot_ns)(void *arg);
 	/* The metrics text into buf (METRICS_TEXT_MAX); its length. */
 	size_t (*metrics)(void *arg, char *buf, size_t len);
+	/* Sets the role (CONTROL_REQ_ROLE_*); NULL: not offered. */
+	void (*set_role)(void *arg, enum control_request req);
 	void *arg;
 };
 

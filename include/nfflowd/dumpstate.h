@@ -31,6 +31,10 @@ int dumpstate_metrics(const char *path, FILE *out);
  * was no counters line). */
 int dumpstate_counters(const char *path, char **line);
 
+/* The same for another request answered with the counters line (req with
+ * its '\n', e.g. "role standby\n"). */
+int dumpstate_request(const char *path, const char *req, char **line);
+
 /* Asks for the counters and fills *r from them. Returns 0, or -1 with
  * errno set: from connecting or reading (no daemon answers), EPROTO for a
  * reply without the reload counters. */

@@ -43,6 +43,7 @@ struct pipeline_stats {
 	uint64_t nat_deletes;		/* NAT delete events */
 	uint64_t injected_quiet;	/* copied from a peer firewall, ended
 					 * without a packet here: not exported */
+	uint64_t handed_over;		/* connections read by handover dumps */
 };
 
 /* DESTROY events remembered to recognise one delivered twice. */
@@ -90,6 +91,8 @@ struct pipeline {
 	unsigned nself;
 	uint64_t active_ns;		/* active timeout, 0 = off */
 	bool nat_events;		/* some collector takes NAT events */
+	bool pair;			/* a firewall pair's node: entries a
+					 * program creates are the peer's */
 	bool defer_late;		/* creates of dumped connections wait
 					 * for pipeline_late_creates (until its
 					 * first call: the startup dump) */
@@ -133,6 +136,14 @@ size_t pipeline_due(struct pipeline *p, uint64_t now_boot_ns,
  * another connection under the entry's id (reused) replaces the entry. */
 void pipeline_interim(struct pipeline *p, const struct ct_event *ev,
 		      const struct time_pair *now);
+
+/* A firewall pair's handover (the node loses the active role): ev is one
+ * entry of a table dump with its counters. Learns it if it was not known
+ * and exports what it counted since its last export as an interim export
+ * (whatever the active timeout), so that the peer, which counts from the
+ * switch on, exports the rest. */
+void pipeline_handover(struct pipeline *p, const struct ct_event *ev,
+		       const struct time_pair *now);
 
 /* The kernel answered a query for id: no such entry. Unless its DESTROY
  * comes within PIPELINE_GONE_GRACE_NS, pipeline_ttl drops it. */

@@ -46,6 +46,12 @@ struct state_counters {
 	uint64_t nat_creates;		/* NAT create events (late included) */
 	uint64_t nat_creates_late;	/* of those, not at the NEW event */
 	uint64_t nat_deletes;		/* NAT delete events */
+	uint64_t role_changes;		/* firewall pair: active <-> standby */
+	uint64_t handovers;		/* handover dumps done */
+	uint64_t handed_over;		/* connections they read */
+	uint64_t standby_suppressed;	/* exports not sent while standby */
+	uint64_t injected_quiet;	/* a peer's copies ended quiet here */
+	uint8_t role;			/* 0 active, 1 handover, 2 standby */
 	uint64_t checkpoints;		/* state files written */
 	uint64_t checkpoint_errors;
 	/* Why the latest reload failed; "" when it succeeded or none failed.

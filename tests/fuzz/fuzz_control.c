@@ -38,6 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			want = CONTROL_REQ_COUNTERS;
 		else if (is_word(data, size, "metrics"))
 			want = CONTROL_REQ_METRICS;
+		else if (is_word(data, size, "role active"))
+			want = CONTROL_REQ_ROLE_ACTIVE;
+		else if (is_word(data, size, "role standby"))
+			want = CONTROL_REQ_ROLE_STANDBY;
+		else if (is_word(data, size, "role auto"))
+			want = CONTROL_REQ_ROLE_AUTO;
 	}
 	if (got != want)
 		__builtin_trap();

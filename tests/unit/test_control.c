@@ -45,6 +45,12 @@ static void test_parse_valid(void **state)
 	assert_int_equal(PARSE("counters"), CONTROL_REQ_COUNTERS);
 	assert_int_equal(PARSE("state\r"), CONTROL_REQ_STATE);
 	assert_int_equal(PARSE("counters\r"), CONTROL_REQ_COUNTERS);
+	assert_int_equal(PARSE("role active"), CONTROL_REQ_ROLE_ACTIVE);
+	assert_int_equal(PARSE("role standby\r"), CONTROL_REQ_ROLE_STANDBY);
+	assert_int_equal(PARSE("role auto"), CONTROL_REQ_ROLE_AUTO);
+	assert_int_equal(PARSE("role"), CONTROL_REQ_INVALID);
+	assert_int_equal(PARSE("role  active"), CONTROL_REQ_INVALID);
+	assert_int_equal(PARSE("role master"), CONTROL_REQ_INVALID);
 }
 
 static void test_parse_invalid(void **state)
@@ -244,7 +250,7 @@ static void child_main(size_t nentries, bool churn, int ready)
 {
 	struct timeval ms = { 0, 1000 };
 	struct control_source src = {
-		child_counters, child_table, child_now, NULL, NULL,
+		child_counters, child_table, child_now, NULL, NULL, NULL,
 	};
 	struct event_base *base = event_base_new();
 	struct event *term, *tick = NULL;
@@ -606,7 +612,7 @@ static void test_bad_requests(void **state)
 	(void)state;
 	r = exchange("hello\n", 6, false);
 	assert_string_equal(r, "{\"error\":\"unknown request (expected state, "
-			    "counters or metrics)\"}\n");
+			    "counters, metrics or role active|standby|auto)\"}\n");
 	free(r);
 	r = exchange("sta\0te\n", 7, false);
 	assert_non_null(strstr(r, "{\"error\":\"unknown request"));
@@ -787,7 +793,7 @@ static uint64_t no_now(void *arg)
 }
 
 static const struct control_source no_src = {
-	no_counters, no_table, no_now, NULL, NULL,
+	no_counters, no_table, no_now, NULL, NULL, NULL,
 };
 
 static void test_open_stale_live_and_bad_paths(void **state)

@@ -1125,9 +1125,9 @@ static void test_nat_ended_unseen_delete_time(void **state)
 	pipeline_free(&p);
 }
 
-/* A connection a program created here (conntrackd copying a peer
- * firewall's entry: its NEW carries the requester's port id) is not this
- * node's: no NAT create, and no export when it ends without a packet
+/* In a firewall pair (active_when_address set), a connection a program
+ * created here (conntrackd copying the peer's entry: its NEW carries the
+ * requester's port id) is not this node's: no NAT create, and no export when it ends without a packet
  * through this node; once it carries traffic here (after a failover) that
  * traffic is exported, without NAT events (the peer sent them). A
  * kernel's connection deleted by a program is exported as ever. */
@@ -1140,7 +1140,26 @@ static void test_injected_entries(void **state)
 	struct ct_event n8 = conn(CT_EVENT_NEW, 8), d8 = conn(CT_EVENT_DESTROY, 8);
 	struct ct_event n9 = conn(CT_EVENT_NEW, 9), d9 = conn(CT_EVENT_DESTROY, 9);
 
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	const char *json = "{\"source\": \"198.51.100.1\", \"collector\": \"198.51.100.2\", \"port\": 2055, "
+			   "\"active_when_address\": \"198.51.100.1\", "
+			   "\"collectors\": [{\"address\": \"198.51.100.3\", \"port\": 4739, "
+			   "\"version\": 10, \"nat_events\": \"rfc8158\"}]}";
+
+	/* alone (no active_when_address) a program's entry is as any */
 	setup_nat_pl(&p, &s, 0);
+	n.requester = 4242;
+	pipeline_event(&p, &n, &t1, false);
+	assert_false(flowtab_lookup(p.tab, 7)->flags & FLOW_F_INJECTED);
+	assert_int_equal(s.nc, 1);
+	pipeline_free(&p);
+
+	assert_int_equal(config_parse(json, strlen(json), "t", &cfg, err,
+				      sizeof(err)), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(pipeline_init(&p, 0, collect, &s), 0);
+	pipeline_configure(&p, &cfg);
 	n.requester = n8.requester = 4242;
 	n8.orig.sport = n8.reply.dport = d8.orig.sport = d8.reply.dport = 40001;
 	n9.orig.sport = n9.reply.dport = d9.orig.sport = d9.reply.dport = 40002;

@@ -280,7 +280,9 @@ static void test_counters_line(void **state)
 		.destroy_duplicates = 28, .ttl_alive = 29,
 		.state_restored = 30, .ended_unseen = 31, .checkpoints = 32,
 		.checkpoint_errors = 33, .nat_creates = 34,
-		.nat_creates_late = 35, .nat_deletes = 36,
+		.nat_creates_late = 35, .nat_deletes = 36, .role = 2,
+		.role_changes = 37, .handovers = 38, .handed_over = 39,
+		.standby_suppressed = 40, .injected_quiet = 41,
 		.reload_error = "nfflowd.json: key 'port': must be an integer",
 		.config = "/etc/nfflowd \"a\".conf",
 	};
@@ -297,6 +299,9 @@ static void test_counters_line(void **state)
 		"\"errors\":26},\"netlink_drops\":27,\"destroy_duplicates\":28,"
 		"\"ttl_alive\":29,\"state_restored\":30,\"ended_unseen\":31,"
 		"\"nat_creates\":34,\"nat_creates_late\":35,\"nat_deletes\":36,"
+		"\"role\":\"standby\",\"role_changes\":37,\"handovers\":38,"
+		"\"handed_over\":39,\"standby_suppressed\":40,"
+		"\"injected_quiet\":41,"
 		"\"checkpoints\":32,\"checkpoint_errors\":33,"
 		"\"config\":\"/etc/nfflowd \\\"a\\\".conf\","
 		"\"reload_error\":\"nfflowd.json: key 'port': must be an integer\"}\n";
@@ -320,7 +325,9 @@ static void test_counters_line(void **state)
 	"\"syslog\":{\"sent\":0,\"queued\":0,\"dropped\":0,\"errors\":0}," \
 	"\"netlink_drops\":0,\"destroy_duplicates\":0,\"ttl_alive\":0," \
 	"\"state_restored\":0,\"ended_unseen\":0,\"nat_creates\":0," \
-	"\"nat_creates_late\":0,\"nat_deletes\":0,\"checkpoints\":0," \
+	"\"nat_creates_late\":0,\"nat_deletes\":0,\"role\":\"active\"," \
+	"\"role_changes\":0,\"handovers\":0,\"handed_over\":0," \
+	"\"standby_suppressed\":0,\"injected_quiet\":0,\"checkpoints\":0," \
 	"\"checkpoint_errors\":0,\"config\":\"\",\"reload_error\":"
 
 /* Formats c with reason as its reload_error into len bytes and checks the
