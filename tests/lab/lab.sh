@@ -24,6 +24,10 @@ LAB_WAN_IP=198.51.100.2
 LAB_COLLECTOR_PORT=2055
 LAB_DIR=${LAB_DIR:-}
 LAB_UP=0
+# Short names of namespaces beyond lan, fw and wan that a scenario built on
+# this file adds (tests/lab/pair.sh): each is LAB_PREFIX-NAME, reachable
+# through lab_ns and deleted by lab_down like the three standard ones.
+LAB_EXTRA_NS=${LAB_EXTRA_NS:-}
 [ -n "${LAB_NFCAPD_ARGS+x}" ] || LAB_NFCAPD_ARGS=()
 [ -n "${LAB_ORACLE_ARGS+x}" ] || LAB_ORACLE_ARGS=()
 
@@ -38,8 +42,25 @@ lab_nsname() {
 	lan) echo "$LAB_LAN" ;;
 	fw) echo "$LAB_FW" ;;
 	wan) echo "$LAB_WAN" ;;
-	*) lab_log "unknown namespace $1"; return 2 ;;
+	*)
+		if [[ " $LAB_EXTRA_NS " == *" $1 "* ]]; then
+			echo "$LAB_PREFIX-$1"
+		else
+			lab_log "unknown namespace $1"
+			return 2
+		fi
+		;;
 	esac
+}
+
+# The full names of every namespace the lab may have: the standard three
+# and those of LAB_EXTRA_NS.
+lab_all_ns() {
+	local n
+	echo "$LAB_LAN" "$LAB_FW" "$LAB_WAN"
+	for n in $LAB_EXTRA_NS; do
+		echo "$LAB_PREFIX-$n"
+	done
 }
 
 # Run a command inside one of the lab namespaces: lab_ns lan|fw|wan CMD...
@@ -111,8 +132,9 @@ lab_stop() {
 	return $rc
 }
 
-# Create the three namespaces, links, addresses, routes and firewall rules.
-lab_up() {
+# The work directory, the pid list and the clean-up on exit, shared by every
+# topology (lab_up, pair_up).
+lab_init() {
 	if [ -z "$LAB_DIR" ]; then
 		LAB_DIR=$(mktemp -d /tmp/nfflab.XXXXXX)
 	fi
@@ -120,6 +142,11 @@ lab_up() {
 	LAB_UP=1
 	trap lab_down EXIT
 	trap 'exit 130' INT TERM HUP
+}
+
+# Create the three namespaces, links, addresses, routes and firewall rules.
+lab_up() {
+	lab_init
 	lab_log "namespaces $LAB_PREFIX-{lan,fw,wan}, work dir $LAB_DIR"
 
 	ip netns add "$LAB_LAN"
@@ -183,6 +210,10 @@ lab_down() {
 	[ "$LAB_UP" = 1 ] || return $rc
 	LAB_UP=0
 	local pid name ns
+	# A scenario's own orderly stop first (pair.sh: keepalived, conntrackd).
+	if [ -n "${LAB_DOWN_HOOK:-}" ]; then
+		"$LAB_DOWN_HOOK" || true
+	fi
 	if [ -f "$LAB_DIR/pids" ]; then
 		while read -r pid name; do
 			if kill -0 "$pid" 2>/dev/null; then
@@ -199,13 +230,13 @@ lab_down() {
 	fi
 	# A daemonised nfflowd or a forked helper is not in the pid list but
 	# lives in one of our own namespaces.
-	for ns in "$LAB_LAN" "$LAB_FW" "$LAB_WAN"; do
+	for ns in $(lab_all_ns); do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			lab_log "killing leftover pid $pid in $ns"
 			kill -KILL "$pid" 2>/dev/null || true
 		done
 	done
-	for ns in "$LAB_LAN" "$LAB_FW" "$LAB_WAN"; do
+	for ns in $(lab_all_ns); do
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	if [ "${LAB_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
@@ -282,34 +313,59 @@ lab_collector_show() {
 # and stop timestamps in nanoseconds (the text form prints whole seconds).
 # Extra conntrack options may be given in the array LAB_ORACLE_ARGS (e.g. a
 # larger --buffer-size for thousands of connections a second).
+# In another namespace than fw (lab_oracle_start NS), the listeners are
+# named oracle-NS-text and oracle-NS-xml (LAB_DIR/oracle-NS-text.out ...).
+# shellcheck disable=SC2120  # NS is optional
 lab_oracle_start() {
-	lab_bg oracle-text fw conntrack -E -e NEW,DESTROY -o extended,id,timestamp \
-		"${LAB_ORACLE_ARGS[@]}"
-	lab_bg oracle-xml fw conntrack -E -e NEW,DESTROY -o xml,id,ktimestamp \
-		"${LAB_ORACLE_ARGS[@]}"
+	local o
+	o=$(lab_oracle_name "${1:-fw}")
+	lab_bg "$o-text" "${1:-fw}" conntrack -E -e NEW,DESTROY \
+		-o extended,id,timestamp "${LAB_ORACLE_ARGS[@]}"
+	lab_bg "$o-xml" "${1:-fw}" conntrack -E -e NEW,DESTROY \
+		-o xml,id,ktimestamp "${LAB_ORACLE_ARGS[@]}"
 	sleep 0.3
 }
 
-# Stop the event listeners.
-lab_oracle_stop() {
-	lab_stop oracle-text TERM || true
-	lab_stop oracle-xml TERM || true
+# The name of the oracle of namespace $1: oracle for fw, oracle-NS else.
+lab_oracle_name() {
+	if [ "${1:-fw}" = fw ]; then
+		echo oracle
+	else
+		echo "oracle-$1"
+	fi
 }
 
-# Print the oracle's parsed DESTROY events, one JSON object a line.
+# Stop the event listeners (of namespace $1, default fw).
+# shellcheck disable=SC2120  # NS is optional
+lab_oracle_stop() {
+	local o
+	o=$(lab_oracle_name "${1:-fw}")
+	lab_stop "$o-text" TERM || true
+	lab_stop "$o-xml" TERM || true
+}
+
+# Print the oracle's parsed DESTROY events (of namespace $1, default fw),
+# one JSON object a line.
 lab_oracle_show() {
+	local o
+	o=$(lab_oracle_name "${1:-fw}")
 	"$LAB_PY" "$LAB_SRC_DIR/compare.py" oracle \
-		--ct-text "$LAB_DIR/oracle-text.out" --ct-xml "$LAB_DIR/oracle-xml.out"
+		--ct-text "$LAB_DIR/$o-text.out" --ct-xml "$LAB_DIR/$o-xml.out"
 }
 
 # Number of entries in fw's conntrack table, not counting lines that contain
 # the fixed string $1 (if given).  Listing the table makes the kernel evict
 # expired entries at once instead of at its next garbage collection run.
 lab_ct_count() {
+	lab_ct_count_in fw "${1:-}"
+}
+
+# The same in namespace $1: lab_ct_count_in NS [EXCLUDE].
+lab_ct_count_in() {
 	local out
-	out=$(lab_ns fw conntrack -L 2>/dev/null) || true
-	if [ -n "${1:-}" ]; then
-		out=$(printf '%s\n' "$out" | grep -vF -- "$1") || true
+	out=$(lab_ns "$1" conntrack -L 2>/dev/null) || true
+	if [ -n "${2:-}" ]; then
+		out=$(printf '%s\n' "$out" | grep -vF -- "$2") || true
 	fi
 	printf '%s\n' "$out" | grep -c . || true
 }
@@ -317,16 +373,21 @@ lab_ct_count() {
 # Wait (at most $1 s, default 20) until fw's conntrack table is empty, not
 # counting entries whose line contains $2.
 lab_ct_drain() {
-	local limit=${1:-20} _ n=
+	lab_ct_drain_in fw "${1:-20}" "${2:-}"
+}
+
+# The same in namespace $1: lab_ct_drain_in NS [LIMIT [EXCLUDE]].
+lab_ct_drain_in() {
+	local ns=$1 limit=${2:-20} _ n=
 	for _ in $(seq 1 $((limit * 4))); do
-		n=$(lab_ct_count "${2:-}")
+		n=$(lab_ct_count_in "$ns" "${3:-}")
 		if [ "$n" -eq 0 ]; then
 			return 0
 		fi
 		sleep 0.25
 	done
-	lab_log "conntrack table of fw still has $n entries after ${limit} s:"
-	lab_ns fw conntrack -L >&2 || true
+	lab_log "conntrack table of $ns still has $n entries after ${limit} s:"
+	lab_ns "$ns" conntrack -L >&2 || true
 	return 1
 }
 
@@ -477,19 +538,25 @@ lab_daemon_start() {
 	[ -f "$LAB_DIR/nfflowd.json" ] || lab_daemon_config
 	lab_bg nfflowd fw "${LAB_DAEMON_WRAPPER[@]}" "$LAB_NFFLOWD" \
 		-c "$LAB_DIR/nfflowd.json" -f start
-	local pid
-	pid=$(lab_pid nfflowd)
+	lab_daemon_wait_ready nfflowd
+}
+
+# Wait until the daemon started with lab_bg as $1 says it is ready on its
+# stderr (at most LAB_READY_TIMEOUT s); fail at once if it exits.
+lab_daemon_wait_ready() {
+	local name=$1 pid _
+	pid=$(lab_pid "$name")
 	for _ in $(seq 1 $((LAB_READY_TIMEOUT * 10))); do
 		if ! kill -0 "$pid" 2>/dev/null; then
-			lab_log "nfflowd exited during start-up:"
-			cat "$LAB_DIR/nfflowd.err" >&2
+			lab_log "$name exited during start-up:"
+			cat "$LAB_DIR/$name.err" >&2
 			return 1
 		fi
-		grep -q 'ready (pid' "$LAB_DIR/nfflowd.err" 2>/dev/null && break
+		grep -q 'ready (pid' "$LAB_DIR/$name.err" 2>/dev/null && break
 		sleep 0.1
 	done
-	if ! grep -q 'ready (pid' "$LAB_DIR/nfflowd.err" 2>/dev/null; then
-		lab_log "nfflowd was not ready within $LAB_READY_TIMEOUT s"
+	if ! grep -q 'ready (pid' "$LAB_DIR/$name.err" 2>/dev/null; then
+		lab_log "$name was not ready within $LAB_READY_TIMEOUT s"
 		return 1
 	fi
 }
