@@ -14,14 +14,16 @@
 #          bench/run.sh exports    (only the export protocols: prints its
 #                                   section and puts it in place of the one
 #                                   RESULTS.md has, the rest untouched)
+#          bench/run.sh handover   (only a firewall pair's handover dump,
+#                                   the same way, section 6)
 # BENCH_BUILD (default /tmp/nfflowd-bench-build) is the release build dir;
 # CKPT_SIZES (default "250000 1000000") the table sizes of the checkpoint
 # benchmark, CKPT_RUNS (default 5) its runs per size.
 set -euo pipefail
 ONLY=${1:-}
 case $ONLY in
-''|checkpoint|exports) ;;
-*) echo "usage: bench/run.sh [checkpoint|exports]" >&2; exit 2 ;;
+''|checkpoint|exports|handover) ;;
+*) echo "usage: bench/run.sh [checkpoint|exports|handover]" >&2; exit 2 ;;
 esac
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$BENCH_DIR/.." && pwd)
@@ -57,6 +59,8 @@ if [ "$ONLY" = checkpoint ]; then
 	TARGETS=(bench/checkpoint)
 elif [ "$ONLY" = exports ]; then
 	TARGETS=(bench/replay)
+elif [ "$ONLY" = handover ]; then
+	TARGETS=(nfflowd bench/ctfill)
 else
 	TARGETS=(nfflowd bench/replay bench/memory bench/ctfill bench/checkpoint)
 fi
@@ -188,18 +192,62 @@ exports_section() {
 	echo "With NAT events on, IPFIX throughput is $(awk -v a="$(kv "$X_ipfix_nat" events_per_s)" -v b="$base" 'BEGIN { printf "%.2f", a / b }') times that without them ($(kv "$X_ipfix_nat" bytes_per_conn) against $(kv "$X_ipfix" bytes_per_conn) bytes per connection); NAT events alone take $(kv "$X_nat_only" bytes_per_conn) bytes per connection (a create and a delete of 54 bytes each for every translated IPv4 connection, 90% of them here, plus the share of message headers, templates and options records), $(awk -v a="$(kv "$X_nat_only" bytes_per_conn)" -v b="$(kv "$X_v5" bytes_per_conn)" 'BEGIN { printf "%.2f", a / b }') times what NetFlow v5's records take."
 }
 
-if [ "$ONLY" = exports ]; then
-	exports_run
-	SECTION=$(exports_section)
-	printf '%s\n' "$SECTION"
-	# put in place of the section RESULTS.md has (or at its end)
-	awk -v sec="$SECTION" '
-		/^## 5\. / { print sec; print ""; skip = 1; done = 1; next }
+# A firewall pair's handover dump (bench/handover.sh) on HO_ENTRIES
+# (default 250,000) entries, HO_RUNS (default 3) runs; sets HO_ALL.
+handover_run() {
+	local out
+	HO_ALL=()
+	for _ in $(seq 1 "${HO_RUNS:-3}"); do
+		echo "== handover dump of ${HO_ENTRIES:-250000} connections" >&2
+		out=$(NFFLOWD="$BUILD/nfflowd" CTSTORM="$BUILD/bench/ctfill" \
+			"$BENCH_DIR/handover.sh" "${HO_ENTRIES:-250000}" 2>"$LOG" | tail -n 1) || true
+		echo "$out" >&2
+		HO_ALL+=("$out")
+	done
+}
+
+handover_section() {
+	local r w=() c=()
+	echo "## 6. Firewall pair handover (bench/handover.sh)"
+	echo
+	echo "A node of a firewall pair that loses its role (\`active_when_address\` taken away) reads the whole conntrack table once with counters and exports what each connection counted since its last export, then goes standby (README \"Firewall pairs\"). ${HO_ENTRIES:-250000} entries (bench/ctfill in the lab's fw namespace), the address removed with \`ip addr del\`; the time is from the removal to the daemon's \"role: standby\" line, the CPU that of the daemon meanwhile. The entries carry no traffic (no counters to export): this measures the dump and the per-entry work, not the export datagrams. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at nfflowd ${REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}, command \`bench/run.sh handover\` (or the full run)."
+	echo
+	echo "| run | entries | read by the dump | standby reached | wall s | daemon CPU s | CPU µs per entry |"
+	echo "|---|---|---|---|---|---|---|"
+	for r in "${HO_ALL[@]}"; do
+		echo "| $(( ${#w[@]} + 1 )) | $(kv "$r" entries) | $(kv "$r" handed_over) | $(kv "$r" standby) | $(kv "$r" wall_s) | $(kv "$r" cpu_s) | $(kv "$r" cpu_us_per_entry) |"
+		w+=("$(kv "$r" wall_s)")
+		c+=("$(kv "$r" cpu_us_per_entry)")
+	done
+	echo
+	echo "Median: $(median "${w[@]}") s for the handover of ${HO_ENTRIES:-250000} connections, $(median "${c[@]}") µs of CPU per connection."
+}
+
+# Puts section $1 (its number) of text $2 in place of the one RESULTS.md
+# has, or at its end.
+replace_section() {
+	awk -v num="$1" -v sec="$2" '
+		$0 ~ "^## " num "\\. " { print sec; print ""; skip = 1; done = 1; next }
 		skip && /^## / { skip = 0 }
 		!skip { print }
 		END { if (!done) { print ""; print sec } }' "$OUT" >"$OUT.new" &&
 		mv "$OUT.new" "$OUT"
-	echo "== section 5 of $OUT replaced" >&2
+	echo "== section $1 of $OUT replaced" >&2
+}
+
+if [ "$ONLY" = exports ]; then
+	exports_run
+	SECTION=$(exports_section)
+	printf '%s\n' "$SECTION"
+	replace_section 5 "$SECTION"
+	rm -f "$LOG"
+	exit 0
+fi
+if [ "$ONLY" = handover ]; then
+	handover_run
+	SECTION=$(handover_section)
+	printf '%s\n' "$SECTION"
+	replace_section 6 "$SECTION"
 	rm -f "$LOG"
 	exit 0
 fi
@@ -268,6 +316,7 @@ echo "$AC" >&2
 
 checkpoint_run
 exports_run
+handover_run
 
 # The end-to-end run is repeated (E2E_RUNS, default 3): CPU seconds on a
 # shared 2-CPU machine vary by tens of percent from run to run. The table
@@ -503,6 +552,8 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	checkpoint_section
 	echo
 	exports_section
+	echo
+	handover_section
 } >"$OUT"
 rm -f "$LOG"
 echo "== wrote $OUT" >&2
