@@ -31,6 +31,16 @@ destroyed) and says what their exports must be:
       and conntrack's final counters, and equal these (what was counted
       until the stop); on IPFIX exactly one forced end (flowEndReason 4),
       no end of flow (3), the rest interim exports (2).
+  handover:LABEL:PROTO:DPORT:OP:OB:RP:RB
+      one connection that lived through one handover (README "Firewall
+      pairs": the node lost its role while the connection was idle, its
+      counters then being OP/OB and RP/RB): exported in exactly two pieces
+      per direction, the handover's interim export with exactly these
+      (IPFIX flowEndReason 2) and the final one with the rest (3), whose
+      sums equal conntrack's final counters, on v5 and IPFIX.
+  none:LABEL:PROTO:DPORT:N
+      N connections that began and ended while the node was standby: no
+      record of them, in either direction, on v5 or IPFIX.
 
 The final export's reply record is left out when the reply carried no
 packet since the previous export (SPEC section 3, record 3): in the reply
@@ -138,7 +148,7 @@ def main(argv):
         kind, label, proto, dport = f[0], f[1], PROTO[f[2]], int(f[3])
         mine = [e for e in evs if e["proto"] == proto and
                 int(e["o"].get("dport", -1)) == dport]
-        want = int(f[4]) if kind == "once" else 1
+        want = int(f[4]) if kind in ("once", "none") else 1
         ok(len(mine) == want, "%s: %d DESTROY of %s to port %d (want %d)" %
            (label, len(mine), f[2], dport, want))
         for ev in mine:
@@ -186,6 +196,23 @@ def main(argv):
                        (tag, len(rx), reasons.count(2), reasons.count(4),
                         "" if reasons.count(4) else ": no reply since the last interim export",
                         fmt(sx)))
+                elif kind == "handover":
+                    i = 4 if what == "sent" else 6
+                    pre = (int(f[i]), int(f[i + 1]))
+                    rest = (ct[0] - pre[0], ct[1] - pre[1])
+                    pieces = sorted((x["pkts"], x["bytes"]) for x in r5)
+                    ok(pieces == sorted([pre, rest]) and s5 == ct,
+                       "%s: v5 %d records %s: the handover's %s and the rest %s, "
+                       "summing to conntrack's %s" %
+                       (tag, len(r5), pieces, fmt(pre), fmt(rest), fmt(ct)))
+                    byr = sorted((x["reason"], x["pkts"], x["bytes"]) for x in rx)
+                    ok(byr == [(2,) + pre, (3,) + rest] and sx == ct,
+                       "%s: IPFIX %d records (reason, pkts, bytes) %s: the handover's "
+                       "interim (2) %s and the final (3) %s, summing to conntrack's %s" %
+                       (tag, len(rx), byr, fmt(pre), fmt(rest), fmt(ct)))
+                elif kind == "none":
+                    ok(not r5 and not rx,
+                       "%s: no record (v5 %d, IPFIX %d)" % (tag, len(r5), len(rx)))
                 else:
                     sys.exit("spancheck: unknown check " + kind)
     return 1 if FAILS else 0
