@@ -85,6 +85,7 @@ struct daemon {
 	enum role_mode role_mode;
 	bool handover_due;		/* a handover waits for the dump socket */
 	bool handover_running;		/* its dump runs */
+	uint64_t handed_before;		/* pl.st.handed_over at its start */
 	struct control *ctl;
 	uint64_t started_boot_ns;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
@@ -666,8 +667,8 @@ static void handover_done(long n, const char *err, void *arg)
 		export_flush(d->exps[i]);
 	if (d->role_state == ROLE_HANDOVER) {
 		d->role_state = ROLE_STANDBY;
-		log_info("role: standby; handed over %ld connections, with what they counted here until now",
-			 n < 0 ? 0 : n);
+		log_info("role: standby; handed over %" PRIu64 " connections (of %ld entries listed), with what they counted here until now",
+			 d->pl.st.handed_over - d->handed_before, n < 0 ? 0 : n);
 	}
 }
 
@@ -682,6 +683,7 @@ static void start_handover(struct daemon *d)
 		d->handover_due = true;
 		return;
 	}
+	d->handed_before = d->pl.st.handed_over;
 	if (ctsrc_dump_start(d->src, handover_done, d, err, sizeof(err)) < 0) {
 		handover_done(-1, err, d);
 		return;

@@ -591,6 +591,7 @@ static int cmd_role(const struct opts *o, const char *what)
 	char req[32], *line = NULL;
 	json_t *obj;
 	const char *role;
+	unsigned tries;
 
 	if (strcmp(what, "active") != 0 && strcmp(what, "standby") != 0 &&
 	    strcmp(what, "auto") != 0) {
@@ -606,8 +607,23 @@ static int cmd_role(const struct opts *o, const char *what)
 			cfg.control_socket, strerror(errno));
 		return 1;
 	}
-	obj = json_loads(line, 0, NULL);
-	role = obj ? json_string_value(json_object_get(obj, "role")) : NULL;
+	/* a handover (going standby) takes a table dump: wait for its end,
+	 * at most a minute */
+	for (tries = 0;; tries++) {
+		obj = json_loads(line, 0, NULL);
+		role = obj ? json_string_value(json_object_get(obj, "role")) : NULL;
+		if (role == NULL || strcmp(role, "handover") != 0 || tries == 600)
+			break;
+		json_decref(obj);
+		free(line);
+		line = NULL;
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+		if (dumpstate_counters(cfg.control_socket, &line) < 0) {
+			fprintf(stderr, "nfflowd: the daemon stopped answering on %s: %s\n",
+				cfg.control_socket, strerror(errno));
+			return 1;
+		}
+	}
 	printf("role: %s\n", role ? role : "unknown");
 	json_decref(obj);
 	free(line);
