@@ -108,13 +108,16 @@ def parse_ct_text_line(line):
     return {"id": ctid, "proto": proto, "orig": orig, "reply": reply}
 
 
-def parse_ct_xml(path):
-    """Kernel start/stop timestamps (ns) of DESTROY events keyed by ct id."""
+def parse_ct_xml(path, any_event=False):
+    """Kernel start/stop timestamps (ns) of DESTROY events keyed by ct id;
+    with any_event, of every event that carries them (a later one adds to
+    what an earlier one gave)."""
     out = {}
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.strip()
-            if not line.startswith('<flow type="destroy"'):
+            if not line.startswith("<flow " if any_event
+                                   else '<flow type="destroy"'):
                 continue
             try:
                 flow = ET.fromstring(line)
@@ -124,14 +127,12 @@ def parse_ct_xml(path):
             if ind is None or ind.find("id") is None:
                 continue
             ts = ind.find("timestamp")
-            start = stop = None
+            d = out.setdefault(int(ind.find("id").text),
+                               {"start_ns": None, "stop_ns": None})
             if ts is not None:
-                if ts.find("start") is not None:
-                    start = int(ts.find("start").text)
-                if ts.find("stop") is not None:
-                    stop = int(ts.find("stop").text)
-            out[int(ind.find("id").text)] = {"start_ns": start,
-                                             "stop_ns": stop}
+                for k in ("start", "stop"):
+                    if ts.find(k) is not None:
+                        d[k + "_ns"] = int(ts.find(k).text)
     return out
 
 

@@ -144,6 +144,26 @@ lab_init() {
 	trap 'exit 130' INT TERM HUP
 }
 
+# A firewall namespace's settings: forwarding, conntrack accounting and
+# timestamps, and timeouts short enough that DESTROY comes within seconds;
+# further name=value settings may follow: lab_fw_sysctl NS [SETTING...].
+lab_fw_sysctl() {
+	local ns=$1
+	shift
+	lab_ns "$ns" sysctl -q -w \
+		net.ipv4.ip_forward=1 \
+		net.netfilter.nf_conntrack_acct=1 \
+		net.netfilter.nf_conntrack_timestamp=1 \
+		net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
+		net.netfilter.nf_conntrack_tcp_timeout_close=1 \
+		net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2 \
+		net.netfilter.nf_conntrack_tcp_timeout_close_wait=2 \
+		net.netfilter.nf_conntrack_tcp_timeout_last_ack=2 \
+		net.netfilter.nf_conntrack_udp_timeout=2 \
+		net.netfilter.nf_conntrack_udp_timeout_stream=2 \
+		net.netfilter.nf_conntrack_icmp_timeout=1 "$@"
+}
+
 # Create the three namespaces, links, addresses, routes and firewall rules.
 lab_up() {
 	lab_init
@@ -186,18 +206,7 @@ lab_up() {
 			}
 		}
 	EOF
-	lab_ns fw sysctl -q -w \
-		net.ipv4.ip_forward=1 \
-		net.netfilter.nf_conntrack_acct=1 \
-		net.netfilter.nf_conntrack_timestamp=1 \
-		net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
-		net.netfilter.nf_conntrack_tcp_timeout_close=1 \
-		net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2 \
-		net.netfilter.nf_conntrack_tcp_timeout_close_wait=2 \
-		net.netfilter.nf_conntrack_tcp_timeout_last_ack=2 \
-		net.netfilter.nf_conntrack_udp_timeout=2 \
-		net.netfilter.nf_conntrack_udp_timeout_stream=2 \
-		net.netfilter.nf_conntrack_icmp_timeout=1
+	lab_fw_sysctl fw
 	# Do not let ping's first packet wait for neighbour resolution timing out.
 	lab_ns lan ping -c 1 -W 2 -q "$LAB_FW_LAN_IP" >/dev/null
 	lab_ns wan ping -c 1 -W 2 -q "$LAB_FW_WAN_IP" >/dev/null

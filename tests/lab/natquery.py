@@ -53,7 +53,6 @@ import re
 import socket
 import sys
 import time
-import xml.etree.ElementTree as ET
 
 # The lab's own modules, from this file's folder (without __pycache__).
 sys.dont_write_bytecode = True
@@ -293,24 +292,9 @@ def ct_xml_stamps(path):
     """Kernel start/stop stamps (ms) by conntrack id, from any event of
     the XML listener that carries them (DESTROY always does)."""
     out = {}
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith("<flow "):
-                continue
-            try:
-                flow = ET.fromstring(line)
-            except ET.ParseError:
-                continue
-            ind = flow.find("meta[@direction='independent']")
-            if ind is None or ind.find("id") is None:
-                continue
-            ts = ind.find("timestamp")
-            d = out.setdefault(int(ind.find("id").text), {})
-            if ts is not None:
-                for k in ("start", "stop"):
-                    if ts.find(k) is not None:
-                        d[k] = int(ts.find(k).text) // 1000000
+    for ctid, ts in compare.parse_ct_xml(path, any_event=True).items():
+        out[ctid] = {k: ts[k + "_ns"] // 1000000 for k in ("start", "stop")
+                     if ts[k + "_ns"] is not None}
     return out
 
 

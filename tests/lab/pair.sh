@@ -27,7 +27,8 @@
 # by pid, killed by pid in lab_down on EXIT); every wait is bounded.
 #
 # Functions: pair_up; pair_keepalived_start, pair_wait_master fw1|fw2,
-# pair_switchover, pair_crash, pair_failback; pair_conntrackd_start,
+# pair_switchover, pair_crash, pair_failback, pair_table_lost,
+# pair_links_up, pair_resync; pair_conntrackd_start,
 # pair_wait_synced; pair_daemon_start NODE, pair_daemon_stop NODE;
 # pair_oracle_start, pair_oracle_stop; pair_exports NODE (what the
 # collector got from one node); see each function.
@@ -137,19 +138,8 @@ pair_up() {
 		ip -n "$ns" link set fw-sync up
 		pair_nft "$node"
 		# The nat table pulled in conntrack; now its settings exist.
-		lab_ns "$node" sysctl -q -w \
-			net.ipv4.ip_forward=1 \
-			net.netfilter.nf_conntrack_acct=1 \
-			net.netfilter.nf_conntrack_timestamp=1 \
-			net.netfilter.nf_conntrack_tcp_loose="$PAIR_TCP_LOOSE" \
-			net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
-			net.netfilter.nf_conntrack_tcp_timeout_close=1 \
-			net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2 \
-			net.netfilter.nf_conntrack_tcp_timeout_close_wait=2 \
-			net.netfilter.nf_conntrack_tcp_timeout_last_ack=2 \
-			net.netfilter.nf_conntrack_udp_timeout=2 \
-			net.netfilter.nf_conntrack_udp_timeout_stream=2 \
-			net.netfilter.nf_conntrack_icmp_timeout=1
+		lab_fw_sysctl "$node" \
+			net.netfilter.nf_conntrack_tcp_loose="$PAIR_TCP_LOOSE"
 	done
 	# Resolve the neighbours on the sync link and on each segment now
 	# (bounded), so that no first packet waits for ARP.
@@ -376,6 +366,38 @@ pair_failback() {
 	pair_keepalived_config fw1
 	pair_keepalived_start fw1
 	pair_wait_master fw1 10
+}
+
+# After pair_crash NODE: what a reboot of node $1 loses, its kernel's
+# conntrack table (`conntrack -F`: the node's oracle gets a DESTROY with
+# what each entry counted, caused by that request).
+pair_table_lost() {
+	lab_log "$1's conntrack table lost (flushed)"
+	lab_ns "$1" conntrack -F >/dev/null 2>&1 || true
+}
+
+# Bring node $1's links back after pair_crash, without its stale virtual
+# addresses; no daemon is started.
+pair_links_up() {
+	local a
+	for a in "$PAIR_VIP_LAN/24 dev fw-lan" "$PAIR_VIP_WAN/24 dev fw-wan"; do
+		# shellcheck disable=SC2086
+		lab_ns "$1" ip addr del $a 2>/dev/null || true
+	done
+	lab_ns "$1" ip link set fw-lan up
+	lab_ns "$1" ip link set fw-wan up
+}
+
+# Start node $1's conntrackd (if it is not running) and ask its peer for
+# the whole table (conntrackd -n), as after a reboot.
+pair_resync() {
+	if [ -z "$(lab_pid "conntrackd-$1")" ]; then
+		pair_conntrackd_start "$1" || return 1
+	fi
+	pair_conntrackd "$1" -n >/dev/null 2>&1 || {
+		lab_log "conntrackd -n in $1 failed"
+		return 1
+	}
 }
 
 # ---------------------------------------------------------------- conntrackd

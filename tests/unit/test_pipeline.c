@@ -768,20 +768,31 @@ static void test_restore_state(void **state)
 	pipeline_free(&p);
 }
 
-/* A pipeline whose second collector takes NAT events (RFC 8158). */
-static void setup_nat_pl(struct pipeline *p, struct sink *s, unsigned timeout)
+/* A v5 collector and an IPFIX one with RFC 8158 NAT events; extra: more
+ * top-level keys ("" or ending in a comma). */
+#define NAT_CONFIG(extra) \
+	"{\"source\": \"198.51.100.1\", \"collector\": \"198.51.100.2\", \"port\": 2055, " \
+	extra "\"collectors\": [{\"address\": \"198.51.100.3\", \"port\": 4739, " \
+	"\"version\": 10, \"nat_events\": \"rfc8158\"}]}"
+
+/* A pipeline configured by json, with an active timeout. */
+static void setup_json_pl(struct pipeline *p, struct sink *s, const char *json,
+			  unsigned timeout)
 {
 	struct config cfg;
 	char err[CONFIG_ERR_MAX];
-	const char *json = "{\"source\": \"198.51.100.1\", \"collector\": \"198.51.100.2\", \"port\": 2055, "
-			   "\"collectors\": [{\"address\": \"198.51.100.3\", \"port\": 4739, "
-			   "\"version\": 10, \"nat_events\": \"rfc8158\"}]}";
 
 	assert_int_equal(config_parse(json, strlen(json), "t", &cfg, err, sizeof(err)), 0);
 	cfg.active_timeout = timeout;
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(pipeline_init(p, 0, collect, s), 0);
 	pipeline_configure(p, &cfg);
+}
+
+/* A pipeline whose second collector takes NAT events (RFC 8158). */
+static void setup_nat_pl(struct pipeline *p, struct sink *s, unsigned timeout)
+{
+	setup_json_pl(p, s, NAT_CONFIG(""), timeout);
 }
 
 /* The same connection without NAT: the reply goes back to the client. */
@@ -1140,13 +1151,6 @@ static void test_injected_entries(void **state)
 	struct ct_event n8 = conn(CT_EVENT_NEW, 8), d8 = conn(CT_EVENT_DESTROY, 8);
 	struct ct_event n9 = conn(CT_EVENT_NEW, 9), d9 = conn(CT_EVENT_DESTROY, 9);
 
-	struct config cfg;
-	char err[CONFIG_ERR_MAX];
-	const char *json = "{\"source\": \"198.51.100.1\", \"collector\": \"198.51.100.2\", \"port\": 2055, "
-			   "\"active_when_address\": \"198.51.100.1\", "
-			   "\"collectors\": [{\"address\": \"198.51.100.3\", \"port\": 4739, "
-			   "\"version\": 10, \"nat_events\": \"rfc8158\"}]}";
-
 	/* alone (no active_when_address) a program's entry is as any */
 	setup_nat_pl(&p, &s, 0);
 	n.requester = 4242;
@@ -1155,11 +1159,8 @@ static void test_injected_entries(void **state)
 	assert_int_equal(s.nc, 1);
 	pipeline_free(&p);
 
-	assert_int_equal(config_parse(json, strlen(json), "t", &cfg, err,
-				      sizeof(err)), 0);
-	memset(&s, 0, sizeof(s));
-	assert_int_equal(pipeline_init(&p, 0, collect, &s), 0);
-	pipeline_configure(&p, &cfg);
+	setup_json_pl(&p, &s,
+		      NAT_CONFIG("\"active_when_address\": \"198.51.100.1\", "), 0);
 	n.requester = n8.requester = 4242;
 	n8.orig.sport = n8.reply.dport = d8.orig.sport = d8.reply.dport = 40001;
 	n9.orig.sport = n9.reply.dport = d9.orig.sport = d9.reply.dport = 40002;
