@@ -53,6 +53,11 @@ PAIR_SYNC_PORT=3780
 # 0: a mid-stream TCP packet without an entry is invalid (and dropped), so
 # only a synchronised entry carries a connection across a move.
 PAIR_TCP_LOOSE=${PAIR_TCP_LOOSE:-0}
+# 1: TCP window tracking off (nf_conntrack_tcp_be_liberal), for a
+# connection that comes back to a node whose own entry of it stopped
+# following its sequence numbers when it moved away (conntrackd copies no
+# windows; the peer's copies start without any and take the first packet).
+PAIR_TCP_LIBERAL=${PAIR_TCP_LIBERAL:-0}
 
 # The address of node $1 (fw1 or fw2) on side $2 (lan, wan or sync).
 pair_ip() {
@@ -139,7 +144,8 @@ pair_up() {
 		pair_nft "$node"
 		# The nat table pulled in conntrack; now its settings exist.
 		lab_fw_sysctl "$node" \
-			net.netfilter.nf_conntrack_tcp_loose="$PAIR_TCP_LOOSE"
+			net.netfilter.nf_conntrack_tcp_loose="$PAIR_TCP_LOOSE" \
+			net.netfilter.nf_conntrack_tcp_be_liberal="$PAIR_TCP_LIBERAL"
 	done
 	# Resolve the neighbours on the sync link and on each segment now
 	# (bounded), so that no first packet waits for ARP.
