@@ -30,6 +30,7 @@
 #define KEY_MAX 64		/* "collectors[N].address" and the like */
 #define CHECKPOINT_INTERVAL_MAX 86400
 #define RESYNC_INTERVAL_MAX 3600
+#define HANDOVER_DELAY_MAX 60
 
 struct name_value {
 	const char *name;
@@ -61,7 +62,7 @@ static const char *const top_keys[] = {
 	"netlink_buffer", "netlink_reliable", "collectors", "active_timeout",
 	"template_refresh_packets", "template_refresh_seconds", "interfaces",
 	"state_file", "checkpoint_interval", "resync_interval", "metrics_file",
-	"observation_domain", "active_when_address",
+	"observation_domain", "active_when_address", "handover_delay",
 };
 
 static const char *const collector_keys[] = {
@@ -710,6 +711,14 @@ static int parse_key(const char *key, const json_t *v, struct config *c,
 				sizeof(c->active_when_address), &c->active_addr,
 				name, err, errlen) < 0 ? -1 : 0;
 	}
+	if (strcmp(key, "handover_delay") == 0) {
+		if (get_int(v, key, 0, HANDOVER_DELAY_MAX,
+			    "an integer 0..60 (seconds)", &x, name, err,
+			    errlen) < 0)
+			return -1;
+		c->handover_delay = (uint32_t)x;
+		return 0;
+	}
 	if (strcmp(key, "observation_domain") == 0) {
 		if (get_int(v, key, 1, UINT32_MAX,
 			    "an integer 1..4294967295 (0 is reserved by RFC 7011)",
@@ -1263,6 +1272,7 @@ void config_defaults(struct config *cfg)
 		 CONFIG_DEFAULT_STATE_FILE);
 	cfg->checkpoint_interval = CONFIG_DEFAULT_CHECKPOINT_INTERVAL;
 	cfg->resync_interval = CONFIG_DEFAULT_RESYNC_INTERVAL;
+	cfg->handover_delay = CONFIG_DEFAULT_HANDOVER_DELAY;
 }
 
 /* Parses and validates a whole file's bytes; cfg is untouched on error. */

@@ -84,6 +84,7 @@ struct daemon {
 	enum role_state role_state;
 	enum role_mode role_mode;
 	bool handover_due;		/* a handover waits for the dump socket */
+	struct event *ev_handover;	/* handover_delay after losing the role */
 	bool handover_running;		/* its dump runs */
 	uint64_t handed_before;		/* pl.st.handed_over at its start */
 	struct control *ctl;
@@ -699,14 +700,32 @@ static void role_update(struct daemon *d, const char *why)
 	if (active && d->role_state != ROLE_ACTIVE) {
 		d->role_state = ROLE_ACTIVE;
 		d->handover_due = false;
+		if (d->ev_handover != NULL)
+			evtimer_del(d->ev_handover);
 		d->st.role_changes++;
 		log_info("role: active (%s)", why);
 	} else if (!active && d->role_state == ROLE_ACTIVE) {
+		struct timeval tv = { (time_t)d->cfg.handover_delay, 0 };
+
+		/* the traffic keeps coming here until the peer has taken the
+		 * address over and announced it: count it, and let what
+		 * ended just before end here, before the handover dump */
 		d->role_state = ROLE_HANDOVER;
 		d->st.role_changes++;
-		log_info("role: losing the active role (%s): handing over", why);
-		start_handover(d);
+		log_info("role: losing the active role (%s): handing over in %" PRIu32 " s",
+			 why, d->cfg.handover_delay);
+		if (d->ev_handover == NULL || d->cfg.handover_delay == 0 ||
+		    evtimer_add(d->ev_handover, &tv) < 0)
+			start_handover(d);
 	}
+}
+
+static void on_handover(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->role_state == ROLE_HANDOVER)
+		start_handover(d);
 }
 
 static void on_role(bool present, void *arg)
@@ -1322,6 +1341,7 @@ static int daemon_open(struct daemon *d)
 		log_err("control socket %s: %s", d->cfg.control_socket, err);
 		return -1;
 	}
+	d->ev_handover = evtimer_new(d->base, on_handover, d);
 	d->ev_resync = evtimer_new(d->base, on_resync, d);
 	if (!d->ev_resync) {
 		log_err("cannot create the resync timer");
@@ -1350,7 +1370,8 @@ static int daemon_open(struct daemon *d)
 static void daemon_close(struct daemon *d)
 {
 	struct event **evs[] = { &d->ev_term, &d->ev_int, &d->ev_hup,
-				 &d->ev_tick, &d->ev_watchdog, &d->ev_resync };
+				 &d->ev_tick, &d->ev_watchdog, &d->ev_resync,
+				 &d->ev_handover };
 	size_t i;
 
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {

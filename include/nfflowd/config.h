@@ -18,6 +18,9 @@
 /* Resynchronisations (a full table dump) after lost events: at most one
  * per this many seconds. */
 #define CONFIG_DEFAULT_RESYNC_INTERVAL 10
+/* A planned switch-over moves keepalived's addresses within about a second
+ * (a priority-0 advertisement, or preemption at the next one). */
+#define CONFIG_DEFAULT_HANDOVER_DELAY 3
 /* Where syslog(3) sends, and where the record lines go by default. */
 #define CONFIG_DEFAULT_SYSLOG_SOCKET "/dev/log"
 /* Record lines that may wait for a slow or absent syslog daemon: the
@@ -85,6 +88,9 @@ struct config {
 	 * virtual address) is configured here; "" = always (the default). */
 	char active_when_address[64];
 	struct sockaddr_storage active_addr;
+	/* Seconds between losing the role and the handover dump: the traffic
+	 * keeps coming until the peer has the address and announced it. */
+	uint32_t handover_delay;
 	bool untranslated_records;
 
 	bool syslog_enabled;
