@@ -48,7 +48,12 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
 
-HANDOVER_SLACK = 1.5  # s after losing the role that its exports may arrive
+# A node that lost the role goes on exporting for handover_delay (the
+# daemon's default, 3 s: the traffic reaches it until the peer has the
+# address), then dumps its table: its exports may arrive until then, and
+# 1.5 s more for the dump, the flush and the collector.
+HANDOVER_DELAY = 3.0
+HANDOVER_SLACK = HANDOVER_DELAY + 1.5
 CRASH_MARGIN = 0.5    # s before the crash that an entry's end may be lost
 CRASH_LINKS = 1.0     # s after the crash began (daemons frozen) that the
                       # node may still forward until its links are down
@@ -220,7 +225,7 @@ def main():
 
     def active_at(node, t):
         """True when the node was active at t, or lost the role at most
-        HANDOVER_SLACK before (its handover dump)."""
+        HANDOVER_SLACK before (its handover delay and dump)."""
         sw, cr, fb = bounds
         if node == "fw1":
             spans = [(0, sw), (cr, fb)]
