@@ -364,6 +364,7 @@ static void collect_counters(const struct daemon *d, struct state_counters *c)
 	c->handed_over = d->pl.st.handed_over;
 	c->standby_suppressed = d->st.standby_suppressed;
 	c->injected_quiet = d->pl.st.injected_quiet;
+	c->peer_copies_active = d->pl.st.peer_copies_active;
 	c->checkpoints = d->st.checkpoints;
 	c->checkpoint_errors = d->st.checkpoint_errors;
 	snprintf(c->reload_error, sizeof(c->reload_error), "%s", d->reload_error);
@@ -668,6 +669,7 @@ static void handover_done(long n, const char *err, void *arg)
 		export_flush(d->exps[i]);
 	if (d->role_state == ROLE_HANDOVER) {
 		d->role_state = ROLE_STANDBY;
+		d->pl.standby = true;
 		log_info("role: standby; handed over %" PRIu64 " connections (of %ld entries listed), with what they counted here until now",
 			 d->pl.st.handed_over - d->handed_before, n < 0 ? 0 : n);
 	}
@@ -699,6 +701,7 @@ static void role_update(struct daemon *d, const char *why)
 
 	if (active && d->role_state != ROLE_ACTIVE) {
 		d->role_state = ROLE_ACTIVE;
+		d->pl.standby = false;
 		d->handover_due = false;
 		if (d->ev_handover != NULL)
 			evtimer_del(d->ev_handover);
@@ -760,6 +763,7 @@ static void setup_role(struct daemon *d, bool starting)
 	}
 	if (starting) {
 		d->role_state = want_active(d) ? ROLE_ACTIVE : ROLE_STANDBY;
+		d->pl.standby = d->role_state == ROLE_STANDBY;
 		log_info("role: %s%s%s", role_name(d->role_state),
 			 d->role ? ": active_when_address " : "",
 			 d->role ? d->cfg.active_when_address : "");

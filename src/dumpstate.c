@@ -219,9 +219,11 @@ static void print_counters(FILE *out, const json_t *c)
 		num(c, "ended_unseen"));
 	if (json_object_get(c, "role") != NULL)
 		fprintf(out, "%-38s %s (changes %" PRIu64 ", handovers %" PRIu64
-			", exports held back %" PRIu64 ")\n", "role",
+			", exports held back %" PRIu64 ", peer's copies while active %"
+			PRIu64 ")\n", "role",
 			str(c, "role"), num(c, "role_changes"),
-			num(c, "handovers"), num(c, "standby_suppressed"));
+			num(c, "handovers"), num(c, "standby_suppressed"),
+			num(c, "peer_copies_active"));
 	fprintf(out, "%-38s %" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
 		"NAT events create/late create/delete", num(c, "nat_creates"),
 		num(c, "nat_creates_late"), num(c, "nat_deletes"));

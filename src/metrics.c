@@ -191,6 +191,9 @@ size_t metrics_format(char *buf, size_t len, const struct metrics_input *in)
 	one(&t, "nfflowd_injected_quiet_total", "counter",
 	    "Connections copied here from a peer firewall that ended without a packet here.",
 	    c->injected_quiet);
+	one(&t, "nfflowd_peer_copies_active_total", "counter",
+	    "New connections of the peer firewall copied here while this node was active: the peer forwards too (split brain, or a switch-over draining).",
+	    c->peer_copies_active);
 	one(&t, "nfflowd_checkpoints_total", "counter",
 	    "State files written.", c->checkpoints);
 	one(&t, "nfflowd_checkpoint_errors_total", "counter",

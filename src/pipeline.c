@@ -370,6 +370,8 @@ void pipeline_event(struct pipeline *p, const struct ct_event *ev,
 		return;
 	}
 	e->flags |= FLOW_F_SEEN;
+	if (created && (e->flags & FLOW_F_INJECTED) && !p->standby)
+		p->st.peer_copies_active++;
 	if (created && p->nat_events && !(e->flags & FLOW_F_INJECTED) &&
 	    record_is_nat(ev)) {
 		if (from_dump && p->defer_late) {

@@ -19,6 +19,7 @@
  *    "nat_creates_late":N,"nat_deletes":N,
  *    "role":"active"|"handover"|"standby","role_changes":N,"handovers":N,
  *    "handed_over":N,"standby_suppressed":N,"injected_quiet":N,
+ *    "peer_copies_active":N,
  *    "checkpoints":N,
  *    "checkpoint_errors":N,"config":TEXT,"reload_error":TEXT}
  *   config is the daemon's configuration file (escaped like reload_error;
@@ -276,6 +277,7 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		",\"role\":\"%s\",\"role_changes\":%" PRIu64
 		",\"handovers\":%" PRIu64 ",\"handed_over\":%" PRIu64
 		",\"standby_suppressed\":%" PRIu64 ",\"injected_quiet\":%" PRIu64
+		",\"peer_copies_active\":%" PRIu64
 		",\"checkpoints\":%" PRIu64 ",\"checkpoint_errors\":%" PRIu64
 		",\"config\":\"",
 		c->pid, c->uptime_s, c->events_new, c->events_destroy,
@@ -290,7 +292,7 @@ size_t statejson_counters(char *buf, size_t len, const struct state_counters *c)
 		c->nat_creates, c->nat_creates_late, c->nat_deletes,
 		c->role == 0 ? "active" : c->role == 1 ? "handover" : "standby",
 		c->role_changes, c->handovers, c->handed_over,
-		c->standby_suppressed, c->injected_quiet,
+		c->standby_suppressed, c->injected_quiet, c->peer_copies_active,
 		c->checkpoints, c->checkpoint_errors));
 	/* The numbers, the closing quote, brace, newline and NUL must fit. */
 	if (n == 0 || len - n < sizeof(tail)) {

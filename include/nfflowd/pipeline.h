@@ -44,6 +44,11 @@ struct pipeline_stats {
 	uint64_t injected_quiet;	/* copied from a peer firewall, ended
 					 * without a packet here: not exported */
 	uint64_t handed_over;		/* connections read by handover dumps */
+	uint64_t peer_copies_active;	/* conntrackd copies of the peer's new
+					 * connections while this node was
+					 * active: the peer forwards too (a
+					 * split brain, or its traffic still
+					 * draining after a switch-over) */
 };
 
 /* DESTROY events remembered to recognise one delivered twice. */
@@ -93,6 +98,7 @@ struct pipeline {
 	bool nat_events;		/* some collector takes NAT events */
 	bool pair;			/* a firewall pair's node: entries a
 					 * program creates are the peer's */
+	bool standby;			/* the daemon's role: standby */
 	bool defer_late;		/* creates of dumped connections wait
 					 * for pipeline_late_creates (until its
 					 * first call: the startup dump) */

@@ -51,6 +51,8 @@ struct state_counters {
 	uint64_t handed_over;		/* connections they read */
 	uint64_t standby_suppressed;	/* exports not sent while standby */
 	uint64_t injected_quiet;	/* a peer's copies ended quiet here */
+	uint64_t peer_copies_active;	/* the peer's new connections copied
+					 * here while active: split brain? */
 	uint8_t role;			/* 0 active, 1 handover, 2 standby */
 	uint64_t checkpoints;		/* state files written */
 	uint64_t checkpoint_errors;

@@ -1168,6 +1168,9 @@ static void test_injected_entries(void **state)
 	pipeline_event(&p, &n8, &t1, false);
 	pipeline_event(&p, &n9, &t1, false);	/* the kernel's own */
 	assert_int_equal(s.nc, 1);		/* 9's create only */
+	/* active, and the peer's new connections copied here: it forwards
+	 * too (a split brain) */
+	assert_int_equal(p.st.peer_copies_active, 2);
 	assert_true(flowtab_lookup(p.tab, 7)->flags & FLOW_F_INJECTED);
 	assert_false(flowtab_lookup(p.tab, 9)->flags & FLOW_F_INJECTED);
 	/* 7 ends quiet (removed by the program that made it) */
@@ -1188,6 +1191,12 @@ static void test_injected_entries(void **state)
 	assert_int_equal(s.nc, 4);
 	assert_int_equal(s.c[2].kind, FLOW_KIND_TRAFFIC);
 	assert_int_equal(s.c[3].kind, FLOW_KIND_NAT_DELETE);
+	/* standby: copies are what it should get */
+	p.standby = true;
+	n8.id = 11;
+	n8.orig.sport = n8.reply.dport = 40003;
+	pipeline_event(&p, &n8, &t2, false);
+	assert_int_equal(p.st.peer_copies_active, 2);
 	/* a dump's answers carry our port id: no injection */
 	n.type = CT_EVENT_UPDATE;
 	n.id = 10;

@@ -283,6 +283,7 @@ static void test_counters_line(void **state)
 		.nat_creates_late = 35, .nat_deletes = 36, .role = 2,
 		.role_changes = 37, .handovers = 38, .handed_over = 39,
 		.standby_suppressed = 40, .injected_quiet = 41,
+		.peer_copies_active = 42,
 		.reload_error = "nfflowd.json: key 'port': must be an integer",
 		.config = "/etc/nfflowd \"a\".conf",
 	};
@@ -301,7 +302,7 @@ static void test_counters_line(void **state)
 		"\"nat_creates\":34,\"nat_creates_late\":35,\"nat_deletes\":36,"
 		"\"role\":\"standby\",\"role_changes\":37,\"handovers\":38,"
 		"\"handed_over\":39,\"standby_suppressed\":40,"
-		"\"injected_quiet\":41,"
+		"\"injected_quiet\":41,\"peer_copies_active\":42,"
 		"\"checkpoints\":32,\"checkpoint_errors\":33,"
 		"\"config\":\"/etc/nfflowd \\\"a\\\".conf\","
 		"\"reload_error\":\"nfflowd.json: key 'port': must be an integer\"}\n";
@@ -327,7 +328,8 @@ static void test_counters_line(void **state)
 	"\"state_restored\":0,\"ended_unseen\":0,\"nat_creates\":0," \
 	"\"nat_creates_late\":0,\"nat_deletes\":0,\"role\":\"active\"," \
 	"\"role_changes\":0,\"handovers\":0,\"handed_over\":0," \
-	"\"standby_suppressed\":0,\"injected_quiet\":0,\"checkpoints\":0," \
+	"\"standby_suppressed\":0,\"injected_quiet\":0," \
+	"\"peer_copies_active\":0,\"checkpoints\":0," \
 	"\"checkpoint_errors\":0,\"config\":\"\",\"reload_error\":"
 
 /* Formats c with reason as its reload_error into len bytes and checks the
