@@ -16,14 +16,17 @@
 #                                   RESULTS.md has, the rest untouched)
 #          bench/run.sh handover   (only a firewall pair's handover dump,
 #                                   the same way, section 6)
+#          bench/run.sh pair       (only the backup's cost in a firewall
+#                                   pair, the same way, section 7)
 # BENCH_BUILD (default /tmp/nfflowd-bench-build) is the release build dir;
 # CKPT_SIZES (default "250000 1000000") the table sizes of the checkpoint
-# benchmark, CKPT_RUNS (default 5) its runs per size.
+# benchmark, CKPT_RUNS (default 5) its runs per size; PAIR_CONNS (default
+# 5000) the connections of each run of the firewall pair benchmark.
 set -euo pipefail
 ONLY=${1:-}
 case $ONLY in
-''|checkpoint|exports|handover) ;;
-*) echo "usage: bench/run.sh [checkpoint|exports|handover]" >&2; exit 2 ;;
+''|checkpoint|exports|handover|pair) ;;
+*) echo "usage: bench/run.sh [checkpoint|exports|handover|pair]" >&2; exit 2 ;;
 esac
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$BENCH_DIR/.." && pwd)
@@ -61,6 +64,8 @@ elif [ "$ONLY" = exports ]; then
 	TARGETS=(bench/replay)
 elif [ "$ONLY" = handover ]; then
 	TARGETS=(nfflowd bench/ctfill)
+elif [ "$ONLY" = pair ]; then
+	TARGETS=(nfflowd)
 else
 	TARGETS=(nfflowd bench/replay bench/memory bench/ctfill bench/checkpoint)
 fi
@@ -223,6 +228,46 @@ handover_section() {
 	echo "Median: $(median "${w[@]}") s for the handover of ${HO_ENTRIES:-250000} connections, $(median "${c[@]}") µs of CPU per connection."
 }
 
+# The backup's cost in a firewall pair (bench/pair.sh): PAIR_RUNS (default
+# 3) runs of PAIR_CONNS (default 5000) connections; sets PR_ALL.
+pair_run() {
+	local out
+	PR_ALL=()
+	PR_LOAD=$(cut -d ' ' -f 1-3 /proc/loadavg)
+	for _ in $(seq 1 "${PAIR_RUNS:-3}"); do
+		echo "== firewall pair: ${PAIR_CONNS:-5000} connections through the master" >&2
+		out=$(NFFLOWD="$BUILD/nfflowd" "$BENCH_DIR/pair.sh" "${PAIR_CONNS:-5000}" \
+			2>"$LOG" | grep '^pair ' | tail -n 1) || true
+		[ -n "$out" ] || out="pair connections=${PAIR_CONNS:-5000} failed=yes"
+		echo "$out" >&2
+		PR_ALL+=("$out")
+	done
+}
+
+pair_section() {
+	local r m=() b=() q=()
+	echo "## 7. Firewall pair: the backup's cost"
+	echo
+	echo "bench/pair.sh: the pair lab of the tests (tests/lab/pair.sh: keepalived VRRP, fw1 master; conntrackd FTFW with DisableExternalCache On, so that each connection through fw1 is injected into fw2's kernel and removed from it when it ends) with nfflowd on both nodes, \`\"active_when_address\": \"198.51.100.1\"\` (fw1 active, fw2 standby), NetFlow v5 to an nfcapd, no stdout or syslog copy. ${PAIR_CONNS:-5000} short TCP connections lan -> wan:80 through fw1 (tests/lab/lossless.py tcp-burst, 32 at once, as fast as they go). The master sees each connection's NEW and DESTROY events and exports it; the backup sees the NEW and DESTROY events of conntrackd's copy and, as no packet crossed it, exports nothing (README \"Firewall pairs\": counted as injected_quiet). CPU is each daemon's run time from /proc/PID/schedstat (utime+stime of /proc/PID/stat count in ticks of 10 ms, a few for a run) from just before the traffic until both tables are empty and neither daemon used CPU for 2 s; per connection over the connections that completed. Load average before the runs: ${PR_LOAD:-?}. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at nfflowd ${REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}, command \`bench/run.sh pair\` (or the full run)."
+	echo
+	echo "| run | connections (completed) | master CPU s | backup CPU s | master µs/connection | backup µs/connection | backup / master | master records | backup: learned (NEW) / injected_quiet / records | roles | tables drained |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	for r in "${PR_ALL[@]}"; do
+		if [ "$(kv "$r" failed)" = yes ] || [ -z "$(kv "$r" master_cpu_s)" ]; then
+			echo "| $(( ${#m[@]} + ${#q[@]} + 1 )) | $(kv "$r" connections) | failed | – | – | – | – | – | – | – | – |"
+			q+=(failed)
+			continue
+		fi
+		echo "| $(( ${#m[@]} + ${#q[@]} + 1 )) | $(kv "$r" connections) ($(kv "$r" completed)) | $(kv "$r" master_cpu_s) | $(kv "$r" backup_cpu_s) | $(kv "$r" master_us_per_conn) | $(kv "$r" backup_us_per_conn) | $(kv "$r" ratio_backup_to_master) | $(kv "$r" master_records) | $(kv "$r" backup_new) / $(kv "$r" backup_injected_quiet) / $(kv "$r" backup_records) | $(kv "$r" master_role) / $(kv "$r" backup_role) | $(kv "$r" drained) |"
+		m+=("$(kv "$r" master_us_per_conn)")
+		b+=("$(kv "$r" backup_us_per_conn)")
+	done
+	echo
+	if [ ${#m[@]} -gt 0 ]; then
+		echo "Median: the backup spends $(median "${b[@]}") µs of CPU per connection it learns from conntrackd, the master $(median "${m[@]}") µs per connection it forwards and exports ($(awk -v b="$(median "${b[@]}")" -v m="$(median "${m[@]}")" 'BEGIN { if (m > 0) printf "%.2f", b / m; else print "n/a" }') times as much; the ratios of the runs are in the table)."
+	fi
+}
+
 # Puts section $1 (its number) of text $2 in place of the one RESULTS.md
 # has, or at its end.
 replace_section() {
@@ -248,6 +293,14 @@ if [ "$ONLY" = handover ]; then
 	SECTION=$(handover_section)
 	printf '%s\n' "$SECTION"
 	replace_section 6 "$SECTION"
+	rm -f "$LOG"
+	exit 0
+fi
+if [ "$ONLY" = pair ]; then
+	pair_run
+	SECTION=$(pair_section)
+	printf '%s\n' "$SECTION"
+	replace_section 7 "$SECTION"
 	rm -f "$LOG"
 	exit 0
 fi
@@ -317,6 +370,7 @@ echo "$AC" >&2
 checkpoint_run
 exports_run
 handover_run
+pair_run
 
 # The end-to-end run is repeated (E2E_RUNS, default 3): CPU seconds on a
 # shared 2-CPU machine vary by tens of percent from run to run. The table
@@ -554,6 +608,8 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	exports_section
 	echo
 	handover_section
+	echo
+	pair_section
 } >"$OUT"
 rm -f "$LOG"
 echo "== wrote $OUT" >&2
