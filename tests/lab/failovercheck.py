@@ -344,11 +344,34 @@ def main():
                       % (lab, rec["xlt"], desc, want))
         if rec["packets"] == 0:
             zero.append((key, node, desc))
+        if rec["first"]:
+            try:
+                f0 = compare.utc_ms(rec["first"]) / 1000.0
+                firsts = units[key].setdefault("rec_first", {})
+                firsts[node] = min(firsts.get(node, f0), f0)
+            except ValueError:
+                pass
         for kind in kinds:
             x = units[key]["x"][node][kind]
             x[0] += 1
             x[1] += rec["packets"]
             x[2] += rec["bytes"]
+
+    # a node that exports a connection it did not create (conntrackd's copy
+    # it took over at a failover) starts it at its copy's start, which must
+    # be within 1 s of the connection's real start
+    copies_checked = 0
+    for key, u in units.items():
+        for node, f0 in u.get("rec_first", {}).items():
+            if node in u["kernel_new"] or u["first"] is None:
+                continue
+            copies_checked += 1
+            if abs(f0 - u["first"]) > 1.0:
+                fails("%s: %s exported a %s connection (a copy it took over) "
+                      "with a start %.3f s from its real start"
+                      % (lab, node, u["cls"], f0 - u["first"]))
+    print("%s: %d connections exported from a copy taken over at a "
+          "failover, each from within 1 s of its real start" % (lab, copies_checked))
 
     # a record with 0 packets: wrong where the node counted nothing of the
     # connection (conntrackd's copy, exported as if it were the node's);
