@@ -280,30 +280,22 @@ replace_section() {
 	echo "== section $1 of $OUT replaced" >&2
 }
 
-if [ "$ONLY" = exports ]; then
-	exports_run
-	SECTION=$(exports_section)
-	printf '%s\n' "$SECTION"
-	replace_section 5 "$SECTION"
+# One benchmark alone: runs NAME_run, prints NAME_section and puts it in
+# place of section NUM of RESULTS.md, then exits.
+only_section() {	# NAME NUM
+	local section
+	"$1_run"
+	section=$("$1_section")
+	printf '%s\n' "$section"
+	replace_section "$2" "$section"
 	rm -f "$LOG"
 	exit 0
-fi
-if [ "$ONLY" = handover ]; then
-	handover_run
-	SECTION=$(handover_section)
-	printf '%s\n' "$SECTION"
-	replace_section 6 "$SECTION"
-	rm -f "$LOG"
-	exit 0
-fi
-if [ "$ONLY" = pair ]; then
-	pair_run
-	SECTION=$(pair_section)
-	printf '%s\n' "$SECTION"
-	replace_section 7 "$SECTION"
-	rm -f "$LOG"
-	exit 0
-fi
+}
+case $ONLY in
+exports) only_section exports 5 ;;
+handover) only_section handover 6 ;;
+pair) only_section pair 7 ;;
+esac
 
 echo "== replay, syslog off (3 runs of 4,000,000 events)" >&2
 replay_median R1 "$BUILD/bench/replay" -n 4000000

@@ -442,6 +442,18 @@ def abstime_ms(text):
     return int(dt.timestamp()) * 1000 + int((frac + "000")[:3])
 
 
+def tshark_addrs(g):
+    """The family, the addresses and the post-NAT addresses of a decoded
+    record, by its field getter g."""
+    if g("cflow.srcaddrv6") is not None:
+        return (6, g("cflow.srcaddrv6"), g("cflow.dstaddrv6"),
+                g("cflow.post_nat_source_ipv6_address"),
+                g("cflow.post_nat_destination_ipv6_address"))
+    return (4, g("cflow.srcaddr"), g("cflow.dstaddr"),
+            g("cflow.post_natsource_ipv4_address"),
+            g("cflow.post_natdestination_ipv4_address"))
+
+
 def tshark_flow(fl):
     """One decoded data record -> dict in the FIELDS shape plus times."""
     def g(k):
@@ -451,15 +463,7 @@ def tshark_flow(fl):
         v = g(k)
         return int(v, 0) if v is not None else None
     proto = gi("cflow.protocol")
-    fam = 6 if g("cflow.srcaddrv6") is not None else 4
-    if fam == 6:
-        src, dst = g("cflow.srcaddrv6"), g("cflow.dstaddrv6")
-        xsrc = g("cflow.post_nat_source_ipv6_address")
-        xdst = g("cflow.post_nat_destination_ipv6_address")
-    else:
-        src, dst = g("cflow.srcaddr"), g("cflow.dstaddr")
-        xsrc = g("cflow.post_natsource_ipv4_address")
-        xdst = g("cflow.post_natdestination_ipv4_address")
+    fam, src, dst, xsrc, xdst = tshark_addrs(g)
     icmp = None
     if proto == 1 and g("cflow.icmp_type_code_ipv4") is not None:
         tc = gi("cflow.icmp_type_code_ipv4")
@@ -609,15 +613,7 @@ def tshark_event(fl):
     def gi(k):
         v = g(k)
         return int(v, 0) if v is not None else None
-    fam = 6 if g("cflow.srcaddrv6") is not None else 4
-    if fam == 6:
-        src, dst = g("cflow.srcaddrv6"), g("cflow.dstaddrv6")
-        xsrc = g("cflow.post_nat_source_ipv6_address")
-        xdst = g("cflow.post_nat_destination_ipv6_address")
-    else:
-        src, dst = g("cflow.srcaddr"), g("cflow.dstaddr")
-        xsrc = g("cflow.post_natsource_ipv4_address")
-        xdst = g("cflow.post_natdestination_ipv4_address")
+    fam, src, dst, xsrc, xdst = tshark_addrs(g)
     obs = g("cflow.observation_time_milliseconds")
     start, end = g("cflow.abstimestart"), g("cflow.abstimeend")
     tree = g("cflow.timedelta_tree")
