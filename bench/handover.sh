@@ -1,10 +1,11 @@
 #!/bin/bash
 # What a firewall pair's handover costs on a big table: ENTRIES conntrack
 # entries exist (bench/ctfill in the lab's fw namespace), nfflowd runs
-# with active_when_address on an address fw holds, and the address is
-# taken away: the daemon reads the whole table once with counters (its
-# handover dump, in 50 ms slices in the event loop) before it goes
-# standby. Prints the time from the address's removal to the daemon's
+# with active_when_address on an address fw holds (and handover_delay 0:
+# the dump at once, where a pair waits for the peer to take the address),
+# and the address is taken away: the daemon reads the whole table once
+# with counters (its handover dump, in 50 ms slices in the event loop)
+# before it goes standby. Prints the time from the address's removal to the daemon's
 # "role: standby" line, the daemon's CPU for it, and the connections the
 # dump read.
 #   usage: NFFLOWD=build/nfflowd CTSTORM=build/bench/ctfill \
@@ -16,7 +17,7 @@ export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 
 N=${1:-250000}
 VIP=198.51.100.9
-ll_bench_lab "$N" "\"active_when_address\": \"$VIP\""
+ll_bench_lab "$N" "\"active_when_address\": \"$VIP\", \"handover_delay\": 0"
 lab_ns fw ip addr add "$VIP/32" dev fw-wan
 lab_daemon_start
 PID=$(lab_pid nfflowd)

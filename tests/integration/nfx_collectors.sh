@@ -307,8 +307,11 @@ def check_nfdump_event(at, ver, d, e):
     fmt = '%Y-%m-%dT%H:%M:%S'
     same(at, 'start', ms_of(d.get('first', '1970-01-01T00:00:00.0'), fmt),
          e['start'])
-    same(at, 'event time',
-         ms_of(d.get('t_event', '1970-01-01T00:00:00.0'), fmt), e['obs'])
+    # nfdump 1.7.1's JSON prints t_event's milliseconds unpadded (.5 for
+    # .005): the digits after the dot are the milliseconds themselves
+    te = d.get('t_event', '1970-01-01T00:00:00.0')
+    base, frac = te.rsplit('.', 1)
+    same(at, 'event time', ms_of(base + '.0', fmt) + int(frac), e['obs'])
     same(at, 'ingress VRF', int(d.get('ingress_vrf', -1)), e['zone'])
 
 

@@ -276,11 +276,14 @@ static unsigned send_msg(int fd, uint8_t version, bool interfaces,
 		printf("#opt %llu process %u %u %llu\n",
 		       (unsigned long long)sent.messages, DOMAIN, PROCESS_ID,
 		       (unsigned long long)INIT_MS);
+		/* a name or description of the field's full length has no
+		 * terminator */
 		for (i = 0; i < nifs; i++)
-			printf("#opt %llu if %u %s %s\n",
+			printf("#opt %llu if %u %.*s %.*s\n",
 			       (unsigned long long)sent.messages,
-			       ifnames[i].index, ifnames[i].name,
-			       ifnames[i].descr[0] ? ifnames[i].descr : "-");
+			       ifnames[i].index, NFX_IFNAME_LEN, ifnames[i].name,
+			       NFX_IFDESCR_LEN, ifnames[i].descr[0] ?
+			       ifnames[i].descr : "-");
 		sent.opt += 3 + nifs;	/* sampling, totals, process */
 	}
 	for (i = 0; i < n; i++) {
