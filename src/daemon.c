@@ -775,6 +775,20 @@ static void setup_role(struct daemon *d, bool starting)
 		    "no active_when_address");
 }
 
+/* The late NAT creates of the connections a dump found (or all, when a
+ * reload switched NAT events on): after the role is known, so that a
+ * standby sends none of its peer's sessions. */
+static void send_late_creates(struct daemon *d, const char *why)
+{
+	struct time_pair now;
+	size_t late;
+
+	ctsrc_now(&now);
+	late = pipeline_late_creates(&d->pl, &now);
+	if (late > 0)
+		log_info("sent %zu late NAT create events (%s)", late, why);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -1062,15 +1076,10 @@ static void reload(struct daemon *d)
 	d->cfg = nc;
 	natlog_configure(d->nlog, &d->cfg);
 	pipeline_configure(&d->pl, &d->cfg);
-	{
-		struct time_pair now;
-
-		ctsrc_now(&now);
-		(void)pipeline_late_creates(&d->pl, &now);
-	}
 	setup_route(d);
 	setup_query(d);
 	setup_role(d, false);
+	send_late_creates(d, "NAT events switched on");
 	if (d->cfg.kernel_setup)
 		kernel_setup(&d->cfg);
 	d->st.reloads_ok++;
@@ -1310,16 +1319,7 @@ static int daemon_open(struct daemon *d)
 		return -1;
 	}
 	restore_state(d);
-	{
-		struct time_pair now;
-		size_t late;
-
-		ctsrc_now(&now);
-		late = pipeline_late_creates(&d->pl, &now);
-		if (late > 0)
-			log_info("sent %zu late NAT create events for connections that began before the start",
-				 late);
-	}
+	send_late_creates(d, "connections that began before the start");
 	log_info("loaded %ld existing connections; exporting from %s to %s port %u%s; netlink buffer %" PRIu32 " bytes, reliable delivery %s",
 		 n, d->cfg.source_str, d->cfg.collector_str, d->cfg.port,
 		 d->cfg.ncollectors > 1 ? " and more collectors" : "",

@@ -278,6 +278,7 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	uint64_t start = now->boot_ns;
 	bool known = false, began_syn = false, nat_sent = false, nat;
 	bool injected = false;
+	uint64_t end_real_ms;
 
 	if (flowtab_remove_conn(p->tab, ev->id, ev, &known, &e, &sd) && known) {
 		start = flowtab_start_ns(&e, now->boot_ns);
@@ -306,6 +307,7 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 		return;
 	}
 	record_conn_init(&c, ev, start, now);
+	end_real_ms = c.end_real_ms;	/* the whole connection's, for a delete */
 	if (known)
 		record_tcp_flags(ev, began_syn, sd.exports == 0, &c.tcp_flags,
 				 &c.rtcp_flags);
@@ -326,13 +328,9 @@ static void destroy(struct pipeline *p, const struct ct_event *ev,
 	if (ev->family == AF_INET6)
 		p->st.ipv6++;
 	p->emit(&c, p->emit_arg);
-	if (nat) {
-		struct flow_conn whole;	/* for its end */
-
-		record_conn_init(&whole, ev, start, now);
-		nat_event(p, ev, FLOW_KIND_NAT_DELETE, false, start,
-			  whole.end_real_ms, now);
-	}
+	if (nat)
+		nat_event(p, ev, FLOW_KIND_NAT_DELETE, false, start, end_real_ms,
+			  now);
 }
 
 /* Every insert and refresh sets FLOW_F_SEEN: a resync (see daemon.c)
