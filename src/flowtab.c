@@ -1,23 +1,32 @@
 /* The live table of conntrack entries, keyed by conntrack id.
  *
- * Layout, chosen for memory per entry (a firewall may track millions):
+ * Layout, chosen for memory per entry (a firewall may track millions) and
+ * for few cache misses per event:
  *  - the entries themselves live densely in fixed-size chunks (positions
  *    0..count-1), so each live entry costs its 44 bytes plus at most one
  *    spare chunk overall; chunks never move, so growing never moves an
  *    entry; removal moves the last entry into the hole to stay dense;
- *  - the index is an open-addressing table of uint32 slots (linear probing,
- *    power-of-two size, at most 3/4 full), each holding position + 1 of an
- *    entry. Slot value 0 marks an empty slot, which is the occupancy marker:
- *    conntrack id 0 is a valid id, so the id cannot serve as one. Deletion
- *    shifts later slots of the run back (no tombstones), so probe runs stay
- *    short however many entries come and go.
- * That is 44 + 4/load bytes per entry: about 49.3 to 54.7 bytes at scale,
+ *  - the index is an open-addressing table of 64-bit slots (linear
+ *    probing, power-of-two size, at most 3/4 full), each holding an
+ *    entry's id and its position + 1. A probe compares ids in the slots
+ *    and reads the one entry it finds, not each entry it passes, and
+ *    deletion finds the homes of the slots it shifts back from their ids,
+ *    so a lookup or a delete reads the index run once and one entry. A
+ *    low half of 0 marks an empty slot: conntrack id 0 is a valid id, so
+ *    the id cannot serve as the marker. Deletion shifts later slots of the
+ *    run back (no tombstones), so probe runs stay short however many
+ *    entries come and go. The entry moved into a removed one's place is
+ *    re-found by its id (in steady churn it is the newest entry, whose run
+ *    the insert has just read).
+ * That is 44 + 8/load bytes per entry: about 54.7 to 65.3 bytes at scale,
  * against 56 to 112 for entries stored in the probe table itself at load
- * 3/8..3/4. The start is kept as a 48-bit millisecond count (two fields,
- * so that the entry needs no 8-byte alignment), wide enough for any age,
- * and beside it the zone and a 32-bit fingerprint of the kernel's start
- * stamp, which tells a connection from a later one that reuses its id
- * and tuple.
+ * 3/8..3/4; slots of 4 bytes (a position alone) saved 5 to 11 of them but
+ * made every probe step read an entry, a cache miss in a large table
+ * (bench/flowtab). The start is kept as a 48-bit millisecond count (two
+ * fields, so that the entry needs no 8-byte alignment), wide enough for
+ * any age, and beside it the zone and a 32-bit fingerprint of the
+ * kernel's start stamp, which tells a connection from a later one that
+ * reuses its id and tuple.
  * Pointers to entries stay valid until the next remove or sweep.
  *
  * Side records live in two small open-addressing tables keyed by id, the
@@ -65,7 +74,7 @@ struct flowtab {
 	struct flow_entry **chunks;
 	size_t nchunks;		/* chunks allocated */
 	size_t chunks_cap;	/* length of the chunks array */
-	uint32_t *index;	/* icap slots: 0 empty, else position + 1 */
+	uint64_t *index;	/* icap slots (slot_make): id and position + 1 */
 	size_t icap;		/* power of two, or 0 before the first insert */
 	size_t count;
 	size_t max_entries;
@@ -89,50 +98,85 @@ static struct flow_entry *at(const struct flowtab *t, size_t pos)
 	return &t->chunks[pos >> CHUNK_SHIFT][pos & CHUNK_MASK];
 }
 
-/* The slot where a probe for id starts. */
-static size_t home(const struct flowtab *t, uint32_t id)
+/* An index slot: the entry's id in the high half, its position + 1 in the
+ * low half (0: the slot is empty). */
+static uint64_t slot_make(uint32_t id, size_t pos)
 {
-	return mix32(id) & (t->icap - 1);
+	return (uint64_t)id << 32 | (uint32_t)(pos + 1);
+}
+
+static uint32_t slot_id(uint64_t v)
+{
+	return (uint32_t)(v >> 32);
+}
+
+/* The position of the entry of a full slot. */
+static size_t slot_pos(uint64_t v)
+{
+	return (uint32_t)v - 1;
+}
+
+static bool slot_empty(uint64_t v)
+{
+	return (uint32_t)v == 0;
+}
+
+/* The slot where a probe for id starts. */
+static size_t home(size_t icap, uint32_t id)
+{
+	return mix32(id) & (icap - 1);
+}
+
+/* The slot of id, or the empty slot that ends its probe run (*found
+ * tells which; the index must have slots). Only the index is read: each
+ * slot says its entry's id. */
+static size_t probe(const struct flowtab *t, uint32_t id, bool *found)
+{
+	size_t mask = t->icap - 1, i;
+
+	for (i = home(t->icap, id);; i = (i + 1) & mask) {
+		uint64_t v = t->index[i];
+
+		*found = !slot_empty(v);
+		if (!*found || slot_id(v) == id)
+			return i;
+	}
 }
 
 /* Finds the index slot of id, or returns icap when it is absent. */
 static size_t find_slot(const struct flowtab *t, uint32_t id)
 {
-	size_t mask = t->icap - 1, i;
+	bool found;
+	size_t i;
 
 	if (t->icap == 0)
 		return 0;
-	for (i = home(t, id);; i = (i + 1) & mask) {
-		uint32_t v = t->index[i];
-
-		if (v == 0)
-			return t->icap;
-		if (at(t, v - 1)->id == id)
-			return i;
-	}
+	i = probe(t, id, &found);
+	return found ? i : t->icap;
 }
 
-/* Puts position pos into the first free slot of its probe run. */
-static void index_put(uint32_t *index, size_t icap, uint32_t id, size_t pos)
+/* Puts slot value v into the first free slot of its id's probe run. */
+static void index_put(uint64_t *index, size_t icap, uint64_t v)
 {
-	size_t mask = icap - 1, i = mix32(id) & mask;
+	size_t mask = icap - 1, i = home(icap, slot_id(v));
 
-	while (index[i] != 0)
+	while (!slot_empty(index[i]))
 		i = (i + 1) & mask;
-	index[i] = (uint32_t)(pos + 1);
+	index[i] = v;
 }
 
-/* Replaces the index with one of ncap slots built from the entries; the
- * table is unchanged when allocation fails. */
+/* Replaces the index with one of ncap slots built from the old one (no
+ * entry is read); the table is unchanged when allocation fails. */
 static bool rebuild_index(struct flowtab *t, size_t ncap)
 {
-	uint32_t *ni = calloc(ncap, sizeof(*ni));
-	size_t pos;
+	uint64_t *ni = calloc(ncap, sizeof(*ni));
+	size_t i;
 
 	if (ni == NULL)
 		return false;
-	for (pos = 0; pos < t->count; pos++)
-		index_put(ni, ncap, at(t, pos)->id, pos);
+	for (i = 0; i < t->icap; i++)
+		if (!slot_empty(t->index[i]))
+			index_put(ni, ncap, t->index[i]);
 	free(t->index);
 	t->index = ni;
 	t->icap = ncap;
@@ -140,16 +184,18 @@ static bool rebuild_index(struct flowtab *t, size_t ncap)
 }
 
 /* Empties slot i and moves later members of the run back so that every
- * remaining entry stays reachable from its home slot. */
+ * remaining entry stays reachable from its home slot. Continues the walk
+ * that found slot i to the end of its run; the homes come from the ids in
+ * the slots, so no entry is read. */
 static void index_delete(struct flowtab *t, size_t i)
 {
 	size_t mask = t->icap - 1, j = i, k;
 
 	for (;;) {
 		j = (j + 1) & mask;
-		if (t->index[j] == 0)
+		if (slot_empty(t->index[j]))
 			break;
-		k = home(t, at(t, t->index[j] - 1)->id);
+		k = home(t->icap, slot_id(t->index[j]));
 		/* The slot at j may fill the hole at i only if its home is
 		 * not cyclically within (i, j]. */
 		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
@@ -424,12 +470,14 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 				  uint64_t start_boot_ns, uint16_t flags,
 				  bool *created)
 {
-	size_t slot = find_slot(t, ev->id);
+	size_t slot = 0, icap = t->icap;
 	struct flow_entry *e;
-	bool isnew = false;
+	bool isnew = false, found = false;
 
-	if (slot < t->icap) {
-		e = at(t, t->index[slot] - 1);
+	if (icap != 0)
+		slot = probe(t, ev->id, &found);
+	if (found) {
+		e = at(t, slot_pos(t->index[slot]));
 		if (!flowtab_same_conn(t, e, ev)) {
 			t->replaced++;
 			drop_side(t, e);
@@ -446,9 +494,12 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 		if ((t->max_entries != 0 && t->count >= t->max_entries) ||
 		    t->count >= HARD_MAX || !reserve_one(t))
 			return NULL;
+		/* A grown index has the run elsewhere. */
+		if (t->icap != icap)
+			slot = probe(t, ev->id, &found);
 		e = at(t, t->count);
 		fill(e, ev, start_boot_ns, flags);
-		index_put(t->index, t->icap, ev->id, t->count);
+		t->index[slot] = slot_make(ev->id, t->count);
 		t->count++;
 		if (!fill_side(t, e, ev)) {
 			remove_slot(t, find_slot(t, ev->id));
@@ -465,23 +516,22 @@ struct flow_entry *flowtab_lookup(const struct flowtab *t, uint32_t id)
 {
 	size_t slot = find_slot(t, id);
 
-	return slot < t->icap ? at(t, t->index[slot] - 1) : NULL;
+	return slot < t->icap ? at(t, slot_pos(t->index[slot])) : NULL;
 }
 
 /* Removes the entry whose index slot is slot: the last entry moves into its
  * position, and chunks beyond one spare are released. */
 static void remove_slot(struct flowtab *t, size_t slot)
 {
-	size_t pos = t->index[slot] - 1, last = t->count - 1;
+	size_t pos = slot_pos(t->index[slot]), last = t->count - 1;
 
 	drop_side(t, at(t, pos));
 	index_delete(t, slot);
 	if (pos != last) {
 		struct flow_entry *moved = at(t, last);
-		size_t s = find_slot(t, moved->id);
 
 		*at(t, pos) = *moved;
-		t->index[s] = (uint32_t)(pos + 1);
+		t->index[find_slot(t, moved->id)] = slot_make(moved->id, pos);
 	}
 	t->count--;
 	/* Keep one empty chunk in hand so that add/remove at a chunk
@@ -509,7 +559,7 @@ bool flowtab_remove_conn(struct flowtab *t, uint32_t id,
 
 	if (slot >= t->icap)
 		return false;
-	e = at(t, t->index[slot] - 1);
+	e = at(t, slot_pos(t->index[slot]));
 	if (ev != NULL)
 		*same = flowtab_same_conn(t, e, ev);
 	if (out != NULL)
