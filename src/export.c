@@ -21,9 +21,13 @@
 #include "nfflowd/nfx.h"
 #include "nfflowd/record.h"
 
-/* Datagrams the kernel could not take at once (EAGAIN): kept in order and
- * sent when the socket is writable again; beyond this many, dropped. */
+/* Datagrams finished during one turn of the event loop (one read pass
+ * over a batch of conntrack events, say) wait in a ring and leave
+ * together at the end of the turn, SEND_BATCH per sendmmsg(); so do those
+ * the kernel could not take at once (EAGAIN), when the socket is writable
+ * again. Beyond QUEUE_MAX waiting, a new one is dropped and counted. */
 #define QUEUE_MAX 256
+#define SEND_BATCH 32
 #define EXPORT_SNDBUF (1 << 20)
 #define MAX_DATAGRAM (NF5_MAX_DATAGRAM > NFX_MAX_DATAGRAM ? NF5_MAX_DATAGRAM \
 							  : NFX_MAX_DATAGRAM)
@@ -44,9 +48,13 @@ struct queued {
 struct export {
 	int fd;
 	struct event *flush_ev;
-	struct event *write_ev;
+	struct event *write_ev;	/* armed while waiting is set */
+	struct event *send_ev;	/* made active: send at the turn's end */
 	struct queued *queue;	/* ring of QUEUE_MAX */
 	unsigned q_head, q_len;
+	bool waiting;		/* the socket was full: wait for writable */
+	struct mmsghdr mm[SEND_BATCH];
+	struct iovec iov[SEND_BATCH];
 	unsigned last_records;	/* records in the last datagram sent */
 	bool connected;
 	struct timeval flush_tv;
@@ -140,24 +148,112 @@ static void count_failure(struct export *x, unsigned records, int err)
 		  (unsigned long long)x->st.send_errors);
 }
 
-/* Sends queued datagrams in order until the queue is empty or the kernel
- * says EAGAIN again; a datagram that fails otherwise is lost and counted. */
+/* Drops the oldest n queued datagrams (sent or counted). */
+static void dequeue(struct export *x, unsigned n)
+{
+	x->q_head = (x->q_head + n) % QUEUE_MAX;
+	x->q_len -= n;
+}
+
+/* Whether the socket has room for a datagram now (poll() reports no
+ * error and consumes none). */
+static bool has_room(int fd)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT);
+}
+
+/* One sendmmsg() of up to SEND_BATCH queued datagrams, oldest first.
+ * Returns 1 when it made progress, 0 when the socket is full (wait for
+ * writable).
+ *
+ * sendmmsg() reports an error only when it sent nothing; once it has
+ * sent some, it stops at a failing datagram and the error is lost. That
+ * datagram is then sent again alone through send_datagram(), which
+ * knows what each error means. If that succeeds at once, the error that
+ * stopped the batch was one the kernel reports once and forgets: a full
+ * send buffer that has drained, or the collector's ICMP error for the
+ * datagram before it, which send() reports as ECONNREFUSED (SPEC §4).
+ * A buffer that had been full still is short of room a moment later
+ * (POLLOUT needs half of it free), so with room the stop is taken for a
+ * refusal and the datagram before is counted as lost, as send_datagram()
+ * does when it sees the error itself. */
+static int send_run(struct export *x)
+{
+	unsigned k = x->q_len < SEND_BATCH ? x->q_len : SEND_BATCH, i;
+	unsigned before = x->last_records;
+	int n;
+
+	if (!x->connected && connect_collector(x) < 0)
+		n = -1;
+	else {
+		for (i = 0; i < k; i++) {
+			struct queued *q = &x->queue[(x->q_head + i) % QUEUE_MAX];
+
+			x->iov[i].iov_base = q->bytes;
+			x->iov[i].iov_len = q->len;
+		}
+		n = sendmmsg(x->fd, x->mm, k, MSG_DONTWAIT);
+	}
+	if (n > 0) {
+		for (i = 0; i < (unsigned)n; i++) {
+			if (x->mm[i].msg_len != x->iov[i].iov_len)
+				count_failure(x, x->queue[x->q_head].records, EMSGSIZE);
+			else
+				x->st.sent++;
+			x->last_records = x->queue[x->q_head].records;
+			dequeue(x, 1);
+		}
+		if ((unsigned)n == k)
+			return 1;
+		if (!has_room(x->fd))
+			return 0;
+		before = x->last_records;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+		return 0;
+	} else if (errno == ECONNREFUSED) {
+		/* a refusal of the last datagram sent, reported (and
+		 * cleared) by this call: count it as send_datagram does */
+		count_failure(x, x->last_records, ECONNREFUSED);
+		x->last_records = 0;
+		return 1;
+	} else if (errno == EINTR) {
+		return 1;
+	}
+	/* The oldest datagram alone, for its own error. */
+	if (send_datagram(x, x->queue[x->q_head].bytes, x->queue[x->q_head].len,
+			  x->queue[x->q_head].records) == 0) {
+		x->st.sent++;
+		if (n > 0)
+			count_failure(x, before, ECONNREFUSED);
+	} else if (errno == EAGAIN) {
+		return 0;
+	} else {
+		count_failure(x, x->queue[x->q_head].records, errno);
+	}
+	dequeue(x, 1);
+	return 1;
+}
+
+/* Sends queued datagrams in order until the queue is empty or the socket
+ * is full; then waits for it to be writable. A datagram that fails
+ * otherwise is lost and counted. */
 static void send_queue(struct export *x)
 {
 	while (x->q_len > 0) {
-		struct queued *q = &x->queue[x->q_head];
-
-		if (send_datagram(x, q->bytes, q->len, q->records) < 0) {
-			if (errno == EAGAIN)
-				return;
-			count_failure(x, q->records, errno);
-		} else {
-			x->st.sent++;
+		if (send_run(x))
+			continue;
+		if (!x->waiting) {
+			x->waiting = true;
+			event_add(x->write_ev, NULL);
 		}
-		x->q_head = (x->q_head + 1) % QUEUE_MAX;
-		x->q_len--;
+		return;
 	}
-	event_del(x->write_ev);
+	if (x->waiting) {
+		event_del(x->write_ev);
+		x->waiting = false;
+	}
 }
 
 static void writable_cb(evutil_socket_t fd, short what, void *arg)
@@ -165,11 +261,27 @@ static void writable_cb(evutil_socket_t fd, short what, void *arg)
 	send_queue(arg);
 }
 
-/* Keeps a datagram for later; a full queue drops it, counted. */
-static void enqueue(struct export *x, size_t len, unsigned records)
+/* The end of the loop turn in which datagrams were queued. */
+static void send_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct export *x = arg;
+
+	if (!x->waiting)
+		send_queue(x);
+}
+
+/* Queues the datagram in buf for the end of the turn (or for when the
+ * socket is writable again); a full queue first sends what it can, and
+ * when the socket is full too, the datagram is dropped and counted. */
+static void emit(struct export *x, size_t len, unsigned records)
 {
 	struct queued *q;
 
+	x->st.datagrams++;
+	x->st.records += records;
+	x->st.octets += len;
+	if (x->q_len == QUEUE_MAX && !x->waiting)
+		send_queue(x);
 	if (x->q_len == QUEUE_MAX) {
 		x->st.queue_drops++;
 		count_failure(x, records, ENOBUFS);
@@ -179,25 +291,8 @@ static void enqueue(struct export *x, size_t len, unsigned records)
 	memcpy(q->bytes, x->buf, len);
 	q->len = (uint16_t)len;
 	q->records = (uint16_t)records;
-	if (x->q_len++ == 0)
-		event_add(x->write_ev, NULL);
-}
-
-/* Hands one encoded datagram in buf to the socket, or to the queue when
- * the socket is busy or others wait; a failure costs its records. */
-static void emit(struct export *x, size_t len, unsigned records)
-{
-	x->st.datagrams++;
-	x->st.records += records;
-	x->st.octets += len;
-	if (x->q_len > 0)
-		enqueue(x, len, records);	/* keep the order */
-	else if (send_datagram(x, x->buf, len, records) == 0)
-		x->st.sent++;
-	else if (errno == EAGAIN)
-		enqueue(x, len, records);
-	else
-		count_failure(x, records, errno);
+	if (x->q_len++ == 0 && !x->waiting)
+		event_active(x->send_ev, EV_TIMEOUT, 0);
 }
 
 /* v5: flow_sequence counts records before this datagram. */
@@ -483,6 +578,7 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 	struct export *x = calloc(1, sizeof(*x));
 	double secs = cfg->flush_interval;
 	int sndbuf = EXPORT_SNDBUF;
+	unsigned i;
 
 	if (!x) {
 		snprintf(err, errlen, "out of memory");
@@ -529,10 +625,15 @@ struct export *export_new(struct event_base *base, const struct config *cfg,
 			 x->collector, strerror(errno));
 	}
 	(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	for (i = 0; i < SEND_BATCH; i++) {
+		x->mm[i].msg_hdr.msg_iov = &x->iov[i];
+		x->mm[i].msg_hdr.msg_iovlen = 1;
+	}
 	x->queue = malloc(QUEUE_MAX * sizeof(*x->queue));
 	x->flush_ev = evtimer_new(base, flush_cb, x);
 	x->write_ev = event_new(base, x->fd, EV_WRITE | EV_PERSIST, writable_cb, x);
-	if (!x->queue || !x->flush_ev || !x->write_ev) {
+	x->send_ev = event_new(base, -1, 0, send_cb, x);
+	if (!x->queue || !x->flush_ev || !x->write_ev || !x->send_ev) {
 		snprintf(err, errlen, "cannot set up the exporter: out of memory");
 		goto fail;
 	}
@@ -542,6 +643,8 @@ fail:
 		event_free(x->flush_ev);
 	if (x->write_ev)
 		event_free(x->write_ev);
+	if (x->send_ev)
+		event_free(x->send_ev);
 	free(x->queue);
 	if (x->fd >= 0)
 		close(x->fd);
@@ -563,7 +666,10 @@ void export_take_over(struct export *x, struct export *old)
 	if (!export_same(old, &x->cc))
 		return;
 	event_del(old->write_ev);
+	event_del(old->send_ev);
+	old->waiting = false;
 	event_del(x->write_ev);
+	x->waiting = false;
 	fd = x->fd;
 	x->fd = old->fd;
 	old->fd = fd;
@@ -581,8 +687,8 @@ void export_take_over(struct export *x, struct export *old)
 	event_free(x->write_ev);
 	x->write_ev = event_new(event_get_base(x->flush_ev), x->fd,
 				EV_WRITE | EV_PERSIST, writable_cb, x);
-	if (x->write_ev && x->q_len > 0)
-		event_add(x->write_ev, NULL);
+	if (x->write_ev && x->q_len > 0 && event_add(x->write_ev, NULL) == 0)
+		x->waiting = true;	/* sent once writable: at once */
 }
 
 uint8_t export_version(const struct export *x)
@@ -631,6 +737,7 @@ void export_free(struct export *x)
 	event_free(x->flush_ev);
 	if (x->write_ev)
 		event_free(x->write_ev);
+	event_free(x->send_ev);
 	free(x->queue);
 	close(x->fd);
 	free(x);

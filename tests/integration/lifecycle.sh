@@ -175,9 +175,15 @@ collector)
 		--client-log "$LAB_DIR/client-down.log" --server-log "$LAB_DIR/down.log" \
 		--others-ok 2>&1 | head -n 1 || true)
 	lab_log "records of the connections made while it was down: $DOWN"
-	lab_log "ICMP port unreachable: wan sent $(lab_ns wan nstat -az IcmpOutDestUnreachs | awk '/Icmp/ { print $2 }'), fw received $(lab_ns fw nstat -az IcmpInDestUnreachs | awk '/Icmp/ { print $2 }'); records ${CNT[records]:-?}, datagrams ${CNT[datagrams]:-?}"
+	ICMP_IN=$(lab_ns fw nstat -az IcmpInDestUnreachs | awk '/Icmp/ { print $2 }')
+	lab_log "ICMP port unreachable: wan sent $(lab_ns wan nstat -az IcmpOutDestUnreachs | awk '/Icmp/ { print $2 }'), fw received $ICMP_IN; records ${CNT[records]:-?}, datagrams ${CNT[datagrams]:-?}"
 	ll_check "send errors counted while the collector was down (${CNT[send_errors]:-?} > 0)" \
 		test "${CNT[send_errors]:-0}" -gt 0
+	# Each refusal reaches fw as one ICMP error, which the next send
+	# reports, also when it stops a sendmmsg() batch (src/export.c
+	# send_run): one send error per ICMP error, none missed or doubled.
+	ll_check "one send error per ICMP error fw received (${CNT[send_errors]:-?} = ${ICMP_IN:-?})" \
+		test "${CNT[send_errors]:-0}" = "${ICMP_IN:-x}"
 	;;
 badreload)
 	lab_daemon_config
