@@ -7,7 +7,9 @@
 # socket with the kernel's queue and with systemd's 512, stream socket),
 # and the cost of a checkpoint of the state file, and what each export
 # protocol (v5, IPFIX, IPFIX with NAT session events, NAT events alone)
-# costs in throughput and in bytes on the wire per connection.
+# costs in throughput and in bytes on the wire per connection, and
+# nfflowd's CPU per connection against a bare reader of conntrack events
+# in the same burst of traffic (the floor).
 #   usage: bench/run.sh            (root; installs what it needs with apt-get)
 #          bench/run.sh checkpoint (only the checkpoint benchmark: prints its
 #                                   section of RESULTS.md, writes no file)
@@ -18,15 +20,19 @@
 #                                   the same way, section 6)
 #          bench/run.sh pair       (only the backup's cost in a firewall
 #                                   pair, the same way, section 7)
+#          bench/run.sh floor      (only nfflowd against the floor reader,
+#                                   the same way, section 8)
 # BENCH_BUILD (default /tmp/nfflowd-bench-build) is the release build dir;
 # CKPT_SIZES (default "250000 1000000") the table sizes of the checkpoint
 # benchmark, CKPT_RUNS (default 5) its runs per size; PAIR_CONNS (default
-# 5000) the connections of each run of the firewall pair benchmark.
+# 5000) the connections of each run of the firewall pair benchmark;
+# FLOOR_RUNS (default 3) the runs of bench/burst.sh, FLOOR_CONNS (default
+# 300000) the connections of each.
 set -euo pipefail
 ONLY=${1:-}
 case $ONLY in
-''|checkpoint|exports|handover|pair) ;;
-*) echo "usage: bench/run.sh [checkpoint|exports|handover|pair]" >&2; exit 2 ;;
+''|checkpoint|exports|handover|pair|floor) ;;
+*) echo "usage: bench/run.sh [checkpoint|exports|handover|pair|floor]" >&2; exit 2 ;;
 esac
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$BENCH_DIR/.." && pwd)
@@ -66,8 +72,10 @@ elif [ "$ONLY" = handover ]; then
 	TARGETS=(nfflowd bench/ctfill)
 elif [ "$ONLY" = pair ]; then
 	TARGETS=(nfflowd)
+elif [ "$ONLY" = floor ]; then
+	TARGETS=(nfflowd bench/floor)
 else
-	TARGETS=(nfflowd bench/replay bench/memory bench/ctfill bench/checkpoint)
+	TARGETS=(nfflowd bench/replay bench/memory bench/ctfill bench/checkpoint bench/floor)
 fi
 ninja -C "$BUILD" "${TARGETS[@]}" >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
 
@@ -178,6 +186,7 @@ exports_run() {
 }
 
 # The section of RESULTS.md on the export protocols.
+# shellcheck disable=SC2154  # X_* are set by replay_median (printf -v)
 exports_section() {
 	local m r v b base
 	echo "## 5. Export protocols and NAT session events (bench/replay -x)"
@@ -268,6 +277,72 @@ pair_section() {
 	fi
 }
 
+# nfflowd against the floor reader (bench/burst.sh): FLOOR_RUNS (default
+# 3) runs of FLOOR_CONNS (default 300000) connections; sets FL_ALL, each
+# run's whole output.
+floor_run() {
+	local out
+	FL_ALL=()
+	FL_LOAD=$(cut -d ' ' -f 1-3 /proc/loadavg)
+	for _ in $(seq 1 "${FLOOR_RUNS:-3}"); do
+		echo "== the floor: ${FLOOR_CONNS:-300000} connections, four readers side by side" >&2
+		out=$(NFFLOWD="$BUILD/nfflowd" FLOOR="$BUILD/bench/floor" \
+			"$BENCH_DIR/burst.sh" "${FLOOR_CONNS:-300000}" 2>"$LOG") || true
+		echo "$out" >&2
+		FL_ALL+=("$out")
+	done
+}
+
+# Key $3 of the line of bench/burst.sh's output $1 whose first word is $2
+# (burst, reader=NAME, ratio, delivered).
+fl_kv() {
+	kv "$(printf '%s\n' "$1" | grep "^$2 " | head -n 1 || true)" "$3"
+}
+
+floor_section() {
+	local r i=0 ok f fn off on roff=() ron=() rnew=() uf=() ufn=() uoff=() uon=() all_off=yes all_on=yes m_off
+	echo "## 8. The floor: nfflowd against a bare conntrack reader (bench/burst.sh)"
+	echo
+	echo "What nfflowd costs above the least any user-space reader of conntrack events must pay, measured in the same burst of traffic. The floor (bench/floor.c) opens a NETLINK_NETFILTER socket with nfflowd's default receive buffer of 64 MiB (SO_RCVBUFFORCE), joins the DESTROY group only and reads with recvmmsg() as nfflowd does: up to 32 datagrams of 16 KiB per call, MSG_DONTWAIT; a call that found some but fewer than 32 (the queue ran dry) is followed by a pause of 4 ms (nanosleep), a full one by the next call at once (nfflowd under load reads the same way, src/ctsrc.c; pausing after every call would read at most 8,000 datagrams a second and lose events), an empty one by poll() on the socket. It counts the messages of each datagram by type (nlmsg_type & 0xff: NEW or DELETE) and parses nothing. \`floor -n\` does the same with the NEW group joined too, which nfflowd needs. In one burst four readers run side by side in the lab's fw namespace, each on a socket of its own: floor, floor -n, nfflowd with the syslog copy off (NetFlow v5 to an nfcapd in wan) and nfflowd with the syslog copy on (NetFlow v5 to a second nfcapd; syslog to a private rsyslogd in fw on its datagram input, net.unix.max_dgram_qlen 512 as systemd sets it); stdout copy off. Traffic: ${FLOOR_CONNS:-300000} short TCP connections lan -> wan:80 through fw's masquerade (tests/lab/lossless.py tcp-burst, 64 at once, as fast as they go), fw's TCP TIME_WAIT 1 s; the export datagrams are not tracked in fw (notrack), so that neither daemon exports the other's export flow and every reader sees the burst alone. CPU is utime+stime of each reader from /proc/PID/stat, from just before the traffic until fw's table is empty and no reader used CPU for 2 s, divided by the connections completed; recvmmsg() calls are counted on the kernel's tracepoint (perf stat -e syscalls:sys_enter_recvmmsg, on all four readers alike). Records delivered: the records at each daemon's collector (nfdump) equal the records the daemon says it exported, and both are 3 per connection (SPEC §3: records 1, 2 and 3 of a masqueraded TCP connection with reply packets). This $(nproc)-CPU VM is shared and its CPU seconds vary by tens of percent from run to run, the generator, the server, the kernel's forwarding and rsyslogd running on the same CPUs; the readers share each run's conditions, so their ratios to the floor vary far less than their absolute times and are what is compared. In the lab a datagram sent to the collector is delivered to nfcapd's socket in the sender's own system time (veth), which a network card would not charge. Load average before the runs: ${FL_LOAD:-?}. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at nfflowd ${REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}, command \`bench/run.sh floor\` (or the full run)."
+	echo
+	echo "| run | connections (completed) | connections/s | floor µs/connection | floor -n µs/connection | nfflowd, syslog off, µs/connection | nfflowd, syslog on, µs/connection | off / floor | on / floor | floor -n / floor | records delivered (off / on) | recvmmsg calls per connection: nfflowd off / on / floor -n | floor: DESTROY events / ENOBUFS |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	for r in "${FL_ALL[@]}"; do
+		i=$((i + 1))
+		if [ -z "$(fl_kv "$r" ratio syslog_off)" ] || [ "$(fl_kv "$r" ratio syslog_off)" = n/a ]; then
+			echo "| $i | $(fl_kv "$r" burst conns) | failed | – | – | – | – | – | – | – | – | – | – |"
+			all_off=no
+			all_on=no
+			continue
+		fi
+		f=$(fl_kv "$r" reader=floor_destroy us_per_conn)
+		fn=$(fl_kv "$r" reader=floor_new us_per_conn)
+		off=$(fl_kv "$r" reader=nfflowd_off us_per_conn)
+		on=$(fl_kv "$r" reader=nfflowd_on us_per_conn)
+		echo "| $i | $(fl_kv "$r" burst conns) ($(fl_kv "$r" burst completed)) | $(fl_kv "$r" burst conns_per_s) | $f | $fn | $off | $on | $(fl_kv "$r" ratio syslog_off) | $(fl_kv "$r" ratio syslog_on) | $(fl_kv "$r" ratio new_destroy_floor) | $(fl_kv "$r" delivered syslog_off) / $(fl_kv "$r" delivered syslog_on) | $(fl_kv "$r" reader=nfflowd_off recvmmsg_per_conn) / $(fl_kv "$r" reader=nfflowd_on recvmmsg_per_conn) / $(fl_kv "$r" reader=floor_new recvmmsg_per_conn) | $(fl_kv "$r" reader=floor_destroy destroy) / $(fl_kv "$r" reader=floor_destroy enobufs) |"
+		uf+=("$f")
+		ufn+=("$fn")
+		uoff+=("$off")
+		uon+=("$on")
+		roff+=("$(fl_kv "$r" ratio syslog_off)")
+		ron+=("$(fl_kv "$r" ratio syslog_on)")
+		rnew+=("$(fl_kv "$r" ratio new_destroy_floor)")
+		[ "$(fl_kv "$r" delivered syslog_off)" = yes ] || all_off=no
+		[ "$(fl_kv "$r" delivered syslog_on)" = yes ] || all_on=no
+	done
+	echo
+	if [ ${#roff[@]} -eq 0 ]; then
+		echo "No run gave a result."
+		return
+	fi
+	m_off=$(median "${roff[@]}")
+	echo "Medians over ${#roff[@]} run(s): CPU per connection floor $(median "${uf[@]}") µs, floor -n $(median "${ufn[@]}") µs, nfflowd with the syslog copy off $(median "${uoff[@]}") µs, with it on $(median "${uon[@]}") µs; ratios to the floor: syslog off $m_off, syslog on $(median "${ron[@]}"), floor -n $(median "${rnew[@]}")."
+	echo
+	ok=$(verdict "$m_off" le 2.5)
+	[ "$all_off" = yes ] || ok=missed
+	echo "Target: nfflowd (syslog copy off) at most 2.5 times the floor's CPU per connection, every record delivered: **$ok** (median ratio $m_off; records delivered in every run: $all_off). With the syslog copy on: median ratio $(median "${ron[@]}") (records delivered in every run: $all_on)."
+}
+
 # Puts section $1 (its number) of text $2 in place of the one RESULTS.md
 # has, or at its end.
 replace_section() {
@@ -295,6 +370,7 @@ case $ONLY in
 exports) only_section exports 5 ;;
 handover) only_section handover 6 ;;
 pair) only_section pair 7 ;;
+floor) only_section floor 8 ;;
 esac
 
 echo "== replay, syslog off (3 runs of 4,000,000 events)" >&2
@@ -363,6 +439,7 @@ checkpoint_run
 exports_run
 handover_run
 pair_run
+floor_run
 
 # The end-to-end run is repeated (E2E_RUNS, default 3): CPU seconds on a
 # shared 2-CPU machine vary by tens of percent from run to run. The table
@@ -602,6 +679,8 @@ MEMB=$(kv "$M4" rss_bytes_per_entry)
 	handover_section
 	echo
 	pair_section
+	echo
+	floor_section
 } >"$OUT"
 rm -f "$LOG"
 echo "== wrote $OUT" >&2
