@@ -483,6 +483,34 @@ enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 	return r;
 }
 
+/* Only the header checks of ctmsg_parse and a walk over the top-level
+ * attributes, none of them opened. */
+bool ctmsg_peek_id(const struct nlmsghdr *nlh, size_t len, uint32_t *id)
+{
+	const size_t attr_off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	struct cursor c;
+	struct attr a;
+	uint16_t msg;
+	bool found = false;
+
+	if (nlh == NULL || len < sizeof(*nlh) || nlh->nlmsg_len > len ||
+	    nlh->nlmsg_len <= attr_off ||
+	    NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+		return false;
+	msg = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	if (msg != IPCTNL_MSG_CT_NEW && msg != IPCTNL_MSG_CT_DELETE)
+		return false;
+	c.p = (const uint8_t *)nlh + attr_off;
+	c.rem = nlh->nlmsg_len - attr_off;
+	/* the last one, as the parse takes it */
+	while (next_attr(&c, &a) == STEP_ATTR)
+		if (a.type == CTA_ID && a.len == sizeof(uint32_t)) {
+			*id = get_be32(a.data);
+			found = true;
+		}
+	return found;
+}
+
 /* Checks that a whole message starts at nlh; see ctmsg.h for the guard. */
 bool ctmsg_walk_ok(const struct nlmsghdr *nlh, int rem)
 {

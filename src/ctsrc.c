@@ -81,6 +81,8 @@ struct ctsrc {
 	void *adump_arg;
 	ctsrc_event_fn on_event;
 	ctsrc_overrun_fn on_overrun;
+	void (*on_ids)(const uint32_t *ids, unsigned n, void *arg);
+	uint32_t ids[CTSRC_BATCH];
 	void *arg;
 	struct ctsrc_stats st;
 };
@@ -249,6 +251,22 @@ static int recv_batch(struct ctsrc *s, unsigned want)
 			NULL);
 }
 
+/* Hands the ids of the batch's events (one per datagram: the kernel sends
+ * each event alone) to on_ids before they are walked. */
+static void hint_ids(struct ctsrc *s, int n)
+{
+	unsigned k = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ctmsg_peek_id((const struct nlmsghdr *)
+				  s->msgs[i].msg_hdr.msg_iov->iov_base,
+				  s->msgs[i].msg_len, &s->ids[k]))
+			k++;
+	if (k > 0)
+		s->on_ids(s->ids, k, s->arg);
+}
+
 /* Reads and delivers up to max messages, in batches of datagrams with one
  * clock reading each (records have millisecond resolution). Returns true
  * if it stopped because the socket had nothing more to read. A short batch
@@ -288,6 +306,8 @@ static bool read_events(struct ctsrc *s, unsigned max, bool until_empty,
 		ctsrc_now(&now);
 		s->last_read_ns = now.boot_ns;
 		*datagrams += (unsigned)n;
+		if (s->on_ids != NULL)
+			hint_ids(s, n);
 		for (i = 0; i < n; i++) {
 			struct walk w = { 0 };
 			const struct mmsghdr *m = &s->msgs[i];
@@ -456,6 +476,7 @@ struct ctsrc *ctsrc_open(struct event_base *base, const struct ctsrc_opts *o,
 	}
 	s->on_event = on_event;
 	s->on_overrun = on_overrun;
+	s->on_ids = o->on_ids;
 	s->arg = arg;
 	s->max_per_wakeup = o->max_per_wakeup ? o->max_per_wakeup
 					      : CTSRC_DEFAULT_PER_WAKEUP;

@@ -186,6 +186,14 @@ static void on_gone(uint32_t id, void *arg)
 	pipeline_gone(&d->pl, id, now.boot_ns);
 }
 
+/* The live table fetches what a batch of events will look up. */
+static void on_ids(const uint32_t *ids, unsigned n, void *arg)
+{
+	const struct daemon *d = arg;
+
+	flowtab_prefetch(d->pl.tab, ids, n);
+}
+
 static void on_event(const struct ct_event *ev, const struct time_pair *now,
 		     bool from_dump, void *arg)
 {
@@ -1271,6 +1279,7 @@ static int daemon_open(struct daemon *d)
 		.rcvbuf = d->cfg.netlink_buffer,
 		.reliable = d->cfg.netlink_reliable,
 		.fd = d->kept_fd,
+		.on_ids = on_ids,
 	};
 	const struct control_source cs = control_src(d);
 	struct timeval tick = { TICK_SECONDS, 0 };

@@ -519,6 +519,24 @@ struct flow_entry *flowtab_lookup(const struct flowtab *t, uint32_t id)
 	return slot < t->icap ? at(t, slot_pos(t->index[slot])) : NULL;
 }
 
+/* First every slot (the fetches overlap), then, as those arrive, the
+ * entries they name. */
+void flowtab_prefetch(const struct flowtab *t, const uint32_t *ids, size_t n)
+{
+	size_t i;
+
+	if (t->icap == 0)
+		return;
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(&t->index[home(t->icap, ids[i])]);
+	for (i = 0; i < n; i++) {
+		size_t slot = find_slot(t, ids[i]);
+
+		if (slot < t->icap)
+			__builtin_prefetch(at(t, slot_pos(t->index[slot])));
+	}
+}
+
 /* Removes the entry whose index slot is slot: the last entry moves into its
  * position, and chunks beyond one spare are released. */
 static void remove_slot(struct flowtab *t, size_t slot)

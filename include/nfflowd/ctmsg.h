@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nfflowd/types.h"
 
@@ -23,6 +24,13 @@ enum ctmsg_result {
 enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 			      struct nf_conntrack *scratch,
 			      struct ct_event *out);
+
+/* The conntrack id (CTA_ID) of a NEW or DELETE message of at most len
+ * bytes, found without parsing the rest: for a batch of received events,
+ * so that the live table can fetch their entries ahead of the parse
+ * (flowtab_prefetch). False when the message has none or is not one. The
+ * full parse still decides; this only reads. */
+bool ctmsg_peek_id(const struct nlmsghdr *nlh, size_t len, uint32_t *id);
 
 /* True when a whole message starts at nlh within the rem bytes left of a
  * received buffer: mnl_nlmsg_ok() plus a guard against nlmsg_len >= 2^31,

@@ -30,6 +30,10 @@ struct ctsrc_opts {
 	unsigned max_per_wakeup;	/* messages per callback, 0 = default */
 	int fd;			/* an event socket kept from an earlier run
 				 * (systemd's fd store), or -1 for a new one */
+	/* Optional: called with the conntrack ids of each batch of received
+	 * events before they are parsed and delivered (ctmsg_peek_id), so
+	 * that what they will look up can be fetched meanwhile. */
+	void (*on_ids)(const uint32_t *ids, unsigned n, void *arg);
 };
 
 /* Called for every parsed event. now is when its batch was read;

@@ -87,6 +87,12 @@ struct flow_entry *flowtab_upsert(struct flowtab *t, const struct ct_event *ev,
 
 struct flow_entry *flowtab_lookup(const struct flowtab *t, uint32_t id);
 
+/* Asks the CPU to fetch, ahead of their events, the index slots of n ids
+ * and then the entries they find: a batch of events that finds its slots
+ * and entries in the cache waits for memory about once rather than twice
+ * per event. Changes nothing; the ids need not be in the table. */
+void flowtab_prefetch(const struct flowtab *t, const uint32_t *ids, size_t n);
+
 /* Removes the entry with this id; copies it to *out when out is non-NULL,
  * and its export state to *active (all zero when it had none) when active
  * is non-NULL. Returns false if there was none. */

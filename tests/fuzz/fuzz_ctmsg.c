@@ -1,6 +1,7 @@
 /* libFuzzer target: arbitrary bytes as one received netlink datagram, walked
  * the way ctsrc walks it (ctmsg_walk_ok, i.e. mnl_nlmsg_ok plus a length
  * guard, and mnl_nlmsg_next) and parsed by ctmsg_parse. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,9 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rem = (int)size;
 	while (ctmsg_walk_ok(nlh, rem)) {
 		struct ct_event ev;
+		uint32_t id;
+		bool peeked = ctmsg_peek_id(nlh, (size_t)rem, &id);
 
-		if (ctmsg_parse(nlh, (size_t)rem, scratch, &ev) == CTMSG_OK)
+		/* the peek reads only what the parse reads, and finds the
+		 * parsed event's id (a message with two ids is malformed) */
+		if (ctmsg_parse(nlh, (size_t)rem, scratch, &ev) == CTMSG_OK) {
 			check_event(&ev);
+			if (!peeked || id != ev.id)
+				__builtin_trap();
+		}
 		nlh = mnl_nlmsg_next(nlh, &rem);
 	}
 	free(buf);

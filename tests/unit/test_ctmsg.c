@@ -342,6 +342,36 @@ static void test_requester(void **state)
 	assert_int_equal(ev.requester, 31337);
 }
 
+/* The id found ahead of the parse: that of NEW and DESTROY events with
+ * extra attributes around it; none for a message without one, for other
+ * subsystems and message types, or for a message longer than given. */
+static void test_peek_id(void **state)
+{
+	struct spec s = tcp_spec();
+	size_t len;
+	uint32_t id = 0;
+
+	(void)state;
+	s.extras = true;
+	len = build(&s);
+	assert_true(ctmsg_peek_id((const struct nlmsghdr *)BUF, len, &id));
+	assert_int_equal(id, 0xdeadbeef);
+	assert_false(ctmsg_peek_id((const struct nlmsghdr *)BUF, len - 4, &id));
+	s.msg = IPCTNL_MSG_CT_DELETE;
+	s.counters_orig = s.counters_reply = s.ts_start = s.ts_stop = true;
+	id = 0;
+	assert_true(ctmsg_peek_id((const struct nlmsghdr *)BUF, build(&s), &id));
+	assert_int_equal(id, 0xdeadbeef);
+	s.no_id = true;
+	assert_false(ctmsg_peek_id((const struct nlmsghdr *)BUF, build(&s), &id));
+	s.no_id = false;
+	s.msg = IPCTNL_MSG_CT_GET;
+	assert_false(ctmsg_peek_id((const struct nlmsghdr *)BUF, build(&s), &id));
+	s.msg = IPCTNL_MSG_CT_NEW;
+	s.subsys = NFNL_SUBSYS_CTNETLINK_EXP;
+	assert_false(ctmsg_peek_id((const struct nlmsghdr *)BUF, build(&s), &id));
+}
+
 /* IPCTNL_MSG_CT_NEW without NLM_F_CREATE (update event, dump reply). */
 static void test_update_without_create(void **state)
 {
@@ -1402,6 +1432,7 @@ int main(void)
 		cmocka_unit_test(test_new_tcp_from_nfct),
 		cmocka_unit_test(test_new_tcp),
 		cmocka_unit_test(test_requester),
+		cmocka_unit_test(test_peek_id),
 		cmocka_unit_test(test_update_without_create),
 		cmocka_unit_test(test_destroy_counters_timestamps),
 		cmocka_unit_test(test_destroy_without_counters),

@@ -485,6 +485,34 @@ static void test_growth_and_memory(void **state)
 	flowtab_free(t);
 }
 
+/* Prefetching changes nothing: present and absent ids, an empty table. */
+static void test_prefetch_changes_nothing(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	uint32_t ids[40];
+	struct ct_event ev;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 40; i++)
+		ids[i] = scatter(i);
+	flowtab_prefetch(t, ids, 40);
+	assert_int_equal(flowtab_count(t), 0);
+	for (i = 0; i < 20; i++) {
+		ev = ev_for(scatter(i), i);
+		assert_non_null(flowtab_upsert(t, &ev, i * MS, 0, NULL));
+	}
+	flowtab_prefetch(t, ids, 40);
+	assert_int_equal(flowtab_count(t), 20);
+	for (i = 0; i < 40; i++) {
+		if (i < 20)
+			assert_entry(flowtab_lookup(t, scatter(i)), scatter(i), i);
+		else
+			assert_null(flowtab_lookup(t, scatter(i)));
+	}
+	flowtab_free(t);
+}
+
 static void test_remove_half_rest_found(void **state)
 {
 	struct flowtab *t = flowtab_new(0);
@@ -807,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_resync_removes_unlisted),
 		cmocka_unit_test(test_sweep_large_and_shrink),
 		cmocka_unit_test(test_growth_and_memory),
+		cmocka_unit_test(test_prefetch_changes_nothing),
 		cmocka_unit_test(test_remove_half_rest_found),
 		cmocka_unit_test(test_foreach_visits_each_once),
 		cmocka_unit_test(test_next_resumable),
