@@ -11,31 +11,61 @@
 #define LINE_WORST 224
 _Static_assert(LINE_WORST < CSVLINE_MAX, "CSVLINE_MAX holds any line");
 
+/* "00" to "99": two digits per division, half the divisions of one
+ * digit at a time. */
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233"
+	"34353637383940414243444546474849505152535455565758596061626364656667"
+	"6869707172737475767778798081828384858687888990919293949596979899";
+
 /* Writes v in decimal at p; returns the end. */
 static char *put_u32(char *p, uint32_t v)
 {
 	char tmp[10];
-	unsigned n = 0;
+	unsigned n = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
+	while (v >= 100) {
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + 2 * v, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(p, tmp + n, sizeof(tmp) - n);
+	return p + sizeof(tmp) - n;
+}
+
+/* Writes one octet (0..255) in decimal at p; returns the end. */
+static char *put_octet(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		memcpy(p, digit_pairs + 2 * v, 2);
+		return p + 2;
+	}
+	if (v >= 10) {
+		memcpy(p, digit_pairs + 2 * v, 2);
+		return p + 2;
+	}
+	*p++ = (char)('0' + v);
 	return p;
 }
 
 /* Writes a host-order IPv4 address as a dotted quad at p; returns the end. */
 static char *put_ipv4(char *p, uint32_t a)
 {
-	p = put_u32(p, a >> 24);
+	p = put_octet(p, a >> 24);
 	*p++ = '.';
-	p = put_u32(p, (a >> 16) & 0xFF);
+	p = put_octet(p, (a >> 16) & 0xFF);
 	*p++ = '.';
-	p = put_u32(p, (a >> 8) & 0xFF);
+	p = put_octet(p, (a >> 8) & 0xFF);
 	*p++ = '.';
-	return put_u32(p, a & 0xFF);
+	return put_octet(p, a & 0xFF);
 }
 
 /* Writes v and a comma; returns the end. */

@@ -130,6 +130,47 @@ static void test_maximum_values(void **state)
 	assert_string_equal(buf, want);
 }
 
+/* The digit writer against snprintf: every octet in every position of an
+ * address, and numbers around each power of ten and spread over 32 bits. */
+static void test_numbers_as_snprintf(void **state)
+{
+	struct nf5_header h;
+	struct flow_record r;
+	char buf[CSVLINE_MAX], want[CSVLINE_MAX];
+	uint32_t v, k;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	memset(&r, 0, sizeof(r));
+	for (v = 0; v < 256; v++) {
+		r.src = v << 24 | v << 16 | v << 8 | v;
+		r.dst = (255 - v) << 24 | v;
+		assert_true(csvline_format(buf, sizeof(buf), &h, "0.0.0.0", &r) > 0);
+		snprintf(want, sizeof(want),
+			 "0,0,0,0.0.0.0,0,0,0,0,%u.%u.%u.%u,%u.0.0.%u,0.0.0.0,0,0,0,0,0,0,0",
+			 v, v, v, v, 255 - v, v);
+		assert_string_equal(buf, want);
+	}
+	r.src = r.dst = 0;
+	for (k = 0; k < 4000; k++) {
+		uint32_t p10 = 1;
+
+		v = k * 1073741u + k % 7;
+		if (k < 40) {
+			for (unsigned i = 0; i < k / 4; i++)
+				p10 *= 10;
+			v = p10 + k % 4 - 2 + (k < 4);
+		}
+		h.unix_secs = v;
+		r.octets = v / 3;
+		assert_true(csvline_format(buf, sizeof(buf), &h, "X", &r) > 0);
+		snprintf(want, sizeof(want),
+			 "%u,0,0,X,0,%u,0,0,0.0.0.0,0.0.0.0,0.0.0.0,0,0,0,0,0,0,0",
+			 v, v / 3);
+		assert_string_equal(buf, want);
+	}
+}
+
 static void test_zero_values(void **state)
 {
 	struct nf5_header h;
@@ -321,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_record_line),
 		cmocka_unit_test(test_field_order_all_distinct),
 		cmocka_unit_test(test_maximum_values),
+		cmocka_unit_test(test_numbers_as_snprintf),
 		cmocka_unit_test(test_zero_values),
 		cmocka_unit_test(test_no_trailing_newline),
 		cmocka_unit_test(test_eighteen_fields),
