@@ -6,8 +6,8 @@
 # its own netlink socket with a 64 MiB receive buffer:
 #   floor_destroy  bench/floor: DESTROY events, only counted
 #   floor_new      bench/floor -n: NEW and DESTROY events, only counted
-#   nfflowd_off    nfflowd, NetFlow v5 -> nfcapd :2055 in wan, syslog copy off
-#   nfflowd_on     nfflowd, NetFlow v5 -> nfcapd :2056 in wan, syslog copy on,
+#   nfflowd_off    nfflowd, NetFlow v5 -> collector :2055 in wan, syslog copy off
+#   nfflowd_on     nfflowd, NetFlow v5 -> collector :2056 in wan, syslog copy on,
 #                  to a private rsyslogd in fw (tests/lab/rsyslog.sh, its
 #                  datagram input, net.unix.max_dgram_qlen 512 in fw as
 #                  systemd sets it at boot)
@@ -25,7 +25,15 @@
 # CPU of each reader: utime+stime from /proc/PID/stat from just before the
 # traffic until fw's table is empty and no reader (nor rsyslogd) used CPU
 # for 2 s; per connection over the connections the generator completed.
-# Each daemon's records: at its collector (nfdump) and by its own counters
+# The collectors (BURST_COLLECTOR): "sink" (the default), bench/v5sink.py,
+# which drains its socket every 4 ms and never waits on it, as a collector
+# on another machine never runs on the firewall's CPUs; it checks each
+# datagram and the flow_sequence across them (no gap, no repeat). Or
+# "nfcapd": nfdump's collector, blocked in recv(), woken by every send:
+# woken on the daemon's CPU, it preempts the daemon there (sync wakeup),
+# which costs the daemon two context switches per send in this lab that a
+# remote collector would not.
+# Each daemon's records: at its collector and by its own counters
 # (control socket: records exported, send_errors, records_lost, overruns,
 # lost_entries, printed beside); all delivered when the collector holds as
 # many records as the daemon exported and both are 3 per connection
@@ -37,8 +45,10 @@
 # then "ratio syslog_off=X syslog_on=Y new_destroy_floor=Z" (CPU per
 # connection of nfflowd, off and on, and of floor -n, each divided by
 # floor_destroy's) and "delivered syslog_off=yes|no syslog_on=yes|no".
-# BURST_PERF=FILE: a perf profile (perf record -e cpu-clock -g) of
-# nfflowd_off during the traffic; the profiler's own work is charged to
+# BURST_PERF=FILE: a perf profile (perf record -e cpu-clock -g, or the
+# events of BURST_PERF_EVENTS) of nfflowd_off (or of the reader
+# BURST_PERF_READER names) during the traffic; the profiler's own work is
+# charged to
 # the daemon (a third more CPU here), so its ratio is then no measurement.
 # Every wait is bounded: the generator by BURST_S (default 60 s plus 1 s
 # per 1,000 connections), fw's table drain by BURST_DRAIN_S (60 s), the
@@ -61,8 +71,14 @@ DRAIN_S=${BURST_DRAIN_S:-60}
 LIFE_S=$((BURST_S + DRAIN_S + 180))
 FLOOR=${FLOOR:-$(dirname "$LAB_NFFLOWD")/bench/floor}
 READERS=(floor_destroy floor_new nfflowd_off nfflowd_on)
+COLLECTOR=${BURST_COLLECTOR:-sink}
+case $COLLECTOR in
+sink|nfcapd) ;;
+*) echo "BURST_COLLECTOR must be sink or nfcapd" >&2; exit 2 ;;
+esac
 declare -A PORT=([nfflowd_off]=2055 [nfflowd_on]=2056)
-declare -A PID=() CPU0=() CPU=() SYS0=() SYS=() RUN0=() RUN=() RECV=() OUT=()
+declare -A PID=() CPU0=() CPU=() SYS0=() SYS=() RUN0=() RUN=() RECV=() SENDS=() OUT=()
+declare -A VCS0=() VCS=() ICS0=() ICS=()
 HZ=$(getconf CLK_TCK)
 
 # utime + stime of a process in clock ticks, empty if it is gone.
@@ -91,6 +107,14 @@ run_ns() {
 	awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo 0
 }
 
+# A context switch count of a process from /proc/PID/status ($2:
+# voluntary_ctxt_switches, each a sleep, or nonvoluntary_ctxt_switches,
+# each a preemption); 0 when it is gone.
+ctxsw() {
+	awk -v k="$2:" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' \
+		"/proc/$1/status" 2>/dev/null || echo 0
+}
+
 # CPU ticks of every reader and of rsyslogd, as one string.
 all_ticks() {
 	local r
@@ -99,19 +123,45 @@ all_ticks() {
 	done
 }
 
-# Start an nfcapd for daemon $1 in wan on port $2, files under
-# LAB_DIR/flows-NAME.
+# Start the collector for daemon $1 in wan on port $2: a v5sink writing
+# LAB_DIR/sink-NAME.count, or an nfcapd with files under LAB_DIR/flows-NAME.
 collector_start() {
-	mkdir -p "$LAB_DIR/flows-$1"
-	lab_bg "nfcapd-$1" wan nfcapd -w "$LAB_DIR/flows-$1" -b "$LAB_WAN_IP" \
-		-p "$2" -t 3600 -I "$1" -B 67108864
+	if [ "$COLLECTOR" = sink ]; then
+		lab_bg "collector-$1" wan "$LAB_PY" "$BENCH_DIR/v5sink.py" \
+			"$LAB_WAN_IP" "$2" "$LAB_DIR/sink-$1.count" "$LIFE_S"
+	else
+		mkdir -p "$LAB_DIR/flows-$1"
+		lab_bg "collector-$1" wan nfcapd -w "$LAB_DIR/flows-$1" -b "$LAB_WAN_IP" \
+			-p "$2" -t 3600 -I "$1" -B 67108864
+	fi
 	lab_wait_port wan u "$2"
 }
 
-# Records nfdump finds under LAB_DIR/flows-NAME, optionally filtered.
+# Records at daemon $1's collector (after it stopped), all or ($2 = seen)
+# those of an original direction lan -> wan:80.
 collector_count() {
-	nfdump -R "$LAB_DIR/flows-$1" -q -N -o 'fmt:%pr' ${2:+"$2"} 2>/dev/null |
+	if [ "$COLLECTOR" = sink ]; then
+		kv "$(cat "$LAB_DIR/sink-$1.count" 2>/dev/null)" \
+			"$([ "${2:-}" = seen ] && echo conns_seen || echo records)"
+		return
+	fi
+	nfdump -R "$LAB_DIR/flows-$1" -q -N -o 'fmt:%pr' \
+		${2:+'src net 192.0.2.0/24 and dst port 80'} 2>/dev/null |
 		grep -vc '^No matching' || true
+}
+
+# "yes" when daemon $1's collector found every datagram whole and in
+# sequence (the sink checks; nfcapd's files are not checked so).
+collector_clean() {
+	local o
+	[ "$COLLECTOR" = sink ] || { echo yes; return; }
+	o=$(cat "$LAB_DIR/sink-$1.count" 2>/dev/null)
+	if [ "$(kv "$o" bad)" = 0 ] && [ "$(kv "$o" gaps)" = 0 ] &&
+		[ "$(kv "$o" repeats)" = 0 ]; then
+		echo yes
+	else
+		echo no
+	fi
 }
 
 # Write daemon $1's configuration (LAB_DIR/$1.json): NetFlow v5 to wan's
@@ -246,18 +296,22 @@ SL_QLEN=$(lab_unix_qlen fw)
 
 if [ "$SYSCALLS" = 1 ]; then
 	pids=$(for r in "${READERS[@]}"; do printf '%s,' "${PID[$r]}"; done)
-	lab_bg perfstat fw perf stat -e syscalls:sys_enter_recvmmsg --per-thread \
+	lab_bg perfstat fw perf stat -e syscalls:sys_enter_recvmmsg \
+		-e syscalls:sys_enter_sendmmsg --per-thread \
 		-x, -o "$LAB_DIR/recvmmsg.csv" -p "${pids%,}"
 fi
 if [ -n "${BURST_PERF:-}" ]; then
-	lab_bg perfrec fw perf record -q -e cpu-clock -g -o "$BURST_PERF" \
-		-p "${PID[nfflowd_off]}"
+	# shellcheck disable=SC2086
+	lab_bg perfrec fw perf record -q ${BURST_PERF_EVENTS:--e cpu-clock -g} -o "$BURST_PERF" \
+		-p "${PID[${BURST_PERF_READER:-nfflowd_off}]}"
 fi
 sleep 1
 for r in "${!PID[@]}"; do
 	CPU0[$r]=$(cpu_ticks "${PID[$r]}")
 	SYS0[$r]=$(stime_ticks "${PID[$r]}")
 	RUN0[$r]=$(run_ns "${PID[$r]}")
+	VCS0[$r]=$(ctxsw "${PID[$r]}" voluntary_ctxt_switches)
+	ICS0[$r]=$(ctxsw "${PID[$r]}" nonvoluntary_ctxt_switches)
 done
 
 lab_log "traffic: $CONNS TCP connections, $PARALLEL at once (at most $BURST_S s)"
@@ -292,6 +346,8 @@ for r in "${!PID[@]}"; do
 	CPU[$r]=$(($(cpu_ticks "${PID[$r]}") - CPU0[$r]))
 	SYS[$r]=$(($(stime_ticks "${PID[$r]}") - SYS0[$r]))
 	RUN[$r]=$(($(run_ns "${PID[$r]}") - RUN0[$r]))
+	VCS[$r]=$(($(ctxsw "${PID[$r]}" voluntary_ctxt_switches) - VCS0[$r]))
+	ICS[$r]=$(($(ctxsw "${PID[$r]}" nonvoluntary_ctxt_switches) - ICS0[$r]))
 done
 [ -n "${BURST_PERF:-}" ] && { lab_stop perfrec INT || true; }
 if [ "$SYSCALLS" = 1 ]; then
@@ -299,7 +355,10 @@ if [ "$SYSCALLS" = 1 ]; then
 	# perf stat -x, --per-thread: COMM-TID,COUNT,,EVENT,...
 	for r in "${READERS[@]}"; do
 		RECV[$r]=$(awk -F, -v tid="${PID[$r]}" '{ n = split($1, a, "-") }
-			a[n] == tid && $2 ~ /^[0-9]+$/ { print $2; exit }' \
+			a[n] == tid && $2 ~ /^[0-9]+$/ && $4 ~ /recvmmsg/ { print $2; exit }' \
+			"$LAB_DIR/recvmmsg.csv" 2>/dev/null || true)
+		SENDS[$r]=$(awk -F, -v tid="${PID[$r]}" '{ n = split($1, a, "-") }
+			a[n] == tid && $2 ~ /^[0-9]+$/ && $4 ~ /sendmmsg/ { print $2; exit }' \
 			"$LAB_DIR/recvmmsg.csv" 2>/dev/null || true)
 	done
 fi
@@ -331,17 +390,18 @@ done
 lab_rsyslog_stop TERM
 sleep 1
 for d in nfflowd_off nfflowd_on; do
-	lab_stop "nfcapd-$d" TERM || true
+	lab_stop "collector-$d" TERM || true
 done
 lab_stop srv TERM || true
 
-declare -A RECS=() SEEN=() DELIVERED=()
+declare -A RECS=() SEEN=() CLEAN=() DELIVERED=()
 for d in nfflowd_off nfflowd_on; do
 	RECS[$d]=$(collector_count "$d")
 	# Record 1 of each connection: lan -> wan:80 as the client sent it.
-	SEEN[$d]=$(collector_count "$d" 'src net 192.0.2.0/24 and dst port 80')
+	SEEN[$d]=$(collector_count "$d" seen)
+	CLEAN[$d]=$(collector_clean "$d")
 	DELIVERED[$d]=no
-	if [ "${RECS[$d]}" = "${C[$d.records]}" ] &&
+	if [ "${RECS[$d]}" = "${C[$d.records]}" ] && [ "${CLEAN[$d]}" = yes ] &&
 		[ "${RECS[$d]}" = $((3 * COMPLETED)) ]; then
 		DELIVERED[$d]=yes
 	fi
@@ -353,11 +413,13 @@ for r in "${READERS[@]}"; do
 	US[$r]=$(awk -v t="${CPU[$r]}" -v hz="$HZ" -v n="$COMPLETED" \
 		'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0) }')
 	line=$(awk -v r="$r" -v t="${CPU[$r]}" -v sys="${SYS[$r]}" -v run="${RUN[$r]}" \
-		-v hz="$HZ" -v n="$COMPLETED" -v rc="${RECV[$r]:-}" 'BEGIN {
-		printf "reader=%s cpu_s=%.2f user_s=%.2f sys_s=%.2f us_per_conn=%.2f sched_cpu_s=%.3f sched_us_per_conn=%.2f recvmmsg=%s recvmmsg_per_conn=%s",
+		-v hz="$HZ" -v n="$COMPLETED" -v rc="${RECV[$r]:-}" -v sc="${SENDS[$r]:-}" \
+		-v vcs="${VCS[$r]}" -v ics="${ICS[$r]}" 'BEGIN {
+		printf "reader=%s cpu_s=%.2f user_s=%.2f sys_s=%.2f us_per_conn=%.2f sched_cpu_s=%.3f sched_us_per_conn=%.2f recvmmsg=%s recvmmsg_per_conn=%s sendmmsg=%s sleeps_per_conn=%.3f preempted_per_conn=%.3f",
 			r, t / hz, (t - sys) / hz, sys / hz, (n > 0 ? t / hz * 1e6 / n : 0),
 			run / 1e9, (n > 0 ? run / 1e3 / n : 0), (rc == "" ? "?" : rc),
-			(rc == "" || n == 0 ? "?" : sprintf("%.3f", rc / n))
+			(rc == "" || n == 0 ? "?" : sprintf("%.3f", rc / n)),
+			(sc == "" ? "?" : sc), (n > 0 ? vcs / n : 0), (n > 0 ? ics / n : 0)
 	}')
 	case $r in
 	floor_*)
@@ -366,7 +428,7 @@ for r in "${READERS[@]}"; do
 		line="$line new=$(kv "$o" new) destroy=$(kv "$o" destroy) datagrams=$(kv "$o" datagrams) reads=$(kv "$o" reads) enobufs=$(kv "$o" enobufs) destroy_minus_conns=$(( ${d_count:-0} - COMPLETED ))"
 		;;
 	nfflowd_*)
-		line="$line records=${C[$r.records]} collector_records=${RECS[$r]} expected_records=$((3 * COMPLETED)) conns_seen=${SEEN[$r]} new=${C[$r.new]} destroy=${C[$r.destroy]} datagrams=${C[$r.datagrams]} send_errors=${C[$r.send_errors]} records_lost=${C[$r.records_lost]} overruns=${C[$r.overruns]} lost_entries=${C[$r.lost_entries]} netlink_drops=${C[$r.netlink_drops]} destroy_duplicates=${C[$r.destroy_duplicates]} delivered=${DELIVERED[$r]}"
+		line="$line records=${C[$r.records]} collector=$COLLECTOR collector_records=${RECS[$r]} in_sequence=${CLEAN[$r]} expected_records=$((3 * COMPLETED)) conns_seen=${SEEN[$r]} new=${C[$r.new]} destroy=${C[$r.destroy]} datagrams=${C[$r.datagrams]} send_errors=${C[$r.send_errors]} records_lost=${C[$r.records_lost]} overruns=${C[$r.overruns]} lost_entries=${C[$r.lost_entries]} netlink_drops=${C[$r.netlink_drops]} destroy_duplicates=${C[$r.destroy_duplicates]} delivered=${DELIVERED[$r]}"
 		if [ "$r" = nfflowd_on ]; then
 			line="$line syslog_sent=${C[$r.syslog_sent]} syslog_queued=${C[$r.syslog_queued]} syslog_dropped=${C[$r.syslog_dropped]} syslog_errors=${C[$r.syslog_errors]} rsyslog_lines=$SL_LINES rsyslogd_cpu_s=$(awk -v t="${CPU[rsyslogd]:-0}" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')"
 		fi
