@@ -5,10 +5,12 @@
  * its copy out, as the pipeline does). Connection ids look random, as the
  * kernel's do, so at 1,000,000 entries nearly every probe leaves the
  * caches. Reports nanoseconds per event (NEW or DESTROY), best of RUNS
- * passes, for each size.
+ * passes, for each size. With -b the events come as the daemon reads
+ * them, in batches of 32 (16 steps) whose ids go to flowtab_prefetch
+ * first.
  *
- * usage: flowtab [STEPS] [RUNS] [SIZE...]   (default 2000000 3, sizes
- *        1000 100000 1000000) */
+ * usage: flowtab [-b] [STEPS] [RUNS] [SIZE...]   (default 2000000 3,
+ *        sizes 1000 100000 1000000) */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,24 @@ static void conn_event(uint32_t i, struct ct_event *ev)
 	ev->orig.src += i >> 16 & 0xff;
 }
 
+#define BATCH_STEPS 16
+
+/* With batches: ids of the next batch's events (NEW of the arriving
+ * connections, DESTROY of the leaving ones), handed to flowtab_prefetch. */
+static bool batches;
+
+static void prefetch_batch(struct flowtab *t, uint32_t n, uint32_t i,
+			   uint32_t steps)
+{
+	uint32_t ids[2 * BATCH_STEPS], k, m = 0;
+
+	for (k = i; k < i + BATCH_STEPS && k < steps; k++) {
+		ids[m++] = conn_id(n + k);
+		ids[m++] = conn_id(k);
+	}
+	flowtab_prefetch(t, ids, m);
+}
+
 /* One pass: fill to n, then steps NEW + DESTROY pairs. Returns the ns per
  * event of the steady part, or a negative value on a failure. */
 static double pass(uint32_t n, uint32_t steps)
@@ -79,6 +99,8 @@ static double pass(uint32_t n, uint32_t steps)
 	}
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < steps; i++) {
+		if (batches && i % BATCH_STEPS == 0)
+			prefetch_batch(t, n, i, steps);
 		conn_event(n + i, &ev);
 		if (flowtab_upsert(t, &ev, boot + n + i, 0, NULL) == NULL)
 			return -1;
@@ -98,12 +120,20 @@ static double pass(uint32_t n, uint32_t steps)
 int main(int argc, char **argv)
 {
 	static const uint32_t def_sizes[] = { 1000, 100000, 1000000 };
-	uint32_t steps = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 2000000;
-	int runs = argc > 2 ? atoi(argv[2]) : 3, r, s, nsizes;
+	uint32_t steps;
+	int runs, r, s, nsizes;
 	uint32_t sizes[16];
 
+	if (argc > 1 && strcmp(argv[1], "-b") == 0) {
+		batches = true;
+		argv++;
+		argc--;
+	}
+	steps = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 2000000;
+	runs = argc > 2 ? atoi(argv[2]) : 3;
+
 	if (steps == 0 || runs <= 0 || argc > 3 + 16) {
-		fprintf(stderr, "usage: flowtab [STEPS] [RUNS] [SIZE...]\n");
+		fprintf(stderr, "usage: flowtab [-b] [STEPS] [RUNS] [SIZE...]\n");
 		return 2;
 	}
 	nsizes = argc > 3 ? argc - 3 : 3;
@@ -125,8 +155,8 @@ int main(int argc, char **argv)
 			if (r == 0 || all[r] < best)
 				best = all[r];
 		}
-		printf("entries=%" PRIu32 " steps=%" PRIu32 " ns_per_event=%.1f runs=",
-		       sizes[s], steps, best);
+		printf("entries=%" PRIu32 " steps=%" PRIu32 " batches=%s ns_per_event=%.1f runs=",
+		       sizes[s], steps, batches ? "prefetched" : "no", best);
 		for (r = 0; r < runs && r < 64; r++)
 			printf("%s%.1f", r ? "," : "", all[r]);
 		printf("\n");

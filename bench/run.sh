@@ -371,12 +371,14 @@ floor_section() {
 
 # The live table's cost per event (bench/flowtab) at this commit and at
 # FLOWTAB_BASE, whose bench/flowtab is built in a scratch worktree; the
-# two run in turn FLOWTAB_RUNS times. Sets FT_NEW and FT_OLD (every run's
-# lines) and FT_BASE.
+# two run in turn FLOWTAB_RUNS times, this commit's also in batches with
+# prefetching (-b). Sets FT_NEW, FT_PRE and FT_OLD (every run's lines) and
+# FT_BASE.
 flowtab_run() {
 	local wt i
 	FT_BASE=$(git -C "$SRC" rev-parse --short "${FLOWTAB_BASE:-ee00dc8}")
 	FT_NEW=()
+	FT_PRE=()
 	FT_OLD=()
 	wt=$(mktemp -d /tmp/nfflowd-flowtab-base.XXXXXX)
 	echo "== the live table: building bench/flowtab at $FT_BASE" >&2
@@ -389,6 +391,7 @@ flowtab_run() {
 	for i in $(seq 1 "${FLOWTAB_RUNS:-3}"); do
 		echo "== the live table: run $i" >&2
 		FT_NEW+=("$("$BUILD/bench/flowtab" 2000000 1 2>&1)")
+		FT_PRE+=("$("$BUILD/bench/flowtab" -b 2000000 1 2>&1)")
 		[ -x "$wt/build/bench/flowtab" ] &&
 			FT_OLD+=("$("$wt/build/bench/flowtab" 2000000 1 2>&1)")
 	done
@@ -397,25 +400,30 @@ flowtab_run() {
 }
 
 flowtab_section() {
-	local n r old new o=() w=()
+	local n r old new pre o=() w=() p=()
 	echo "## 9. The live table per event (bench/flowtab)"
 	echo
-	echo "The table holds N live connections with random-looking ids (as the kernel's are); each step one connection arrives (flowtab_upsert, as for its NEW) and the oldest ends (flowtab_remove_conn, which compares the entry with the DESTROY and copies it out, as the pipeline does), 2,000,000 steps per run; nanoseconds per event (NEW or DESTROY), the median of ${FLOWTAB_RUNS:-3} runs, the two builds run in turn. *Before*: the table at $FT_BASE, whose 4-byte index slots held an entry's position only, so each probe step read the entry to compare its id (a cache miss per step in a large table) and a delete read the entries it shifted back. *After*: this commit's, whose 8-byte slots hold the id beside the position, so probing and shifting read the index alone (src/flowtab.c). The daemon also prefetches the slots and entries of each received batch (flowtab_prefetch), which this loop of single events does not use. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at nfflowd ${REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}, command \`bench/run.sh flowtab\` (or the full run)."
+	echo "The table holds N live connections with random-looking ids (as the kernel's are); each step one connection arrives (flowtab_upsert, as for its NEW) and the oldest ends (flowtab_remove_conn, which compares the entry with the DESTROY and copies it out, as the pipeline does), 2,000,000 steps per run; nanoseconds per event (NEW or DESTROY), the median of ${FLOWTAB_RUNS:-3} runs, the two builds run in turn. *Before*: the table at $FT_BASE, whose 4-byte index slots held an entry's position only, so each probe step read the entry to compare its id (a cache miss per step in a large table) and a delete read the entries it shifted back. *After*: this commit's, whose 8-byte slots hold the id beside the position, so probing and shifting read the index alone (src/flowtab.c). *After, prefetched*: the same, with the events in batches of 32 whose ids go to flowtab_prefetch first, as the daemon hands it the ids of each recvmmsg() batch (src/ctsrc.c): the slots of the batch are fetched together, then their entries. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at nfflowd ${REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')}, command \`bench/run.sh flowtab\` (or the full run)."
 	echo
-	echo "| live entries | before: ns/event | after: ns/event | after / before | runs before | runs after |"
-	echo "|---|---|---|---|---|---|"
+	echo "| live entries | before: ns/event | after: ns/event | after, prefetched: ns/event | after / before | prefetched / before | runs before | runs after | runs prefetched |"
+	echo "|---|---|---|---|---|---|---|---|---|"
 	for n in 1000 100000 1000000; do
 		o=()
 		w=()
 		for r in "${FT_OLD[@]}"; do
 			o+=("$(kv "$(printf '%s\n' "$r" | grep "^entries=$n ")" ns_per_event)")
 		done
+		p=()
 		for r in "${FT_NEW[@]}"; do
 			w+=("$(kv "$(printf '%s\n' "$r" | grep "^entries=$n ")" ns_per_event)")
 		done
+		for r in "${FT_PRE[@]}"; do
+			p+=("$(kv "$(printf '%s\n' "$r" | grep "^entries=$n ")" ns_per_event)")
+		done
 		old=$( [ ${#o[@]} -gt 0 ] && median "${o[@]}" || echo '?')
 		new=$(median "${w[@]}")
-		echo "| $n | $old | $new | $(awk -v a="$old" -v b="$new" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') | ${o[*]:-?} | ${w[*]} |"
+		pre=$(median "${p[@]}")
+		echo "| $n | $old | $new | $pre | $(awk -v a="$old" -v b="$new" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') | $(awk -v a="$old" -v b="$pre" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') | ${o[*]:-?} | ${w[*]} | ${p[*]} |"
 	done
 }
 
