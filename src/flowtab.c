@@ -578,8 +578,11 @@ bool flowtab_remove_conn(struct flowtab *t, uint32_t id,
 	if (slot >= t->icap)
 		return false;
 	e = at(t, slot_pos(t->index[slot]));
-	if (ev != NULL)
+	if (ev != NULL) {
 		*same = flowtab_same_conn(t, e, ev);
+		if (!*same)
+			return false;	/* another connection's: it stays */
+	}
 	if (out != NULL)
 		*out = *e;
 	if (active != NULL) {

@@ -99,8 +99,15 @@ void flowtab_prefetch(const struct flowtab *t, const uint32_t *ids, size_t n);
 bool flowtab_remove(struct flowtab *t, uint32_t id, struct flow_entry *out,
 		    struct flow_active *active);
 
-/* flowtab_remove for a DESTROY: also tells in *same whether the entry was
- * the event's connection (flowtab_same_conn, before it goes). */
+/* flowtab_remove for a DESTROY: tells in *same whether the entry under
+ * the id is the event's connection (flowtab_same_conn), and removes it
+ * only then. Another connection's entry stays: the kernel's conntrack ids
+ * are 32-bit hashes, not unique, so two live connections can share one
+ * (with 7,000 live connections a 300,000-connection burst here met about
+ * one such pair per run; at a million live, every few thousand new
+ * connections meet one), and the DESTROY of one must not take the other's
+ * state. A stale entry whose DESTROY was lost goes with the resync that
+ * the loss triggers, or at its ttl check. */
 bool flowtab_remove_conn(struct flowtab *t, uint32_t id,
 			 const struct ct_event *ev, bool *same,
 			 struct flow_entry *out, struct flow_active *active);

@@ -207,6 +207,29 @@ static void test_id_reuse_counted(void **state)
 	flowtab_free(t);
 }
 
+/* A DESTROY removes the entry under its id only when the entry is its
+ * connection: another one sharing the id keeps its entry and start. */
+static void test_destroy_of_other_conn_keeps_entry(void **state)
+{
+	struct flowtab *t = flowtab_new(0);
+	struct ct_event live = ev_for(42, 3), other = ev_for(42, 4);
+	struct flow_entry out;
+	bool same = true;
+
+	(void)state;
+	assert_non_null(flowtab_upsert(t, &live, 10 * SEC, 0, NULL));
+	other.type = CT_EVENT_DESTROY;
+	assert_false(flowtab_remove_conn(t, 42, &other, &same, &out, NULL));
+	assert_false(same);
+	assert_int_equal(flowtab_count(t), 1);
+	live.type = CT_EVENT_DESTROY;
+	assert_true(flowtab_remove_conn(t, 42, &live, &same, &out, NULL));
+	assert_true(same);
+	assert_int_equal(flowtab_start_ms(&out), 10000);
+	assert_int_equal(flowtab_count(t), 0);
+	flowtab_free(t);
+}
+
 static void test_max_entries(void **state)
 {
 	struct flowtab *t = flowtab_new(3);
@@ -828,6 +851,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_keeps_start),
 		cmocka_unit_test(test_id_reuse_replaces_start),
 		cmocka_unit_test(test_id_reuse_counted),
+		cmocka_unit_test(test_destroy_of_other_conn_keeps_entry),
 		cmocka_unit_test(test_max_entries),
 		cmocka_unit_test(test_sweep_removes_only_stale),
 		cmocka_unit_test(test_age_across_ms_wrap),

@@ -159,7 +159,15 @@ static void test_reused_id_does_not_borrow_start(void **state)
 	pipeline_event(&p, &d, &t2, false);
 	assert_int_equal(s.r[0].first, 60000);
 	assert_int_equal(p.st.destroy_unknown, 1);
+	/* the entry is the other connection's, which is still alive (ids
+	 * are hashes and may be shared): it stays, and its own DESTROY finds
+	 * it with its start */
+	assert_int_equal(flowtab_count(p.tab), 1);
+	d.orig.sport = n.orig.sport;
+	d.reply.dport = n.reply.dport;
+	pipeline_event(&p, &d, &t2, false);
 	assert_int_equal(flowtab_count(p.tab), 0);
+	assert_int_equal(s.r[s.n - 1].first, 50000);
 	pipeline_free(&p);
 }
 
