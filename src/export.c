@@ -183,6 +183,7 @@ static int send_run(struct export *x)
 {
 	unsigned k = x->q_len < SEND_BATCH ? x->q_len : SEND_BATCH, i;
 	unsigned before = x->last_records;
+	uint64_t errs;
 	int n;
 
 	if (!x->connected && connect_collector(x) < 0)
@@ -221,11 +222,14 @@ static int send_run(struct export *x)
 	} else if (errno == EINTR) {
 		return 1;
 	}
-	/* The oldest datagram alone, for its own error. */
+	/* The oldest datagram alone, for its own error. A refusal it meets
+	 * itself is one the stop was not (that one was consumed): counted
+	 * there, not twice. */
+	errs = x->st.send_errors;
 	if (send_datagram(x, x->queue[x->q_head].bytes, x->queue[x->q_head].len,
 			  x->queue[x->q_head].records) == 0) {
 		x->st.sent++;
-		if (n > 0)
+		if (n > 0 && x->st.send_errors == errs)
 			count_failure(x, before, ECONNREFUSED);
 	} else if (errno == EAGAIN) {
 		return 0;
