@@ -62,6 +62,8 @@ export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 . "$NFFLOWD_SRCDIR/tests/integration/lossless_common.sh"
 # shellcheck source=../tests/lab/rsyslog.sh
 . "$NFFLOWD_SRCDIR/tests/lab/rsyslog.sh"
+# shellcheck source=proc.sh
+. "$BENCH_DIR/proc.sh"
 
 CONNS=${1:-${BURST_CONNS:-300000}}
 PARALLEL=${BURST_PARALLEL:-64}
@@ -80,40 +82,6 @@ declare -A PORT=([nfflowd_off]=2055 [nfflowd_on]=2056)
 declare -A PID=() CPU0=() CPU=() SYS0=() SYS=() RUN0=() RUN=() RECV=() SENDS=() OUT=()
 declare -A VCS0=() VCS=() ICS0=() ICS=()
 HZ=$(getconf CLK_TCK)
-
-# utime + stime of a process in clock ticks, empty if it is gone.
-cpu_ticks() {
-	local f
-	f=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	f=${f##*) }
-	# shellcheck disable=SC2086
-	set -- $f
-	echo $((${12} + ${13}))
-}
-
-# stime alone of a process in clock ticks, empty if it is gone.
-stime_ticks() {
-	local f
-	f=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	f=${f##*) }
-	# shellcheck disable=SC2086
-	set -- $f
-	echo "${13}"
-}
-
-# Time a process ran on a CPU in ns (/proc/PID/schedstat: counted by the
-# scheduler, not sampled at each tick), 0 if unknown.
-run_ns() {
-	awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo 0
-}
-
-# A context switch count of a process from /proc/PID/status ($2:
-# voluntary_ctxt_switches, each a sleep, or nonvoluntary_ctxt_switches,
-# each a preemption); 0 when it is gone.
-ctxsw() {
-	awk -v k="$2:" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' \
-		"/proc/$1/status" 2>/dev/null || echo 0
-}
 
 # CPU ticks of every reader and of rsyslogd, as one string.
 all_ticks() {
@@ -200,31 +168,6 @@ daemon_stop() {
 		return 1
 	fi
 	return $rc
-}
-
-# With daemon $1's syslog copy: wait (at most $2 s) until it has no line
-# waiting and rsyslogd's file holds every line it sent, or that count has
-# stood still for 1.5 s with nothing waiting (lab_rsyslog_wait_delivered
-# for a daemon of another name). Leaves its counters in CNT.
-syslog_wait_delivered() {
-	local n last=-1 still=0 t0=$SECONDS
-	while [ $((SECONDS - t0)) -lt "$2" ]; do
-		daemon_counters "$1"
-		n=$(lab_rsyslog_lines)
-		if [ "${CNT[syslog_queued]:-x}" = 0 ]; then
-			[ "$n" = "${CNT[syslog_sent]:-x}" ] && return 0
-			if [ "$n" = "$last" ]; then
-				still=$((still + 1))
-				[ $still -ge 6 ] && return 0
-			else
-				still=0
-			fi
-		fi
-		last=$n
-		sleep 0.25
-	done
-	lab_log "syslog lines of $1 not delivered after $2 s"
-	return 1
 }
 
 # The value of key $2 in the key=value line $1.
@@ -328,19 +271,7 @@ FAILED=$(printf '%s\n' "$SUMMARY" | sed -n 's/.*), \([0-9]*\) failed.*/\1/p')
 DRAINED=yes
 lab_ct_drain "$DRAIN_S" 2>/dev/null || DRAINED=no
 T1=$(date +%s.%N)
-last=-1
-still=0
-for _ in $(seq 1 120); do
-	now=$(all_ticks)
-	if [ "$now" = "$last" ]; then
-		still=$((still + 1))
-		[ $still -ge 4 ] && break
-	else
-		still=0
-	fi
-	last=$now
-	sleep 0.5
-done
+wait_still 120 all_ticks || lab_log "the readers did not go idle"
 T2=$(date +%s.%N)
 for r in "${!PID[@]}"; do
 	CPU[$r]=$(($(cpu_ticks "${PID[$r]}") - CPU0[$r]))
@@ -367,7 +298,7 @@ fi
 # every line (read before the stop, which would count what is left as
 # dropped).
 declare -A C=()
-syslog_wait_delivered nfflowd_on 60 || true
+lab_rsyslog_wait_delivered 60 daemon_counters nfflowd_on || true
 for d in nfflowd_off nfflowd_on; do
 	daemon_counters "$d"
 	for k in new destroy records datagrams send_errors records_lost overruns \

@@ -32,6 +32,8 @@ export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 . "$NFFLOWD_SRCDIR/tests/integration/lossless_common.sh"
 # shellcheck source=../tests/lab/rsyslog.sh
 . "$NFFLOWD_SRCDIR/tests/lab/rsyslog.sh"
+# shellcheck source=proc.sh
+. "$BENCH_DIR/proc.sh"
 
 CONNS=${1:-10000}
 STORM=${2:-100000}
@@ -48,26 +50,6 @@ declare -A PID=() CPU0=() CPU=() SYS0=() SYS=() HWM=() SEEN=() RECS=() PRE=() PO
 need_pkg() {
 	dpkg -s "$1" >/dev/null 2>&1 && return 0
 	DEBIAN_FRONTEND=noninteractive apt-get install -y "$1" >/dev/null 2>&1
-}
-
-# utime + stime of a process in clock ticks, empty if it is gone.
-cpu_ticks() {
-	local f
-	f=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	f=${f##*) }
-	# shellcheck disable=SC2086
-	set -- $f
-	echo $((${12} + ${13}))
-}
-
-# stime alone of a process in clock ticks, empty if it is gone.
-stime_ticks() {
-	local f
-	f=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	f=${f##*) }
-	# shellcheck disable=SC2086
-	set -- $f
-	echo "${13}"
 }
 
 # Peak resident set of a process in KiB (VmHWM).
@@ -207,19 +189,7 @@ for _ in $(seq 1 240); do
 	[ "$(lab_ns fw conntrack -C)" -le 10 ] && break
 	sleep 0.25
 done
-last=-1
-still=0
-for _ in $(seq 1 120); do
-	now=$(all_ticks)
-	if [ "$now" = "$last" ]; then
-		still=$((still + 1))
-		[ $still -ge 4 ] && break
-	else
-		still=0
-	fi
-	last=$now
-	sleep 0.5
-done
+wait_still 120 all_ticks || lab_log "the tools did not go idle"
 T1=$(date +%s.%N)
 if [ -n "$PERF_PID" ]; then
 	kill -INT "$PERF_PID" 2>/dev/null

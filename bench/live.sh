@@ -17,26 +17,13 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 # shellcheck source=../tests/integration/lossless_common.sh
 . "$NFFLOWD_SRCDIR/tests/integration/lossless_common.sh"
+# shellcheck source=proc.sh
+. "$BENCH_DIR/proc.sh"
 
 N=${1:-200000}
 RUNS=${2:-3}
 PORT=2055
 HZ=$(getconf CLK_TCK)
-
-# utime + stime of a process in clock ticks, empty if it is gone.
-cpu_ticks() {
-	local f
-	f=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	f=${f##*) }
-	# shellcheck disable=SC2086
-	set -- $f
-	echo $((${12} + ${13}))
-}
-
-# Voluntary context switches of a process (each a sleep in epoll_wait).
-sleeps() {
-	awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
-}
 
 # The sink: counts datagrams and v5 records (header count field), writes
 # "datagrams records" to its file every 0.1 s; exits after $2 s.
@@ -121,13 +108,13 @@ for run in $(seq 1 "$RUNS"); do
 	fi
 	# NEW phase: the storm while the daemon listens.
 	c0=$(cpu_ticks "$pid")
-	s0=$(sleeps "$pid")
+	s0=$(ctxsw "$pid" voluntary_ctxt_switches)
 	t0=$(date +%s.%N)
 	ll_ctstorm "$N" 600 || lab_log "the storm is smaller than $N entries"
 	t1=$(date +%s.%N)
 	sleep 1
 	c1=$(cpu_ticks "$pid")
-	s1=$(sleeps "$pid")
+	s1=$(ctxsw "$pid" voluntary_ctxt_switches)
 	ll_counters
 	new=${CNT[new]:-0}
 	# DESTROY phase: the flush, until the sink is quiet.
@@ -136,7 +123,7 @@ for run in $(seq 1 "$RUNS"); do
 	counts=$(wait_quiet)
 	t3=$(date +%s.%N)
 	c2=$(cpu_ticks "$pid")
-	s2=$(sleeps "$pid")
+	s2=$(ctxsw "$pid" voluntary_ctxt_switches)
 	if [ -n "$perf_pid" ]; then
 		kill -INT "$perf_pid" 2>/dev/null || true
 		wait "$perf_pid" 2>/dev/null || true

@@ -28,6 +28,8 @@ export NFFLOWD_SRCDIR=${NFFLOWD_SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 . "$NFFLOWD_SRCDIR/tests/integration/lossless_common.sh"
 # shellcheck source=../tests/lab/pair.sh
 . "$NFFLOWD_SRCDIR/tests/lab/pair.sh"
+# shellcheck source=proc.sh
+. "$BENCH_DIR/proc.sh"
 
 N=${1:-5000}
 PARALLEL=${PAIR_PARALLEL:-32}
@@ -40,13 +42,6 @@ lab_require nfcapd conntrack nft ss keepalived conntrackd
 # utime + stime of process $1 in clock ticks (0 if it is gone).
 ticks() {
 	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-# Time process $1 ran on a CPU in ns (/proc/PID/schedstat, user and
-# system alike, counted by the scheduler, not sampled at each tick as
-# utime+stime are: 5,000 connections take a few ticks of 10 ms only);
-# 0 if it is gone or the kernel has no schedstat.
-run_ns() {
-	awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo 0
 }
 # Counter $2 of node $1's daemon (control socket), empty if none.
 counter() {
@@ -100,19 +95,8 @@ DRAINED=yes
 for node in fw1 fw2; do
 	lab_ct_drain_in "$node" "$DRAIN_S" "dport=$LAB_COLLECTOR_PORT " 2>/dev/null || DRAINED=no
 done
-last=-1
-still=0
-for _ in $(seq 1 60); do
-	now="$(ticks "$MPID") $(ticks "$BPID")"
-	if [ "$now" = "$last" ]; then
-		still=$((still + 1))
-		[ $still -ge 4 ] && break
-	else
-		still=0
-	fi
-	last=$now
-	sleep 0.5
-done
+both_ticks() { echo "$(ticks "$MPID") $(ticks "$BPID")"; }
+wait_still 60 both_ticks || true
 M1=$(ticks "$MPID")
 B1=$(ticks "$BPID")
 MN1=$(run_ns "$MPID")

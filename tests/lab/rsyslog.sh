@@ -182,15 +182,18 @@ lab_rsyslog_daemon_config() {
 		"{\"enabled\": true, \"socket\": \"$(lab_rsyslog_socket)\"$sl}"
 }
 
-# With lossless_common.sh's ll_counters: wait (at most $1 s, default 30)
-# until the daemon has no syslog line waiting and rsyslogd's file holds
-# every line the daemon sent, or (lines lost on the way) its count has
-# stood still for 1.5 s with nothing waiting.  Leaves the last reading in
-# CNT; returns 1 on time-out.
+# With lossless_common.sh's ll_counters (or the command "$2 ..." that
+# fills CNT with another daemon's counters): wait (at most $1 s, default
+# 30) until the daemon has no syslog line waiting and rsyslogd's file
+# holds every line the daemon sent, or (lines lost on the way) its count
+# has stood still for 1.5 s with nothing waiting.  Leaves the last reading
+# in CNT; returns 1 on time-out.
 lab_rsyslog_wait_delivered() {
 	local limit=${1:-30} n last=-1 still=0 t0=$SECONDS
+	shift || true
+	[ $# -gt 0 ] || set -- ll_counters
 	while [ $((SECONDS - t0)) -lt "$limit" ]; do
-		ll_counters 2>/dev/null
+		"$@" 2>/dev/null
 		n=$(lab_rsyslog_lines)
 		if [ "${CNT[syslog_queued]:-x}" = 0 ]; then
 			[ "$n" = "${CNT[syslog_sent]:-x}" ] && return 0
