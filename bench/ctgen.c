@@ -17,8 +17,7 @@
 #define WAN_NET 0xc6336400u	/* 198.51.100.0 */
 #define NAT_ADDR 0xcb007101u	/* 203.0.113.1 */
 
-/* Spreads i over 32 bits, so that the mix does not follow i's low bits. */
-static uint32_t hash32(uint32_t x)
+uint32_t ctgen_hash32(uint32_t x)
 {
 	x ^= x >> 15;
 	x *= 0x2c1b3c6du;
@@ -30,12 +29,12 @@ static uint32_t hash32(uint32_t x)
 
 void ctgen_conn(uint32_t i, uint64_t base_real_ns, struct ctgen_conn *c)
 {
-	uint32_t h = hash32(i);
+	uint32_t h = ctgen_hash32(i);
 	uint32_t pick = h % 100;
 	uint16_t sport = (uint16_t)(1024 + i % 60000);
 
 	memset(c, 0, sizeof(*c));
-	c->id = hash32(i ^ 0x9e3779b9u);	/* ids look random, as the kernel's */
+	c->id = ctgen_hash32(i ^ 0x9e3779b9u);	/* ids look random, as the kernel's */
 	c->proto = pick < 70 ? IPPROTO_TCP : pick < 95 ? IPPROTO_UDP
 						      : IPPROTO_ICMP;
 	c->nat = (h >> 8) % 10 != 0;

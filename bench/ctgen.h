@@ -23,6 +23,10 @@ struct ctgen_conn {
 	uint64_t start_ns, stop_ns;	/* CLOCK_REALTIME */
 };
 
+/* Spreads x over 32 bits (a bijection), so that a mix does not follow
+ * its low bits. */
+uint32_t ctgen_hash32(uint32_t x);
+
 /* Fills c with connection number i (the same i always gives the same
  * connection): 70% TCP, 25% UDP, 5% ICMP echo; 90% masqueraded; a fifth
  * of the UDP flows unanswered. Times are relative to base_real_ns. */

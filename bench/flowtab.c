@@ -43,12 +43,7 @@ static int make_template(void)
 /* A random-looking id for connection i (a bijection, so never repeated). */
 static uint32_t conn_id(uint32_t i)
 {
-	i ^= i >> 16;
-	i *= 0x7feb352du;
-	i ^= i >> 15;
-	i *= 0x846ca68bu;
-	i ^= i >> 16;
-	return i;
+	return ctgen_hash32(i ^ 0x5bd1e995u);
 }
 
 static void conn_event(uint32_t i, struct ct_event *ev)
