@@ -274,10 +274,11 @@ static void send_cb(evutil_socket_t fd, short what, void *arg)
 		send_queue(x);
 }
 
-/* Queues the datagram in buf for the end of the turn (or for when the
+/* Queues the datagram at bytes for the end of the turn (or for when the
  * socket is writable again); a full queue first sends what it can, and
  * when the socket is full too, the datagram is dropped and counted. */
-static void emit(struct export *x, size_t len, unsigned records)
+static void emit(struct export *x, const uint8_t *bytes, size_t len,
+		 unsigned records)
 {
 	struct queued *q;
 
@@ -292,7 +293,7 @@ static void emit(struct export *x, size_t len, unsigned records)
 		return;
 	}
 	q = &x->queue[(x->q_head + x->q_len) % QUEUE_MAX];
-	memcpy(q->bytes, x->buf, len);
+	memcpy(q->bytes, bytes, len);
 	q->len = (uint16_t)len;
 	q->records = (uint16_t)records;
 	if (x->q_len++ == 0 && !x->waiting)
@@ -308,7 +309,7 @@ static void flush_v5(struct export *x, const struct time_pair *now)
 	nf5_header_init(&h, now, x->sequence, x->engine_type, x->engine_id);
 	len = nf5_encode(x->buf, sizeof(x->buf), &h, x->recs, x->pending);
 	x->sequence += x->pending;
-	emit(x, len, x->pending);
+	emit(x, x->buf, len, x->pending);
 	natlog_datagram(x->nlog, &h, x->recs, x->pending);
 }
 
@@ -324,10 +325,9 @@ static void flush_nfx(struct export *x, const struct time_pair *now)
 	};
 	size_t len = nfx_finish(&x->msg, &h);
 
-	memcpy(x->buf, x->msg.buf, len);
 	x->sequence += x->version == NFX_VERSION_V9 ? 1 :
 		       x->msg.records + x->msg.opt_records;
-	emit(x, len, x->msg.records);
+	emit(x, x->msg.buf, len, x->msg.records);
 }
 
 /* Encodes and sends the open datagram; the sequence advances either way. */
