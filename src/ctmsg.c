@@ -433,6 +433,25 @@ static enum ctmsg_result decode(const struct msg_attrs *m, struct ct_event *ev)
 }
 
 /* Parses one ctnetlink message; *out is written only on CTMSG_OK. */
+/* The checks of a message's headers both the parse and the peek make:
+ * within len, a conntrack NEW or DELETE (*msg), room for the nfgenmsg. */
+static enum ctmsg_result check_header(const struct nlmsghdr *nlh, size_t len,
+				      uint16_t *msg)
+{
+	if (nlh == NULL || len < sizeof(*nlh))
+		return CTMSG_MALFORMED;
+	if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+		return CTMSG_MALFORMED;
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+		return CTMSG_IGNORED;
+	*msg = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	if (*msg != IPCTNL_MSG_CT_NEW && *msg != IPCTNL_MSG_CT_DELETE)
+		return CTMSG_IGNORED;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+		return CTMSG_MALFORMED;
+	return CTMSG_OK;
+}
+
 enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 			      struct nf_conntrack *scratch,
 			      struct ct_event *out)
@@ -445,17 +464,9 @@ enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 	enum ctmsg_result r;
 
 	(void)scratch;	/* see the comment at the top of this file */
-	if (nlh == NULL || len < sizeof(*nlh))
-		return CTMSG_MALFORMED;
-	if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
-		return CTMSG_MALFORMED;
-	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
-		return CTMSG_IGNORED;
-	msg = NFNL_MSG_TYPE(nlh->nlmsg_type);
-	if (msg != IPCTNL_MSG_CT_NEW && msg != IPCTNL_MSG_CT_DELETE)
-		return CTMSG_IGNORED;
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg))
-		return CTMSG_MALFORMED;
+	r = check_header(nlh, len, &msg);
+	if (r != CTMSG_OK)
+		return r;
 	nfg = (const struct nfgenmsg *)((const char *)nlh + NLMSG_HDRLEN);
 	if (nfg->nfgen_family != AF_INET && nfg->nfgen_family != AF_INET6)
 		return CTMSG_IGNORED;
@@ -483,7 +494,7 @@ enum ctmsg_result ctmsg_parse(const struct nlmsghdr *nlh, size_t len,
 	return r;
 }
 
-/* Only the header checks of ctmsg_parse and a walk over the top-level
+/* The header checks of ctmsg_parse and a walk over the top-level
  * attributes, none of them opened. */
 bool ctmsg_peek_id(const struct nlmsghdr *nlh, size_t len, uint32_t *id)
 {
@@ -493,12 +504,8 @@ bool ctmsg_peek_id(const struct nlmsghdr *nlh, size_t len, uint32_t *id)
 	uint16_t msg;
 	bool found = false;
 
-	if (nlh == NULL || len < sizeof(*nlh) || nlh->nlmsg_len > len ||
-	    nlh->nlmsg_len <= attr_off ||
-	    NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
-		return false;
-	msg = NFNL_MSG_TYPE(nlh->nlmsg_type);
-	if (msg != IPCTNL_MSG_CT_NEW && msg != IPCTNL_MSG_CT_DELETE)
+	if (check_header(nlh, len, &msg) != CTMSG_OK ||
+	    nlh->nlmsg_len <= attr_off)
 		return false;
 	c.p = (const uint8_t *)nlh + attr_off;
 	c.rem = nlh->nlmsg_len - attr_off;
