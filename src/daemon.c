@@ -653,6 +653,14 @@ static const char *role_name(enum role_state s)
 
 /* What the role should be: `nfflowd role` when it forced one, else the
  * address watch, else active. */
+/* The role, and the pipeline's view of it (a standby node counts the
+ * peer's copies differently). */
+static void set_role(struct daemon *d, enum role_state state)
+{
+	d->role_state = state;
+	d->pl.standby = state == ROLE_STANDBY;
+}
+
 static bool want_active(const struct daemon *d)
 {
 	if (d->role_mode != ROLE_AUTO)
@@ -676,8 +684,7 @@ static void handover_done(long n, const char *err, void *arg)
 	for (i = 0; i < d->nexp; i++)
 		export_flush(d->exps[i]);
 	if (d->role_state == ROLE_HANDOVER) {
-		d->role_state = ROLE_STANDBY;
-		d->pl.standby = true;
+		set_role(d, ROLE_STANDBY);
 		log_info("role: standby; handed over %" PRIu64 " connections (of %ld entries listed), with what they counted here until now",
 			 d->pl.st.handed_over - d->handed_before, n < 0 ? 0 : n);
 	}
@@ -708,8 +715,7 @@ static void role_update(struct daemon *d, const char *why)
 	bool active = want_active(d);
 
 	if (active && d->role_state != ROLE_ACTIVE) {
-		d->role_state = ROLE_ACTIVE;
-		d->pl.standby = false;
+		set_role(d, ROLE_ACTIVE);
 		d->handover_due = false;
 		if (d->ev_handover != NULL)
 			evtimer_del(d->ev_handover);
@@ -721,7 +727,7 @@ static void role_update(struct daemon *d, const char *why)
 		/* the traffic keeps coming here until the peer has taken the
 		 * address over and announced it: count it, and let what
 		 * ended just before end here, before the handover dump */
-		d->role_state = ROLE_HANDOVER;
+		set_role(d, ROLE_HANDOVER);
 		d->st.role_changes++;
 		log_info("role: losing the active role (%s): handing over in %" PRIu32 " s",
 			 why, d->cfg.handover_delay);
@@ -770,8 +776,7 @@ static void setup_role(struct daemon *d, bool starting)
 				d->cfg.active_when_address, err);
 	}
 	if (starting) {
-		d->role_state = want_active(d) ? ROLE_ACTIVE : ROLE_STANDBY;
-		d->pl.standby = d->role_state == ROLE_STANDBY;
+		set_role(d, want_active(d) ? ROLE_ACTIVE : ROLE_STANDBY);
 		log_info("role: %s%s%s", role_name(d->role_state),
 			 d->role ? ": active_when_address " : "",
 			 d->role ? d->cfg.active_when_address : "");
