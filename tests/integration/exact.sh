@@ -168,17 +168,6 @@ ct_reading() {
 		}'
 }
 
-# Wait (at most $1 s) until the oracle saw the chat connection's DESTROY.
-# shellcheck disable=SC2317  # called through ll_check
-oracle_saw_end() {
-	local _
-	for _ in $(seq 1 $(($1 * 5))); do
-		grep -q "DESTROY.*dport=$CHAT_PORT " "$LAB_DIR/oracle-text.out" 2>/dev/null && return 0
-		lab_ct_count >/dev/null
-		sleep 0.2
-	done
-	return 1
-}
 
 # Check that the running daemon's log ($1: its file) has exactly one line
 # about the state file being ignored, which gives a reason (containing $2
@@ -301,7 +290,7 @@ gap)
 	GAP=${GAP:-0}
 	lab_ct_drain 20 "$EXPORT_FLOW" || ll_fail "conntrack kept entries"
 	ll_check "conntrack destroyed the connection while no daemon ran (the oracle saw it)" \
-		oracle_saw_end 10
+		lab_oracle_saw_destroy "$CHAT_PORT" 10
 	lab_daemon_start || ll_fail "the second start failed"
 	LOADED=$(log_line "state file .*: [0-9]+ connections, [0-9]+ still alive, [1-9][0-9]* ended since")
 	lab_log "second daemon: $LOADED"

@@ -144,16 +144,7 @@ event() {
 	echo "== $(rel "$t") s: $1"
 }
 
-pair_up
-pair_conntrackd_start
-pair_keepalived_start
-check "VRRP: fw1 is master" pair_wait_master fw1 10
-if [ "$(pair_master)" != fw1 ]; then
-	it_show "$LAB_DIR/keepalived-fw1.err" 40
-	it_show "$LAB_DIR/keepalived-fw2.err" 40
-	echo "$FAILS check(s) failed"
-	exit 1
-fi
+pair_start_fw1_master "VRRP: fw1 is master"
 
 lab_servers_start
 for p in $LONG_PORTS; do

@@ -31,17 +31,8 @@ note() {
 	echo "NOTE: $*"
 }
 
-pair_up
-pair_conntrackd_start
-pair_keepalived_start
-check "VRRP: fw1 is master, holds $PAIR_VIP_LAN and $PAIR_VIP_WAN, fw2 none" \
-	pair_wait_master fw1 10
-if [ "$(pair_master)" != fw1 ]; then
-	it_show "$LAB_DIR/keepalived-fw1.err" 40
-	it_show "$LAB_DIR/keepalived-fw2.err" 40
-	echo "$FAILS check(s) failed"
-	exit 1
-fi
+pair_start_fw1_master \
+	"VRRP: fw1 is master, holds $PAIR_VIP_LAN and $PAIR_VIP_WAN, fw2 none"
 
 lab_servers_start
 # TCP 81 for the connections made after the switch-over, 7000 and 7001

@@ -79,20 +79,6 @@ log_wait() {
 	return 1
 }
 
-# Wait (at most $2 s) until the oracle saw the DESTROY of a connection to
-# port $1.
-# shellcheck disable=SC2317,SC2119  # called through check
-destroyed() {
-	local _
-	for _ in $(seq 1 $(($2 * 5))); do
-		grep -q "DESTROY.*dport=$1 " "$LAB_DIR/oracle-text.out" 2>/dev/null && return 0
-		lab_ct_count >/dev/null
-		sleep 0.2
-	done
-	lab_log "no DESTROY of a connection to port $1 within $2 s"
-	return 1
-}
-
 # Wait (at most 10 s) until the client $1's output has a line matching $2.
 said() {
 	local _
@@ -187,8 +173,8 @@ SUP0=$(st standby_suppressed)
 short_conn udp $SB_UDP &
 short_conn tcp $SB_TCP
 wait $! || true
-check "conntrack destroyed the standby UDP connection" destroyed $SB_UDP 10
-check "and the standby TCP connection" destroyed $SB_TCP 10
+check "conntrack destroyed the standby UDP connection" lab_oracle_saw_destroy $SB_UDP 10
+check "and the standby TCP connection" lab_oracle_saw_destroy $SB_TCP 10
 sleep 0.5
 SUP1=$(st standby_suppressed)
 check "standby_suppressed grew by at least 2 ($SUP0 -> $SUP1)" \
@@ -205,7 +191,7 @@ sleep 2
 touch "$LAB_DIR/b.end"
 lab_wait_exit long 10 || fail "the long connection did not end cleanly: $(cat "$LAB_DIR/long.err")"
 lab_log "long connection: $(tr '\n' ' ' <"$LAB_DIR/long.out")"
-check "conntrack destroyed the long connection" destroyed $LONG 10
+check "conntrack destroyed the long connection" lab_oracle_saw_destroy $LONG 10
 sleep 0.6
 counters
 check "role_changes = 2 (${C[role_changes]})" test "${C[role_changes]}" = 2
@@ -221,7 +207,7 @@ check "--dump-state says standby" role_is standby 5
 LINE=$(log_wait "role: losing the active role \(nfflowd role standby\)" 1) || LINE=
 check "the log names the command ($LINE)" test -n "$LINE"
 short_conn tcp $FORCED_SB
-check "conntrack destroyed the connection made then" destroyed $FORCED_SB 10
+check "conntrack destroyed the connection made then" lab_oracle_saw_destroy $FORCED_SB 10
 sleep 0.5
 role_cmd auto
 check "role auto with $VIP present: exit 0, 'role: active' ($ROLE_OUT)" \
@@ -234,7 +220,7 @@ check "role active with $VIP gone: exit 0, 'role: active' ($ROLE_OUT)" \
 	test "$ROLE_RC" = 0 -a "$ROLE_OUT" = "role: active"
 check "--dump-state says active" role_is active 5
 short_conn tcp $FORCED_ACT
-check "conntrack destroyed the connection made then" destroyed $FORCED_ACT 10
+check "conntrack destroyed the connection made then" lab_oracle_saw_destroy $FORCED_ACT 10
 role_cmd bogus
 check "role bogus: exit 2 ($ROLE_OUT)" test "$ROLE_RC" = 2
 role_cmd

@@ -362,6 +362,20 @@ lab_oracle_show() {
 		--ct-text "$LAB_DIR/$o-text.out" --ct-xml "$LAB_DIR/$o-xml.out"
 }
 
+# Wait (at most $2 s) until fw's oracle has seen the DESTROY of a
+# connection to port $1, listing the table meanwhile (which makes the
+# kernel destroy expired entries at once).
+lab_oracle_saw_destroy() {
+	local _
+	for _ in $(seq 1 $(($2 * 5))); do
+		grep -q "DESTROY.*dport=$1 " "$LAB_DIR/oracle-text.out" 2>/dev/null && return 0
+		lab_ct_count "" >/dev/null
+		sleep 0.2
+	done
+	lab_log "no DESTROY of a connection to port $1 within $2 s"
+	return 1
+}
+
 # Number of entries in fw's conntrack table, not counting lines that contain
 # the fixed string $1 (if given).  Listing the table makes the kernel evict
 # expired entries at once instead of at its next garbage collection run.

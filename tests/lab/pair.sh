@@ -292,6 +292,22 @@ pair_wait_master() {
 	return 1
 }
 
+# For the tests (checks.sh): the pair up with conntrackd and keepalived,
+# checked ($1 describes it) to have fw1 as master within 10 s; without
+# one the test cannot go on, so it ends there with the VRRP logs.
+pair_start_fw1_master() {
+	pair_up
+	pair_conntrackd_start
+	pair_keepalived_start
+	check "$1" pair_wait_master fw1 10
+	if [ "$(pair_master)" != fw1 ]; then
+		it_show "$LAB_DIR/keepalived-fw1.err" 40
+		it_show "$LAB_DIR/keepalived-fw2.err" 40
+		echo "$FAILS check(s) failed"
+		exit 1
+	fi
+}
+
 # Which node(s) hold the WAN virtual address now.
 pair_master() {
 	local node out=""
